@@ -87,3 +87,24 @@ class SessionStatus:
     ends_at_us: int | None  # scheduled end of a time-certain session
     checkered_at_us: int | None
     finished: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LapRecord:
+    """One completed lap of one car (lap 0, the car's first crossing, is not a lap)."""
+
+    lap: int
+    lap_time_us: int
+    at_us: int  # the start/finish crossing that completed it
+    # most severe flag shown while the lap was driven: RED, YELLOW (full-course) or GREEN
+    flag: Flag
+    pitted: bool = False  # a pit loop was passed during the lap
+
+
+@dataclass(frozen=True, slots=True)
+class UnknownTransponder:
+    """Passings of a transponder no entry claims, kept so race control can assign it."""
+
+    count: int
+    first_seen_us: int
+    last_seen_us: int

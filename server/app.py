@@ -1,0 +1,93 @@
+"""FastAPI app factory and lifespan.
+
+Strategy: one process owns the engine (single writer), so the app is built once with
+its settings and clock; the long-lived tasks (journal writer, publisher, ticker,
+heartbeat, one runner per decoder) start in the lifespan under one TaskGroup and are
+cancelled together at shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import partial
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from server.db.connection import create_engine, sessionmaker
+from server.db.migrate import check_migrated
+from server.hub import Hub
+from server.race_service import RaceService
+from server.rendering import Renderer
+from server.routes import api, pages, websockets
+from server.settings import Settings
+from server.state import AppState
+from timing_adapters.clock import Clock, ScaledClock, WallClock
+from timing_adapters.runner import DecoderRunner
+
+log = logging.getLogger("racecontrol")
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+    if clock is None:
+        clock = WallClock() if settings.speed == 1.0 else ScaledClock(settings.speed)
+    renderer = Renderer()
+    run_clock: Clock = clock
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db_engine = create_engine(settings.database_url)
+        try:
+            await check_migrated(db_engine)
+            db = sessionmaker(db_engine)
+            hub = Hub()
+            race = RaceService(
+                db,
+                clock=run_clock,
+                hub=hub,
+                renderer=renderer,
+                publish_interval_s=settings.publish_interval_s,
+            )
+            app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
+            await race.load_latest()
+            race.publish()
+            async with asyncio.TaskGroup() as tasks:
+                running = [
+                    tasks.create_task(race.run_writer()),
+                    tasks.create_task(race.run_publisher()),
+                    tasks.create_task(race.run_ticker()),
+                    tasks.create_task(race.run_heartbeat(settings.heartbeat_interval_s)),
+                ]
+                for url in settings.decoders:
+                    runner = DecoderRunner(
+                        url,
+                        partial(race.on_passing, url),
+                        clock=run_clock,
+                        on_state=race.on_decoder_state,
+                        silence_timeout_s=settings.decoder_silence_timeout_s,
+                    )
+                    race.on_decoder_state(runner.state)
+                    running.append(tasks.create_task(runner.run()))
+                yield
+                for task in running:
+                    task.cancel()
+        finally:
+            await db_engine.dispose()
+
+    app = FastAPI(
+        title="racecontrol",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url="/api/v1/docs",
+        openapi_url="/api/v1/openapi.json",
+    )
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="strict")
+    app.mount("/static", StaticFiles(directory=renderer.static_dir), name="static")
+    app.include_router(pages.router)
+    app.include_router(api.router)
+    app.include_router(websockets.router)
+    return app

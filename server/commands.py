@@ -1,0 +1,98 @@
+"""What each CLI subcommand does (kept apart from argument parsing)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from server.app import create_app
+from server.db import repository
+from server.db.connection import create_engine, sessionmaker
+from server.db.migrate import DatabaseNotMigrated, upgrade
+from server.entries_import import EntriesImportError
+from server.entries_import import import_entries as _import_entries
+from server.settings import Settings
+
+
+class UserError(Exception):
+    """A problem the operator can fix; printed without a traceback."""
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    # one worker: the engine lives in this process. No permessage-deflate: it costs
+    # ~250 KB per connection and the same pre-rendered message goes to every client.
+    return uvicorn.Config(
+        app, host=host, port=port, ws_per_message_deflate=False, log_level="info", workers=1
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    overrides: dict[str, object] = {}
+    if args.db:
+        overrides["database_url"] = args.db
+    if args.decoder:
+        overrides["decoders"] = args.decoder
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    app = create_app(settings)
+    try:
+        uvicorn.Server(uvicorn_config(app, settings.host, settings.port)).run()
+    except DatabaseNotMigrated as exc:
+        raise UserError(str(exc)) from exc
+
+
+def db_upgrade(url: str) -> None:
+    upgrade(url)
+    print(f"database at {url} is up to date")
+
+
+async def add_user(url: str, name: str, password: str, role: str) -> None:
+    if not password:
+        raise UserError("an empty password is not allowed")
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            await repository.add_user(db, name, password, role)
+    finally:
+        await engine.dispose()
+
+
+async def create_token(url: str, role: str, label: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            return await repository.create_token(db, role, label)
+    finally:
+        await engine.dispose()
+
+
+async def import_entries(url: str, path: Path, event: str) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    engine = create_engine(url)
+    try:
+        report = await _import_entries(sessionmaker(engine), path, event)
+    except EntriesImportError as exc:
+        raise UserError(f"{path}: nothing imported:\n{exc}") from exc
+    finally:
+        await engine.dispose()
+    return str(report)
+
+
+def demo(args: argparse.Namespace) -> None:
+    from server.demo import run_demo
+
+    asyncio.run(run_demo(args))
+
+
+def emulate(args: argparse.Namespace) -> None:
+    from server.demo import run_emulator
+
+    asyncio.run(run_emulator(args))

@@ -1,0 +1,69 @@
+"""The journal: every input event of a session, durable before anything acts on it.
+
+Strategy: ``append`` writes a whole batch in ONE transaction (group commit), so a
+burst of passings costs one fsync, and returns the sequence numbers the database
+assigned, in the batch's order. The payload is the event's ``to_record`` dict minus its
+``type`` (which has its own column), so ``read`` rebuilds exactly the events that were
+appended. Sequence numbers are global, increasing, never reused; they order a
+session's events because one process (the race service) is the only writer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db.models import JournalRow
+from server.engine.events import InputEvent, from_record, to_record
+
+
+def _row(session_id: int, event: InputEvent, recorded_at_us: int) -> dict[str, Any]:
+    payload = to_record(event)
+    return {
+        "session_id": session_id,
+        "type": payload.pop("type"),
+        "payload": payload,
+        "at_us": event.at_us,
+        "recorded_at_us": recorded_at_us,
+    }
+
+
+class JournalStore:
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def append(
+        self, session_id: int, events: Sequence[InputEvent], recorded_at_us: int
+    ) -> list[int]:
+        """Journal ``events`` atomically; their sequence numbers, in the same order."""
+        if not events:
+            return []
+        rows = [_row(session_id, event, recorded_at_us) for event in events]
+        async with self._sessionmaker() as db, db.begin():
+            connection = await db.connection()
+            if connection.dialect.name == "sqlite":
+                # SQLite cannot order a multi-row RETURNING, so SQLAlchemy would insert row
+                # by row. But a SQLite writer holds the database's only write lock from its
+                # first insert to its commit: the batch gets consecutive seqs ending at max.
+                await db.execute(insert(JournalRow), rows)
+                last = await db.scalar(select(func.max(JournalRow.seq)))
+                assert last is not None
+                return list(range(last - len(rows) + 1, last + 1))
+            # sort_by_parameter_order: RETURNING of a multi-row INSERT is otherwise unordered
+            statement = insert(JournalRow).returning(JournalRow.seq, sort_by_parameter_order=True)
+            result = await db.execute(statement, rows)
+            return list(result.scalars())
+
+    async def read(self, session_id: int, after_seq: int = 0) -> list[tuple[int, InputEvent]]:
+        """The session's events in journal order (only those after ``after_seq``, if given)."""
+        statement = (
+            select(JournalRow.seq, JournalRow.type, JournalRow.payload)
+            .where(JournalRow.session_id == session_id, JournalRow.seq > after_seq)
+            .order_by(JournalRow.seq)
+        )
+        async with self._sessionmaker() as db:
+            result = await db.execute(statement)
+            return [(seq, from_record({**payload, "type": kind})) for seq, kind, payload in result]

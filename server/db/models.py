@@ -1,0 +1,234 @@
+"""Declarative tables: the event set-up, sessions, the journal, users and the audit log.
+
+Strategy: one typed model per table (SQLAlchemy 2 ``Mapped[...]``), portable between
+SQLite and PostgreSQL: strings for every car number and transponder code ("07" is not
+"7"), integer microseconds for race times, and UTC-aware datetimes for wall-clock
+stamps. Constraint names come from one naming convention so that Alembic can find
+and alter them on both backends (SQLite batch mode needs names). Relationships are
+``raise_on_sql``: under asyncio an implicit lazy load is a crash at a random place, so
+callers load what they need explicitly (``selectinload``).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from server.engine.events import LoopRole, SessionKind
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Role(StrEnum):
+    CONTROL = "control"
+    STEWARD = "steward"
+    TIMING = "timing"
+    PIT = "pit"
+    PUBLIC = "public"
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on both backends (SQLite stores them naive and drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: pass an aware one (datetime.now(UTC))")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# The journal's sequence is a BIGINT on PostgreSQL, but on SQLite only a column declared
+# exactly INTEGER PRIMARY KEY is the auto-assigned rowid.
+SeqType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}
+
+
+class EventRow(Base):
+    """A race weekend."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    min_lap_ms: Mapped[int] = mapped_column(default=20_000, server_default="20000")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ClassRow(Base):
+    __tablename__ = "classes"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class CarRow(Base):
+    __tablename__ = "cars"
+    __table_args__ = (UniqueConstraint("event_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    number: Mapped[str] = mapped_column(String(16))
+    class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
+    team: Mapped[str] = mapped_column(String(200))
+
+    car_class: Mapped[ClassRow] = relationship(lazy="raise_on_sql")
+    drivers: Mapped[list[DriverRow]] = relationship(
+        lazy="raise_on_sql", order_by="DriverRow.order", passive_deletes=True
+    )
+    transponders: Mapped[list[TransponderRow]] = relationship(
+        lazy="raise_on_sql", order_by="TransponderRow.id", passive_deletes=True
+    )
+
+
+class DriverRow(Base):
+    __tablename__ = "drivers"
+    __table_args__ = (UniqueConstraint("car_id", "order"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    car_id: Mapped[int] = mapped_column(ForeignKey("cars.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    order: Mapped[int]  # 0 = first listed (usually the starting driver)
+
+
+class TransponderRow(Base):
+    __tablename__ = "transponders"
+    __table_args__ = (UniqueConstraint("event_id", "code"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    car_id: Mapped[int] = mapped_column(ForeignKey("cars.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+
+
+class DecoderRow(Base):
+    __tablename__ = "decoders"
+    __table_args__ = (UniqueConstraint("event_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))  # tcp://host:port, serial:///dev/...
+    # the id the decoder reports in its records (PassingDetected.decoder_id); None until seen
+    decoder_id: Mapped[str | None] = mapped_column(String(64))
+
+    loops: Mapped[list[LoopRow]] = relationship(lazy="raise_on_sql", passive_deletes=True)
+
+
+class LoopRow(Base):
+    __tablename__ = "loops"
+    __table_args__ = (CheckConstraint(_one_of("role", LoopRole), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # NB: decoders.id (the row), not decoders.decoder_id (the hardware's id string)
+    decoder_id: Mapped[int] = mapped_column(
+        ForeignKey("decoders.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
+    sector_index: Mapped[int | None]
+    distance_m: Mapped[float | None] = mapped_column(Float)
+
+
+class SessionRow(Base):
+    __tablename__ = "sessions"
+    __table_args__ = (CheckConstraint(_one_of("type", SessionKind), name="type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    length_minutes: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    state: Mapped[str] = mapped_column(
+        String(32), default="not_started", server_default="not_started"
+    )
+
+
+class JournalRow(Base):
+    """Every input event of a session, in ``seq`` order: the source of truth for its state.
+
+    No ``ondelete`` on the session key: deleting a session that has been timed must fail
+    loudly rather than silently erase the evidence behind its results.
+    """
+
+    __tablename__ = "journal"
+    __table_args__ = (
+        Index("ix_journal_session_id_seq", "session_id", "seq"),
+        {"sqlite_autoincrement": True},  # a seq is never reused, even after deletes
+    )
+    seq: Mapped[int] = mapped_column(SeqType, primary_key=True, autoincrement=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"))
+    type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]]
+    at_us: Mapped[int] = mapped_column(BigInteger)  # session time base (the event's own time)
+    recorded_at_us: Mapped[int] = mapped_column(BigInteger)  # server clock when journaled
+
+
+class UserRow(Base):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ApiTokenRow(Base):
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 hex
+    role: Mapped[str] = mapped_column(String(16))
+    label: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class AuditRow(Base):
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now(), index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[dict[str, Any]]

@@ -1,0 +1,44 @@
+"""The queries the server needs, in one namespace: ``from server.db import repository``.
+
+Strategy: the implementations live by concern (``sessions``, ``entries``, ``accounts``);
+this module only gathers them so that callers have one import. Every function takes an
+``AsyncSession`` first; each write commits (one unit of work per call), reads do not.
+"""
+
+from __future__ import annotations
+
+from server.db.accounts import add_user, audit, create_token, verify_token, verify_user
+from server.db.entries import load_entries
+from server.db.models import EventRow, Role, SessionRow
+from server.db.sessions import (
+    NotFound,
+    create_session,
+    get_event,
+    get_or_create_event,
+    get_session,
+    latest_session,
+    list_sessions,
+    session_config,
+    set_session_state,
+)
+
+__all__ = [
+    "EventRow",
+    "NotFound",
+    "Role",
+    "SessionRow",
+    "add_user",
+    "audit",
+    "create_session",
+    "create_token",
+    "get_event",
+    "get_or_create_event",
+    "get_session",
+    "latest_session",
+    "list_sessions",
+    "load_entries",
+    "session_config",
+    "set_session_state",
+    "verify_token",
+    "verify_user",
+]

@@ -1,0 +1,118 @@
+"""Per-car lap bookkeeping: crossings, laps, best lap, and the car's timing state.
+
+Strategy: a car's first start/finish crossing starts its timing (lap 0); every later
+accepted crossing completes a lap whose time is the difference of two crossing times of
+the same decoder clock. ``crossings[i]`` is the time lap ``i`` ended, which is all the
+gap computation needs. Validation (out of order, double read) happens before anything
+is stored, so a refused passing never touches the state. Everything is O(1) per passing.
+"""
+
+from __future__ import annotations
+
+from server.engine.events import Flag
+from server.engine.model import CarState, Entry, LapRecord
+from server.engine.outbound import RejectReason
+
+
+class CarTiming:
+    """Mutable timing state of one car in one session (owned by the engine)."""
+
+    __slots__ = (
+        "best_at_us",
+        "best_lap_number",
+        "best_lap_us",
+        "crossings",
+        "entry",
+        "finished_at_us",
+        "lap_records",
+        "last_seen_us",
+        "pitted",
+        "provisional_finish",
+        "state",
+        "stopped",
+    )
+
+    def __init__(self, entry: Entry) -> None:
+        self.entry = entry
+        self.crossings: list[int] = []
+        self.lap_records: list[LapRecord] = []
+        self.best_lap_us: int | None = None
+        self.best_lap_number: int | None = None
+        self.best_at_us: int | None = None  # crossing that set the best lap (tie-break)
+        self.last_seen_us: int | None = None  # latest accepted passing on any loop
+        self.pitted = False  # a pit loop was passed since the last crossing
+        self.state = CarState.NOT_STARTED  # as the passings left it (never STOPPED)
+        self.stopped = False  # found silent by the last tick (shown as STOPPED)
+        self.finished_at_us: int | None = None
+        # classified by the finish timeout (a tick): a crossing that arrives late but
+        # happened within the timeout still classifies the car, as it would on replay
+        self.provisional_finish = False
+
+    @property
+    def reported_state(self) -> CarState:
+        return CarState.STOPPED if self.stopped else self.state
+
+    @property
+    def number(self) -> str:
+        return self.entry.number
+
+    @property
+    def lap_count(self) -> int:
+        return max(len(self.crossings) - 1, 0)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.crossings)
+
+    @property
+    def finished(self) -> bool:
+        return self.finished_at_us is not None
+
+    @property
+    def first_crossing_us(self) -> int | None:
+        return self.crossings[0] if self.crossings else None
+
+    @property
+    def last_crossing_us(self) -> int | None:
+        return self.crossings[-1] if self.crossings else None
+
+    @property
+    def last_lap_us(self) -> int | None:
+        return self.lap_records[-1].lap_time_us if self.lap_records else None
+
+    def refusal(self, at_us: int, min_lap_us: int) -> RejectReason | None:
+        """Why a start/finish crossing at ``at_us`` cannot count, or None."""
+        last = self.last_crossing_us
+        if last is None:
+            return None
+        if at_us < last:
+            return RejectReason.OUT_OF_ORDER
+        if at_us - last < min_lap_us:
+            return RejectReason.DOUBLE_READ
+        return None
+
+    def see(self, at_us: int) -> None:
+        if self.last_seen_us is None or at_us > self.last_seen_us:
+            self.last_seen_us = at_us
+
+    def cross(self, at_us: int, flag: Flag) -> LapRecord | None:
+        """Store an accepted crossing; the completed lap, or None when timing starts."""
+        previous = self.last_crossing_us
+        self.crossings.append(at_us)
+        self.see(at_us)
+        pitted, self.pitted = self.pitted, False
+        if previous is None:
+            return None
+        lap = LapRecord(
+            lap=len(self.crossings) - 1,
+            lap_time_us=at_us - previous,
+            at_us=at_us,
+            flag=flag,
+            pitted=pitted,
+        )
+        self.lap_records.append(lap)
+        if self.best_lap_us is None or lap.lap_time_us < self.best_lap_us:
+            self.best_lap_us = lap.lap_time_us
+            self.best_lap_number = lap.lap
+            self.best_at_us = at_us
+        return lap

@@ -1,0 +1,46 @@
+"""Transponder to car mapping, and the list of transponders nobody claims.
+
+Strategy: entries are fixed for the engine's life, so the map is built once (a car may
+carry several transponders; one transponder on two cars is a configuration error and
+raises). Passings of unknown transponders are kept, counted and listed so that race
+control can assign them; they change nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from server.engine.model import Entry, UnknownTransponder
+from server.engine.outbound import UnknownTransponderSeen
+
+
+class TransponderMap:
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self._cars: dict[str, str] = {}
+        self._unknown: dict[str, UnknownTransponder] = {}
+        for entry in entries:
+            for transponder in entry.transponders:
+                owner = self._cars.setdefault(transponder, entry.number)
+                if owner != entry.number:
+                    raise ValueError(
+                        f"transponder {transponder!r} is on cars {owner!r} and {entry.number!r}"
+                    )
+
+    def car_of(self, transponder: str) -> str | None:
+        return self._cars.get(transponder)
+
+    def seen_unknown(self, transponder: str, at_us: int) -> UnknownTransponderSeen:
+        known = self._unknown.get(transponder)
+        if known is None:
+            known = UnknownTransponder(count=1, first_seen_us=at_us, last_seen_us=at_us)
+        else:
+            known = UnknownTransponder(
+                count=known.count + 1,
+                first_seen_us=min(known.first_seen_us, at_us),
+                last_seen_us=max(known.last_seen_us, at_us),
+            )
+        self._unknown[transponder] = known
+        return UnknownTransponderSeen(transponder=transponder, at_us=at_us, count=known.count)
+
+    def unknown(self) -> dict[str, UnknownTransponder]:
+        return dict(self._unknown)

@@ -1,0 +1,147 @@
+"""Alembic migrations on SQLite and PostgreSQL, and the start-up schema check."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import Connection, inspect, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.db.connection import create_engine
+from server.db.migrate import (
+    ALEMBIC_DIR,
+    DatabaseNotMigrated,
+    check_migrated,
+    downgrade,
+    head_revisions,
+    upgrade,
+)
+from server.db.models import Base
+
+TABLES = set(Base.metadata.tables)
+BRIEF = {
+    "events",
+    "classes",
+    "cars",
+    "drivers",
+    "transponders",
+    "decoders",
+    "loops",
+    "sessions",
+    "journal",
+    "users",
+    "api_tokens",
+    "audit_log",
+}
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(inspect(connection).get_table_names()) - {"alembic_version"}
+
+
+def _schema_diff(connection: Connection) -> list[object]:
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return list(compare_metadata(context, Base.metadata))
+
+
+async def test_models_cover_the_brief() -> None:
+    assert TABLES == BRIEF
+    assert (ALEMBIC_DIR / "versions" / "0001_initial.py").is_file()
+    assert head_revisions() == {"0001"}
+
+
+async def test_upgrade_creates_the_models_schema(db_engine: AsyncEngine) -> None:
+    async with db_engine.connect() as connection:
+        assert await connection.run_sync(_tables) == TABLES
+        # the hand-written migration and the models agree, column by column
+        assert await connection.run_sync(_schema_diff) == []
+    await check_migrated(db_engine)
+
+
+async def test_downgrade_to_base_and_up_again(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        await asyncio.to_thread(downgrade, db_url, "base")
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) == set()
+        with pytest.raises(DatabaseNotMigrated):
+            await check_migrated(engine)
+        await asyncio.to_thread(upgrade, db_url)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) == TABLES
+        await check_migrated(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
+    await asyncio.to_thread(upgrade, db_url)
+
+
+async def test_upgrade_called_inside_an_event_loop_still_works(empty_db_url: str) -> None:
+    upgrade(empty_db_url)  # blocks the loop, but must not fail on asyncio.run
+    engine = create_engine(empty_db_url)
+    try:
+        await check_migrated(engine)
+    finally:
+        await engine.dispose()
+
+
+async def test_check_migrated_on_an_empty_database_names_the_command(empty_db_url: str) -> None:
+    engine = create_engine(empty_db_url)
+    try:
+        with pytest.raises(DatabaseNotMigrated) as caught:
+            await check_migrated(engine)
+    finally:
+        await engine.dispose()
+    message = str(caught.value)
+    assert "run: racecontrol db upgrade --db " in message
+    assert engine.url.database is not None and engine.url.database in message
+
+
+async def test_check_migrated_on_a_database_from_a_newer_version(db_engine: AsyncEngine) -> None:
+    async with db_engine.begin() as connection:
+        await connection.execute(text("UPDATE alembic_version SET version_num = 'ffff'"))
+    with pytest.raises(DatabaseNotMigrated, match="newer"):
+        await check_migrated(db_engine)
+
+
+async def test_sqlite_connections_get_the_pragmas(db_engine: AsyncEngine) -> None:
+    if db_engine.dialect.name != "sqlite":
+        pytest.skip("SQLite only")
+    async with db_engine.connect() as connection:
+        pragmas = {
+            name: (await connection.exec_driver_sql(f"PRAGMA {name}")).scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")
+        }
+    assert pragmas == {
+        "journal_mode": "wal",
+        "synchronous": 1,  # NORMAL
+        "foreign_keys": 1,
+        "busy_timeout": 10_000,
+    }
+
+
+async def test_the_migrated_schema_enforces_constraints(db_engine: AsyncEngine) -> None:
+    async with db_engine.begin() as connection:
+        await connection.execute(text("INSERT INTO events (id, name) VALUES (1, 'E')"))
+    bad = [
+        "INSERT INTO sessions (event_id, type, name) VALUES (1, 'endurance', 'S')",
+        "INSERT INTO sessions (event_id, type, name) VALUES (2, 'race', 'no such event')",
+        "INSERT INTO users (name, password_hash, role) VALUES ('u', 'h', 'admin')",
+        "INSERT INTO events (name) VALUES ('E')",
+    ]
+    for statement in bad:
+        with pytest.raises(IntegrityError):
+            async with db_engine.begin() as connection:
+                await connection.execute(text(statement))
+    async with db_engine.begin() as connection:
+        await connection.execute(
+            text("INSERT INTO sessions (event_id, type, name) VALUES (1, 'race', 'S')")
+        )
+        row = (await connection.execute(text("SELECT state FROM sessions"))).one()
+    assert row.state == "not_started"

@@ -1,0 +1,327 @@
+/* racecontrol: the little that moves in the browser between two server messages.
+ *
+ * Strategy: the server pushes HTML fragments over a websocket and the htmx ws extension
+ * swaps them in by element id. Everything here is derived from what the server sent; no
+ * data is invented:
+ *   (a) clocks ([data-clock]) and ages ([data-since-us]) tick every 200 ms from server
+ *       timestamps: the latest server time received (a page, a fragment, the 2 s
+ *       heartbeat) anchors an estimate "server now = that time + browser time since x rate";
+ *   (b) #live-badge says whether what is on screen is live: "live" only while the socket
+ *       is open AND a message arrived in the last 5 s; otherwise how old it is, or that
+ *       the connection is lost. Stale or lost dims the data (body[data-conn]);
+ *   (c) a class filter (All / A / B ...) shows one class, switching position, gap and
+ *       interval cells to their in-class values; remembered in localStorage and applied
+ *       again after every swap.
+ * State changes are written as data-* attributes and the hidden attribute only: htmx
+ * re-settles "class" and "style" on swapped elements, so this script never touches them.
+ */
+(function () {
+  "use strict";
+
+  var TICK_MS = 200;
+  var LIVE_FOR_MS = 5000; // a message within this long means "live"
+  var DEAD_AFTER_MS = 15000; // open but silent this long (7 missed heartbeats): reconnect
+  var RETRIED_BY_EXTENSION = [1006, 1011, 1012, 1013]; // close codes htmx-ext-ws retries itself
+  var POLICY_VIOLATION = 1008; // the server refused us (e.g. logged out of /control)
+  var FILTER_KEY = "racecontrol.classFilter";
+
+  var body = document.body;
+
+  // --- (a) server time and ticking clocks -------------------------------------------
+
+  var anchor = null; // {serverUs, browserMs}: a server time seen, and when it arrived
+
+  // A heartbeat is always fresh, so it always wins (it also follows a server restart).
+  // Fragments may be older than they look (a new viewer first gets the last snapshot,
+  // maybe rendered minutes ago), so they move the estimate forward, never back.
+  function takeAnchor(serverUs, always) {
+    var value = Number(serverUs);
+    if (serverUs === "" || serverUs == null || !isFinite(value)) return;
+    var candidate = { serverUs: value, browserMs: Date.now() };
+    if (always || anchor === null || value > estimate(anchor, candidate.browserMs)) {
+      anchor = candidate;
+    }
+  }
+
+  function estimate(a, browserMs) {
+    return a.serverUs + (browserMs - a.browserMs) * 1000 * rateOf(null);
+  }
+
+  function rateOf(el) {
+    var rate = parseFloat((el && el.dataset.rate) || body.dataset.clockRate);
+    return rate > 0 ? rate : 1;
+  }
+
+  function serverNowUs(rate) {
+    return anchor ? anchor.serverUs + (Date.now() - anchor.browserMs) * 1000 * rate : null;
+  }
+
+  // Take server times from elements that arrived since the last look (new DOM nodes).
+  function scanTimestamps() {
+    var found = document.querySelectorAll("[data-clock], #heartbeat");
+    for (var i = 0; i < found.length; i++) {
+      if (!found[i].rcSeen) {
+        found[i].rcSeen = true;
+        takeAnchor(found[i].dataset.serverNowUs, found[i].id === "heartbeat");
+      }
+    }
+  }
+
+  function pad2(n) {
+    return (n < 10 ? "0" : "") + n;
+  }
+
+  // H:MM:SS from microseconds (negative shows as zero); same rule as views.format_clock.
+  function formatClock(us) {
+    var s = Math.max(0, Math.floor(us / 1e6));
+    return Math.floor(s / 3600) + ":" + pad2(Math.floor(s / 60) % 60) + ":" + pad2(s % 60);
+  }
+
+  // Same wording as views.format_age.
+  function formatAge(us) {
+    var s = Math.max(0, Math.floor(us / 1e6));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    return Math.floor(s / 3600) + " h " + (Math.floor(s / 60) % 60) + " min ago";
+  }
+
+  function num(value) {
+    return value === undefined || value === "" ? null : Number(value);
+  }
+
+  function tickClocks() {
+    var clocks = document.querySelectorAll("[data-clock]");
+    for (var i = 0; i < clocks.length; i++) {
+      var el = clocks[i];
+      var now = serverNowUs(rateOf(el));
+      var green = num(el.dataset.greenAtUs);
+      var ends = num(el.dataset.endsAtUs);
+      var stopped = num(el.dataset.stoppedAtUs); // the checkered flag stops the clock
+      if (now === null) continue;
+      if (stopped !== null) now = Math.min(now, stopped);
+      var text;
+      if (el.dataset.mode === "remaining" && ends !== null) {
+        text = formatClock(Math.ceil(Math.max(0, ends - now) / 1e6) * 1e6); // count down, round up
+      } else if (green !== null) {
+        text = formatClock(now - green);
+      } else {
+        continue; // not started: keep the server's text
+      }
+      if (el.textContent !== text) el.textContent = text;
+    }
+    var ages = document.querySelectorAll("[data-since-us]");
+    var nowAge = serverNowUs(rateOf(null));
+    for (var j = 0; j < ages.length && nowAge !== null; j++) {
+      var age = nowAge - Number(ages[j].dataset.sinceUs);
+      var ageText = ages[j].dataset.sinceFormat === "s"
+        ? Math.max(0, Math.floor(age / 1e6)) + " s" // views.format_seconds_ago
+        : formatAge(age);
+      if (ages[j].textContent !== ageText) ages[j].textContent = ageText;
+      var warnS = num(ages[j].dataset.warnAfterS);
+      if (warnS !== null) ages[j].toggleAttribute("data-warn", age > warnS * 1e6);
+    }
+  }
+
+  // --- (b) live / stale / lost ----------------------------------------------------------
+
+  var socketState = "connecting"; // connecting | open | closed | refused
+  var socketWrapper = null; // htmx-ext-ws public interface (has reconnect())
+  var currentSocket = null; // the WebSocket of the last wsOpen; older ones are ignored
+  var lastMessageMs = null;
+  var retries = 0;
+  var retryTimer = null;
+
+  function badgeState(nowMs) {
+    if (socketState === "refused") return ["lost", "not signed in: reload the page"];
+    if (socketState === "closed") return ["lost", "connection lost, reconnecting…"];
+    if (lastMessageMs === null) return ["connecting", "connecting…"];
+    var ageS = Math.floor((nowMs - lastMessageMs) / 1000);
+    if (socketState === "open" && nowMs - lastMessageMs <= LIVE_FOR_MS) return ["live", "live"];
+    return ["stale", "updated " + ageS + " s ago"];
+  }
+
+  function renderBadge() {
+    if (!body.hasAttribute("ws-connect")) return; // a page without live data (login)
+    var nowMs = Date.now();
+    var state = badgeState(nowMs);
+    body.dataset.conn = state[0];
+    var badge = document.getElementById("live-badge");
+    if (badge) {
+      if (badge.dataset.state !== state[0]) badge.dataset.state = state[0];
+      if (badge.textContent !== state[1]) badge.textContent = state[1];
+    }
+    // open but silent for too long (a half-open socket after a network switch): start over
+    if (socketState === "open" && socketWrapper && lastMessageMs !== null &&
+        nowMs - lastMessageMs > DEAD_AFTER_MS) {
+      reconnect();
+    }
+  }
+
+  function reconnect() {
+    if (!socketWrapper) return;
+    currentSocket = null; // the close of the abandoned socket must not count
+    socketState = "closed";
+    lastMessageMs = null;
+    socketWrapper.reconnect();
+  }
+
+  function scheduleReconnect() {
+    // exponential back-off with jitter, 1 s .. 30 s
+    var delay = Math.min(30000, 1000 * Math.pow(2, retries)) * (0.5 + Math.random() / 2);
+    retries += 1;
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(function () {
+      if (socketState === "closed") reconnect();
+    }, delay);
+  }
+
+  body.addEventListener("htmx:wsConnecting", function () {
+    if (socketState !== "closed") socketState = "connecting";
+    renderBadge();
+  });
+
+  body.addEventListener("htmx:wsOpen", function (evt) {
+    socketState = "open";
+    socketWrapper = evt.detail.socketWrapper;
+    currentSocket = evt.detail.event && evt.detail.event.target;
+    retries = 0;
+    clearTimeout(retryTimer);
+    renderBadge();
+  });
+
+  body.addEventListener("htmx:wsClose", function (evt) {
+    var closed = evt.detail.event && evt.detail.event.target;
+    if (currentSocket && closed && closed !== currentSocket) return; // one we replaced
+    socketWrapper = evt.detail.socketWrapper || socketWrapper;
+    var code = evt.detail.event ? evt.detail.event.code : 0;
+    if (code === POLICY_VIOLATION) {
+      socketState = "refused";
+    } else {
+      socketState = "closed";
+      // the extension retries only some close codes; retry the others ourselves
+      if (RETRIED_BY_EXTENSION.indexOf(code) < 0) scheduleReconnect();
+    }
+    renderBadge();
+  });
+
+  body.addEventListener("htmx:wsError", function () {
+    if (socketState !== "refused") socketState = "closed";
+    renderBadge();
+  });
+
+  body.addEventListener("htmx:wsAfterMessage", function () {
+    lastMessageMs = Date.now();
+    if (socketState !== "open") socketState = "open";
+    afterSwap();
+  });
+
+  body.addEventListener("htmx:oobAfterSwap", afterSwap);
+
+  // --- (c) class filter ------------------------------------------------------------------
+
+  function storedFilter() {
+    try {
+      return window.localStorage.getItem(FILTER_KEY) || "";
+    } catch (e) {
+      return ""; // storage disabled (private mode): the filter still works for this page
+    }
+  }
+
+  var filter = storedFilter(); // "" = all classes
+
+  function classesOnPage() {
+    var seen = {};
+    var rows = document.querySelectorAll("#standings tr[data-class]");
+    for (var i = 0; i < rows.length; i++) seen[rows[i].dataset.class] = true;
+    return Object.keys(seen).sort();
+  }
+
+  function buildFilterButtons(nav, classes) {
+    var key = classes.join("\u0000");
+    if (nav.dataset.classes === key) return;
+    nav.dataset.classes = key;
+    nav.textContent = "";
+    [""].concat(classes).forEach(function (cls) {
+      var button = document.createElement("button");
+      button.type = "button";
+      button.dataset.filter = cls;
+      button.textContent = cls === "" ? "All" : cls;
+      nav.appendChild(button);
+    });
+  }
+
+  function applyFilter() {
+    var nav = document.getElementById("class-filter");
+    if (!nav) return;
+    var classes = classesOnPage();
+    nav.hidden = classes.length < 2;
+    buildFilterButtons(nav, classes);
+    // a remembered class that is not in this session shows everything (and stays remembered)
+    var active = classes.indexOf(filter) >= 0 ? filter : "";
+    var buttons = nav.querySelectorAll("button");
+    for (var b = 0; b < buttons.length; b++) {
+      buttons[b].setAttribute("aria-pressed", String(buttons[b].dataset.filter === active));
+    }
+    body.dataset.classFilter = active;
+    var rows = document.querySelectorAll("#standings tr[data-class]");
+    for (var i = 0; i < rows.length; i++) {
+      var row = rows[i];
+      row.hidden = active !== "" && row.dataset.class !== active;
+      var cells = row.querySelectorAll("[data-overall]");
+      for (var c = 0; c < cells.length; c++) {
+        var text = active === "" ? cells[c].dataset.overall : cells[c].dataset.inClass;
+        if (cells[c].textContent !== text) cells[c].textContent = text;
+      }
+    }
+  }
+
+  body.addEventListener("click", function (evt) {
+    var button = evt.target.closest && evt.target.closest("#class-filter button");
+    if (!button) return;
+    filter = button.dataset.filter || "";
+    try {
+      window.localStorage.setItem(FILTER_KEY, filter);
+    } catch (e) {
+      /* not remembered; fine */
+    }
+    applyFilter();
+  });
+
+  // --- flag buttons: say so when a flag could not be shown ----------------------------
+
+  function flagMessage(evt, text) {
+    var elt = evt.detail && evt.detail.elt;
+    var box = document.getElementById("flag-message");
+    if (!box || !elt || !elt.closest || !elt.closest("#flag-controls")) return;
+    box.textContent = text;
+    box.hidden = !text;
+  }
+
+  body.addEventListener("htmx:responseError", function (evt) {
+    var xhr = evt.detail.xhr;
+    var reason = xhr.status === 401 || xhr.status === 403 ? "log in again" : xhr.statusText;
+    flagMessage(evt, "Flag NOT changed (" + xhr.status + " " + reason + ").");
+  });
+  body.addEventListener("htmx:sendError", function (evt) {
+    flagMessage(evt, "Flag NOT changed: the server cannot be reached.");
+  });
+  body.addEventListener("htmx:afterRequest", function (evt) {
+    if (evt.detail.successful) flagMessage(evt, "");
+  });
+
+  // --- wiring ----------------------------------------------------------------------------
+
+  function afterSwap() {
+    scanTimestamps();
+    applyFilter();
+    tickClocks();
+    renderBadge();
+  }
+
+  takeAnchor(body.dataset.serverNowUs); // the page itself was rendered at this server time
+  afterSwap();
+  setInterval(function () {
+    tickClocks();
+    renderBadge();
+  }, TICK_MS);
+})();
