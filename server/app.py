@@ -12,7 +12,6 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -27,7 +26,7 @@ from server.routes import api, pages, websockets
 from server.settings import Settings
 from server.state import AppState
 from timing_adapters.clock import Clock, ScaledClock, WallClock
-from timing_adapters.runner import DecoderRunner
+from timing_adapters.registry import open_adapter
 
 log = logging.getLogger("racecontrol")
 
@@ -63,15 +62,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     tasks.create_task(race.run_heartbeat(settings.heartbeat_interval_s)),
                 ]
                 for url in settings.decoders:
-                    runner = DecoderRunner(
+                    adapter = open_adapter(
                         url,
-                        partial(race.on_passing, url),
+                        race.on_detection,
                         clock=run_clock,
                         on_state=race.on_decoder_state,
                         silence_timeout_s=settings.decoder_silence_timeout_s,
+                        last_passing_number=race.mapper.resume_number(url, len(settings.decoders)),
                     )
-                    race.on_decoder_state(runner.state)
-                    running.append(tasks.create_task(runner.run()))
+                    race.on_decoder_state(adapter.state)
+                    running.append(tasks.create_task(adapter.run()))
                 yield
                 for task in running:
                     task.cancel()

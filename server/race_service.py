@@ -30,9 +30,8 @@ from server.hub import Hub
 from server.ingest import PassingMapper
 from server.rendering import Renderer
 from server.views import control_context, heartbeat_html, live_context
+from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
-from timing_adapters.p3 import Passing
-from timing_adapters.runner import DecoderState
 
 log = logging.getLogger("racecontrol.race")
 
@@ -119,15 +118,15 @@ class RaceService:
         await self._queue.put((event, future))
         await future
 
-    async def on_passing(self, decoder_url: str, passing: Passing) -> None:
-        """Runner callback: a decoder passing becomes a journaled input event."""
-        event = self.mapper.map(decoder_url, passing)
+    async def on_detection(self, detection: Detection) -> None:
+        """Adapter callback: a decoder passing becomes a journaled input event."""
+        event = self.mapper.map(detection)
         if event is None:
             self.dropped["duplicate"] += 1
             return
         if self.session_id is None:
             self.dropped["no_session"] += 1
-            log.warning("passing %s dropped: no session", passing.passing_number)
+            log.warning("passing of %s dropped: no session", detection.transponder)
             return
         await self.submit(event)
 

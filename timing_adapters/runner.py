@@ -19,40 +19,20 @@ import dataclasses
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import NoReturn
 
+from timing_adapters.adapter import DecoderState
 from timing_adapters.clock import Clock, WallClock
 from timing_adapters.p3 import P3Decoder, encode_resend
 from timing_adapters.p3.records import BadFrame, Passing, Status, Version
 from timing_adapters.transport import open_stream, parse_url
 
+__all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
+
 logger = logging.getLogger("racecontrol.decoder")
 
 _READ_SIZE = 65536
 _RESEND_ATTEMPTS = 2
-
-
-@dataclass(slots=True)
-class DecoderState:
-    """What race control sees about one decoder connection (``DecoderRunner.state`` copies it)."""
-
-    url: str
-    connected: bool = False
-    connects: int = 0
-    disconnects: int = 0
-    last_status_at_us: int | None = None
-    noise: int | None = None
-    decoder_id: int | None = None
-    last_passing_number: int | None = None
-    passings: int = 0  # delivered to on_passing
-    duplicates: int = 0  # dropped: number already delivered or already held
-    lost_passings: int = 0  # given up on after unanswered RESENDs; if they come later: duplicates
-    frames: int = 0
-    bad_frames: int = 0
-    junk_bytes: int = 0
-    resend_requests: int = 0
-    last_error: str | None = None
 
 
 class PassingSequencer:

@@ -1,0 +1,62 @@
+"""What every decoder adapter gives the server, whatever its protocol.
+
+Strategy: each protocol has its own sans-IO codec and its own runner (the I/O), but
+they all report the same two things: a ``Detection`` per transponder crossing, in the
+decoder's own clock (integer microseconds), and a ``DecoderState`` snapshot that race
+control sees (connected, last status, noise, counters). The server depends on this
+module only, never on a protocol's records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """A transponder crossed a loop, as a decoder reported it."""
+
+    decoder_id: str  # the decoder's own id when it has one, else the adapter URL
+    transponder: str
+    time_us: int  # decoder clock
+    passing_number: int | None = None  # decoders that number their passings (P3)
+    loop: str | None = None  # loop/location name when the protocol carries one
+
+
+@dataclass(slots=True)
+class DecoderState:
+    """What race control sees about one decoder connection (runners hand out copies)."""
+
+    url: str
+    connected: bool = False
+    connects: int = 0
+    disconnects: int = 0
+    last_status_at_us: int | None = None
+    noise: int | None = None
+    decoder_id: int | str | None = None
+    last_passing_number: int | None = None
+    passings: int = 0  # delivered to on_passing
+    duplicates: int = 0  # dropped: number already delivered or already held
+    lost_passings: int = 0  # given up on after unanswered RESENDs; if they come later: duplicates
+    frames: int = 0
+    bad_frames: int = 0
+    junk_bytes: int = 0
+    resend_requests: int = 0
+    last_error: str | None = None
+
+
+OnDetection = Callable[[Detection], Awaitable[None]]
+OnState = Callable[[DecoderState], None]
+
+
+class Adapter(Protocol):
+    """A running decoder connection (or listener)."""
+
+    @property
+    def state(self) -> DecoderState: ...
+
+    async def run(self) -> None:
+        """Run until cancelled; network errors are logged and counted, never raised."""
+        ...
