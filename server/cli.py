@@ -97,6 +97,7 @@ def _run(factory: Callable[[], Awaitable[T]]) -> T:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
     from server import commands  # imported late: `racecontrol --help` stays fast
 
     try:
@@ -131,3 +132,7 @@ def _ask_password() -> str:
             raise SystemExit("racecontrol: the passwords differ")
         return first
     return sys.stdin.readline().rstrip("\n")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

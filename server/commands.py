@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from server.app import create_app
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
-from server.db.migrate import DatabaseNotMigrated, upgrade
+from server.db.migrate import DatabaseNotMigrated, check_migrated, upgrade
 from server.entries_import import EntriesImportError
 from server.entries_import import import_entries as _import_entries
 from server.settings import Settings
@@ -41,11 +41,23 @@ def serve(args: argparse.Namespace) -> None:
     if args.port:
         overrides["port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    asyncio.run(ensure_migrated(settings.database_url))
     app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
+    server.run()
+    if not server.started:
+        raise UserError("the server did not start (see the log above)")
+
+
+async def ensure_migrated(url: str) -> None:
+    """Refuse to start on an un-migrated database, saying which command to run."""
+    engine = create_engine(url)
     try:
-        uvicorn.Server(uvicorn_config(app, settings.host, settings.port)).run()
+        await check_migrated(engine)
     except DatabaseNotMigrated as exc:
         raise UserError(str(exc)) from exc
+    finally:
+        await engine.dispose()
 
 
 def db_upgrade(url: str) -> None:

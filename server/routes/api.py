@@ -6,7 +6,8 @@ from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request, status
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from server.auth import ControlRole
 from server.db import repository
@@ -127,7 +128,10 @@ async def change_flag(request: Request, session_id: int, _role: ControlRole) -> 
         payload: Any = await request.json()
     else:
         payload = dict(await request.form())
-    body = FlagIn.model_validate(payload)
+    try:
+        body = FlagIn.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
     if session_id != state.race.session_id:
         raise HTTPException(status.HTTP_409_CONFLICT, "only the active session takes flags")
     event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag)

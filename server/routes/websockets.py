@@ -29,6 +29,8 @@ async def live(websocket: WebSocket) -> None:
 @router.websocket("/ws/control")
 async def control(websocket: WebSocket) -> None:
     if websocket_role(websocket) != "control":
-        await websocket.close(code=status.WS_1008_POLICY_VIOLATION)
+        # accept first so the browser sees the policy close code, not a failed handshake
+        await websocket.accept()
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
         return
     await _stream(websocket, "control")

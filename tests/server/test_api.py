@@ -1,0 +1,68 @@
+"""The JSON API over a real server: auth, validation, sessions, flags, standings."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.fixtures.app_server import prepare_database, running_server
+
+ENTRIES = "number,class,team,drivers,transponder\n7,A,Seven,Ann;Bob,1007\n07,B,Oh Seven,Cy,1070\n"
+
+
+async def test_writes_need_a_control_token(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Auth Cup")
+    async with running_server(db_url, token) as srv:
+        body = {"event": "Auth Cup", "type": "race", "name": "R", "length_minutes": 60}
+        async with httpx.AsyncClient(base_url=srv.base_url) as anonymous:
+            missing = await anonymous.post("/api/v1/sessions", json=body)
+            assert missing.status_code == 401
+            wrong = await anonymous.post(
+                "/api/v1/sessions", json=body, headers={"Authorization": "Bearer nope"}
+            )
+            assert wrong.status_code == 401
+            # reads are public
+            assert (await anonymous.get("/api/v1/sessions")).status_code == 200
+            assert (await anonymous.get("/api/v1/openapi.json")).status_code == 200
+
+
+async def test_session_flag_and_standings(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Api Cup")
+    async with running_server(db_url, token) as srv, srv.client() as api:
+        bad = await api.post("/api/v1/sessions", json={"event": "Api Cup", "type": "drag"})
+        assert bad.status_code == 422
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Api Cup", "type": "race", "name": "Race 1", "length_minutes": 90},
+        )
+        assert created.status_code == 201
+        session = created.json()
+        assert session["active"] is True
+        sid = session["id"]
+        assert (
+            await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "purple"})
+        ).status_code == 422
+        assert (
+            await api.post(f"/api/v1/sessions/{sid + 99}/flag", json={"flag": "green"})
+        ).status_code == 409
+        green = await api.post(f"/api/v1/sessions/{sid}/flag", data={"flag": "green"})
+        assert green.status_code == 200
+        assert green.json()["flag"] == "green"
+        rows = (await api.get(f"/api/v1/sessions/{sid}/standings")).json()
+        assert {r["number"] for r in rows} == {"7", "07"}  # "07" and "7" are two cars
+        assert set(rows[0]) >= {
+            "position",
+            "number",
+            "class",
+            "class_position",
+            "team",
+            "laps",
+            "last_lap_ms",
+            "best_lap_ms",
+            "best_lap_number",
+            "gap_ms",
+            "interval_ms",
+            "in_pit",
+        }
+        assert (await api.get("/api/v1/sessions/999/standings")).status_code == 404
+        listed = (await api.get("/api/v1/sessions")).json()
+        assert [s["id"] for s in listed if s["active"]] == [sid]
