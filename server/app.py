@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +25,7 @@ from server.race_service import RaceService
 from server.rendering import Renderer
 from server.routes import api, pages, websockets
 from server.settings import Settings
+from server.spool import Spool
 from server.state import AppState
 from timing_adapters.clock import Clock, ScaledClock, WallClock
 from timing_adapters.registry import open_adapter
@@ -49,6 +51,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 clock=run_clock,
                 hub=hub,
                 renderer=renderer,
+                spool=Spool(Path(settings.spool_path)),
                 publish_interval_s=settings.publish_interval_s,
             )
             app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
@@ -60,6 +63,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     tasks.create_task(race.run_publisher()),
                     tasks.create_task(race.run_ticker()),
                     tasks.create_task(race.run_heartbeat(settings.heartbeat_interval_s)),
+                    tasks.create_task(race.run_spool_drain()),
                 ]
                 for url in settings.decoders:
                     adapter = open_adapter(

@@ -13,12 +13,14 @@ restart ends in the same state.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import asdict
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
@@ -29,6 +31,7 @@ from server.engine.model import SessionStatus, StandingRow
 from server.hub import Hub
 from server.ingest import PassingMapper
 from server.rendering import Renderer
+from server.spool import Spool
 from server.views import control_context, heartbeat_html, live_context
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
@@ -53,6 +56,7 @@ class RaceService:
         clock: Clock,
         hub: Hub,
         renderer: Renderer,
+        spool: Spool,
         publish_interval_s: float = 0.05,
     ) -> None:
         self._db = sessionmaker
@@ -68,6 +72,8 @@ class RaceService:
         self.mapper = PassingMapper()
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
+        self.spool = spool
+        self.database_ok = True
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._lock = asyncio.Lock()
         self._dirty = asyncio.Event()
@@ -93,7 +99,8 @@ class RaceService:
             entries = await repository.load_entries(db, session.event_id)
             event = await repository.get_event(db, session.event_id)
         engine = RaceEngine(config, entries)
-        for _seq, event_in in await self.journal.read(session_id):
+        journal = [event for _seq, event in await self.journal.read(session_id)]
+        for event_in in journal + self.spool.pending_for(session_id):
             if mapper is not None and isinstance(event_in, PassingDetected):
                 mapper.remember(event_in)
             engine.apply(event_in)
@@ -103,6 +110,8 @@ class RaceService:
     async def load_session(self, session_id: int) -> None:
         """Make ``session_id`` the timed session, rebuilding its state from the journal."""
         async with self._lock:
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self.drain_spool()
             mapper = PassingMapper()
             engine, event_name = await self.replay(session_id, mapper)
             self.engine, self.mapper = engine, mapper
@@ -154,9 +163,9 @@ class RaceService:
             return
         events = [event for event, _future in batch]
         try:
-            await self.journal.append(session_id, events, self.clock.now_us())
-        except Exception as exc:  # the database is down: nothing is applied unjournaled
-            log.exception("journal append failed for %d events", len(events))
+            await self._persist(session_id, events, self.clock.now_us())
+        except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
+            log.exception("could not persist %d events", len(events))
             for _event, future in batch:
                 if not future.done():
                     future.set_exception(exc)
@@ -170,6 +179,43 @@ class RaceService:
             if not future.done():
                 future.set_result(None)
         self._dirty.set()
+
+    async def _persist(self, session_id: int, events: list[InputEvent], at_us: int) -> None:
+        """Journal ``events``; while the database is unreachable, spool them instead."""
+        if not self.spool:
+            try:
+                await self.journal.append(session_id, events, at_us)
+                self.database_ok = True
+                return
+            except (SQLAlchemyError, OSError) as exc:
+                log.error("database unreachable, spooling to %s: %s", self.spool.path, exc)
+                self.database_ok = False
+        self.spool.append(session_id, events, at_us)  # keeps order while it is not empty
+
+    async def drain_spool(self) -> None:
+        """Move spooled events into the journal, oldest first (raises while the DB is down)."""
+        pending = self.spool.pending()
+        while pending:
+            session_id = pending[0][0]
+            group = []
+            for sid, at_us, event in pending:
+                if sid != session_id or at_us != pending[0][1]:
+                    break
+                group.append(event)
+            await self.journal.append(session_id, group, pending[0][1])
+            self.spool.drop_first(len(group))
+            pending = pending[len(group) :]
+        if not self.database_ok:
+            log.info("database back: spool drained")
+        self.database_ok = True
+
+    async def run_spool_drain(self, interval_s: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            if self.spool:
+                async with self._lock:
+                    with contextlib.suppress(SQLAlchemyError, OSError):
+                        await self.drain_spool()
 
     # --- output --------------------------------------------------------------------
 

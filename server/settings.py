@@ -12,6 +12,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RACECONTROL_")
 
     database_url: str = "sqlite+aiosqlite:///racecontrol.db"
+    # input events wait here (JSON lines, fsynced) while the database is unreachable
+    spool_path: str = "racecontrol-spool.jsonl"
     # decoder URLs, e.g. tcp://192.168.1.50:5403 (the decoder is the TCP server)
     decoders: list[str] = Field(default_factory=list)
     host: str = "127.0.0.1"

@@ -44,7 +44,14 @@ def create_engine(url: str) -> AsyncEngine:
         return engine
     # pre-ping: after a PostgreSQL restart the pool's connections are dead; test them on
     # checkout rather than failing the first journal append.
-    return _create_async_engine(url, pool_pre_ping=True)
+    # Bounded waits: an unreachable server must fail fast so events go to the spool
+    # instead of stalling live timing (asyncpg's connect timeout is 60 s by default).
+    return _create_async_engine(
+        url,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 10},
+    )
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -1,0 +1,111 @@
+"""PostgreSQL goes away mid-race: timing goes on, events are spooled, nothing is lost."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlalchemy import make_url, pool, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.db.connection import create_engine, sessionmaker
+from server.db.journal import JournalStore
+from server.engine.events import PassingDetected
+from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from timing_adapters.clock import WallClock
+from timing_adapters.emulator.server import P3Emulator
+
+ENTRIES = "number,class,team,drivers,transponder\n" + "\n".join(
+    f"{n},A,Team {n},Driver {n},{1000 + n}" for n in range(1, 6)
+)
+S = 1_000_000
+
+
+async def set_connections(db_url: str, allowed: bool) -> None:
+    """Open or close the test database to new connections, and cut the existing ones."""
+    name = make_url(db_url).database
+    admin = create_async_engine(
+        os.environ["RACECONTROL_TEST_POSTGRES_URL"],
+        isolation_level="AUTOCOMMIT",
+        poolclass=pool.NullPool,
+    )
+    async with admin.connect() as connection:
+        await connection.execute(
+            text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
+        )
+        if not allowed:
+            await connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": name},
+            )
+    await admin.dispose()
+
+
+@pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True)
+async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Outage Cup")
+    clock = WallClock()
+    emulator = P3Emulator(clock=clock, status_interval_s=0.2)
+    port = await emulator.start()
+    spool = tmp_path / "spool.jsonl"
+    t0 = clock.now_us() + 5 * S
+    lap = 0
+
+    def lap_of_everyone() -> None:
+        nonlocal lap
+        for n in range(1, 6):
+            emulator.push_passing(1000 + n, t0 + lap * 60 * S + n * S)
+        lap += 1
+
+    try:
+        async with (
+            running_server(
+                db_url, token, decoders=[f"tcp://127.0.0.1:{port}"], spool_path=str(spool)
+            ) as srv,
+            srv.client() as api,
+        ):
+            created = await api.post(
+                "/api/v1/sessions", json={"event": "Outage Cup", "type": "race", "name": "R"}
+            )
+            sid = created.json()["id"]
+            await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+            await emulator.wait_for_clients(1)
+            lap_of_everyone()
+            lap_of_everyone()
+            await wait_until(lambda: srv.race.journaled == 11)
+
+            await set_connections(db_url, allowed=False)
+            lap_of_everyone()
+            lap_of_everyone()
+            # timing goes on: the laps are applied, and held in the spool
+            await wait_until(lambda: sum(r.laps for r in srv.race.standings()) == 15)
+            assert srv.race.database_ok is False
+            assert spool.exists() and len(spool.read_text().splitlines()) == 10
+
+            await set_connections(db_url, allowed=True)
+            await wait_until(lambda: not spool.exists(), timeout=30)
+            assert srv.race.database_ok is True
+            lap_of_everyone()
+            await wait_until(lambda: srv.race.journaled == 26)
+            before = (await api.get(f"/api/v1/sessions/{sid}/standings")).json()
+
+        engine = create_engine(db_url)
+        journal = await JournalStore(sessionmaker(engine)).read(sid)
+        await engine.dispose()
+        passings = [e for _seq, e in journal if isinstance(e, PassingDetected)]
+        assert len(passings) == 25  # none lost, none twice
+        assert [p.passing_number for p in passings] == sorted(
+            p.passing_number or 0 for p in passings
+        )
+
+        async with running_server(db_url, token, spool_path=str(spool)) as srv, srv.client() as api:
+            after = (await api.get(f"/api/v1/sessions/{sid}/standings")).json()
+        assert [(r["number"], r["laps"]) for r in after] == [
+            (r["number"], r["laps"]) for r in before
+        ]
+    finally:
+        await emulator.stop()
