@@ -1,7 +1,9 @@
 """Adapter URLs -> running adapters.
 
 Strategy: a decoder is configured by one URL whose scheme names the protocol and the
-transport (``tcp://`` and ``p3+tcp://`` are P3 over TCP, the decoder being the server).
+transport (``tcp://`` and ``p3+tcp://`` are P3 over TCP, the decoder being the server;
+``serial:///dev/ttyUSB0?baud=19200`` P3 over serial; ``amb+tcp``, ``amb+serial``,
+``ilap+tcp`` and ``ilap+serial`` the AMB legacy ASCII protocols).
 The server only ever sees ``Detection`` and ``DecoderState``.
 """
 
@@ -10,11 +12,16 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from timing_adapters.adapter import Adapter, Detection, OnDetection, OnState
+from timing_adapters.amb_legacy.runner import AmbLegacyRunner
 from timing_adapters.clock import Clock
 from timing_adapters.p3.records import Passing
 from timing_adapters.runner import DecoderRunner
+from timing_adapters.serial_transport import serial_opener
 
-P3_SCHEMES = ("tcp", "p3+tcp")
+P3_TCP = ("tcp", "p3+tcp")
+P3_SERIAL = ("serial", "p3+serial")
+AMB_LEGACY = ("amb+tcp", "amb+serial", "ilap+tcp", "ilap+serial")
+SCHEMES = (*P3_TCP, *P3_SERIAL, *AMB_LEGACY)
 
 
 def scheme_of(url: str) -> str:
@@ -35,21 +42,27 @@ def open_adapter(
 ) -> Adapter:
     """The adapter for ``url``; ``ValueError`` names the supported schemes otherwise."""
     scheme = scheme_of(url)
-    if scheme in P3_SCHEMES:
-        p3_url = "tcp://" + url.split("://", 1)[1]
+    if scheme in P3_TCP or scheme in P3_SERIAL:
 
         async def on_passing(passing: Passing) -> None:
             await on_detection(p3_detection(passing, url))
 
+        serial = scheme in P3_SERIAL
         return DecoderRunner(
-            p3_url,
+            url if serial else "tcp://" + url.split("://", 1)[1],
             on_passing,
             clock=clock,
             on_state=on_state,
             silence_timeout_s=silence_timeout_s,
             last_passing_number=last_passing_number,
+            opener=serial_opener(url) if serial else None,
         )
-    raise ValueError(f"{url!r}: unsupported decoder URL scheme {scheme!r} (use tcp://HOST:PORT)")
+    if scheme in AMB_LEGACY:
+        # "auto": an I-Lap is silent between passings, so it has no silence watchdog
+        return AmbLegacyRunner(url, on_detection, clock=clock, on_state=on_state)
+    raise ValueError(
+        f"{url!r}: unsupported decoder URL scheme {scheme!r}; use one of {', '.join(SCHEMES)}"
+    )
 
 
 def p3_detection(passing: Passing, url: str) -> Detection:

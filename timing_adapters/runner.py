@@ -7,6 +7,8 @@ reconnects, because passing numbers belong to the decoder, not to the TCP sessio
 that arrives beyond ``last + 1`` is held back and the hole is asked for with RESEND; after two
 unanswered requests the hole is given up (counted as lost) so that live timing never stalls.
 Every timer here is a real (monotonic) timer; the injected ``Clock`` only stamps the status.
+The byte stream comes from ``open_stream(url)`` (TCP) unless an ``opener`` is given (a serial
+port: ``serial_transport.serial_opener``); the protocol logic is the same either way.
 Network errors are logged and counted, never raised; an exception from ``on_passing`` is a
 bug in the caller and propagates.
 """
@@ -16,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -31,6 +34,7 @@ __all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
 
 logger = logging.getLogger("racecontrol.decoder")
 
+_Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _READ_SIZE = 65536
 _RESEND_ATTEMPTS = 2
 
@@ -104,8 +108,13 @@ class DecoderRunner:
         connect_timeout_s: float = 5.0,
         resend_timeout_s: float = 3.0,
         last_passing_number: int | None = None,
+        opener: Callable[[], Awaitable[_Streams]] | None = None,
     ) -> None:
-        parse_url(url)  # a bad URL is a configuration error: fail now, not in the loop
+        if opener is None:
+            parse_url(url)  # a bad URL is a configuration error: fail now, not in the loop
+        self._open: Callable[[], Awaitable[_Streams]] = (
+            opener if opener is not None else functools.partial(open_stream, url)
+        )
         self._url = url
         self._on_passing = on_passing
         self._clock: Clock = clock if clock is not None else WallClock()
@@ -142,7 +151,7 @@ class DecoderRunner:
             healthy = False
             try:
                 async with asyncio.timeout(self._connect_timeout_s):
-                    reader, writer = await open_stream(self._url)
+                    reader, writer = await self._open()
             except (OSError, TimeoutError) as exc:
                 self._error(f"connect failed: {exc!r}")
             else:
