@@ -3,7 +3,8 @@
 Strategy: a decoder is configured by one URL whose scheme names the protocol and the
 transport (``tcp://`` and ``p3+tcp://`` are P3 over TCP, the decoder being the server;
 ``serial:///dev/ttyUSB0?baud=19200`` P3 over serial; ``amb+tcp``, ``amb+serial``,
-``ilap+tcp`` and ``ilap+serial`` the AMB legacy ASCII protocols).
+``ilap+tcp`` and ``ilap+serial`` the AMB legacy ASCII protocols;
+``rmonitor+tcp://HOST:50000`` another scoring system's RMonitor feed).
 The server only ever sees ``Detection`` and ``DecoderState``.
 """
 
@@ -15,13 +16,15 @@ from timing_adapters.adapter import Adapter, Detection, OnDetection, OnState
 from timing_adapters.amb_legacy.runner import AmbLegacyRunner
 from timing_adapters.clock import Clock
 from timing_adapters.p3.records import Passing
+from timing_adapters.rmonitor.adapter import RMonitorAdapter
 from timing_adapters.runner import DecoderRunner
 from timing_adapters.serial_transport import serial_opener
 
 P3_TCP = ("tcp", "p3+tcp")
 P3_SERIAL = ("serial", "p3+serial")
 AMB_LEGACY = ("amb+tcp", "amb+serial", "ilap+tcp", "ilap+serial")
-SCHEMES = (*P3_TCP, *P3_SERIAL, *AMB_LEGACY)
+RMONITOR = ("rmonitor+tcp",)
+SCHEMES = (*P3_TCP, *P3_SERIAL, *AMB_LEGACY, *RMONITOR)
 
 
 def scheme_of(url: str) -> str:
@@ -60,6 +63,11 @@ def open_adapter(
     if scheme in AMB_LEGACY:
         # "auto": an I-Lap is silent between passings, so it has no silence watchdog
         return AmbLegacyRunner(url, on_detection, clock=clock, on_state=on_state)
+    if scheme in RMONITOR:
+        # another scoring system's feed: its $J passings (race time) feed our engine
+        return RMonitorAdapter(
+            url, on_detection, clock=clock, on_state=on_state, silence_timeout_s=silence_timeout_s
+        )
     raise ValueError(
         f"{url!r}: unsupported decoder URL scheme {scheme!r}; use one of {', '.join(SCHEMES)}"
     )

@@ -10,6 +10,7 @@ from timing_adapters.adapter import Detection
 from timing_adapters.amb_legacy.runner import AmbLegacyRunner
 from timing_adapters.p3 import Passing
 from timing_adapters.registry import open_adapter, p3_detection
+from timing_adapters.rmonitor.adapter import RMonitorAdapter
 from timing_adapters.runner import DecoderRunner
 
 
@@ -24,6 +25,7 @@ async def ignore(_detection: Detection) -> None:
         ("p3+tcp://127.0.0.1:5403", DecoderRunner),
         ("amb+tcp://127.0.0.1:8899", AmbLegacyRunner),
         ("ilap+tcp://127.0.0.1:8899", AmbLegacyRunner),
+        ("rmonitor+tcp://127.0.0.1:50000", RMonitorAdapter),
     ],
 )
 def test_scheme_picks_the_adapter(url: str, kind: type) -> None:
