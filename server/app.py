@@ -29,8 +29,17 @@ from server.spool import Spool
 from server.state import AppState
 from timing_adapters.clock import Clock, ScaledClock, WallClock
 from timing_adapters.registry import open_adapter
+from timing_adapters.rmonitor.server import RMonitorServer
 
 log = logging.getLogger("racecontrol")
+
+
+async def _serve_rmonitor(server: RMonitorServer) -> None:
+    """A taken port costs the scoreboards their feed, never the timing."""
+    try:
+        await server.run()
+    except OSError as exc:
+        log.error("RMonitor output on %s:%d not started: %s", server.host, server.port, exc)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
@@ -65,6 +74,11 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     tasks.create_task(race.run_heartbeat(settings.heartbeat_interval_s)),
                     tasks.create_task(race.run_spool_drain()),
                 ]
+                if settings.rmonitor_port is not None:
+                    race.rmonitor = RMonitorServer(
+                        host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
+                    )
+                    running.append(tasks.create_task(_serve_rmonitor(race.rmonitor)))
                 for url in settings.decoders:
                     adapter = open_adapter(
                         url,

@@ -27,14 +27,17 @@ from server.db import repository
 from server.db.journal import JournalStore
 from server.engine import RaceEngine
 from server.engine.events import FlagChanged, InputEvent, PassingDetected
-from server.engine.model import SessionStatus, StandingRow
+from server.engine.model import Entry, SessionStatus, StandingRow
+from server.engine.outbound import LapCompleted
 from server.hub import Hub
 from server.ingest import PassingMapper
 from server.rendering import Renderer
+from server.rmonitor_feed import snapshot_of
 from server.spool import Spool
 from server.views import control_context, heartbeat_html, live_context
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
+from timing_adapters.rmonitor.server import RMonitorServer
 
 log = logging.getLogger("racecontrol.race")
 
@@ -73,6 +76,9 @@ class RaceService:
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
         self.spool = spool
+        self.entries: list[Entry] = []
+        self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
+        self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
         self.database_ok = True
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._lock = asyncio.Lock()
@@ -88,8 +94,9 @@ class RaceService:
 
     async def replay(
         self, session_id: int, mapper: PassingMapper | None = None
-    ) -> tuple[RaceEngine, str]:
-        """A fresh engine for ``session_id`` with its whole journal applied, and the event name.
+    ) -> tuple[RaceEngine, str, list[Entry]]:
+        """A fresh engine for ``session_id`` with its whole journal applied, the event name
+        and the entries.
 
         Raises ``LookupError`` for an unknown session.
         """
@@ -105,7 +112,7 @@ class RaceService:
                 mapper.remember(event_in)
             engine.apply(event_in)
         engine.tick(self.clock.now_us())
-        return engine, event.name
+        return engine, event.name, entries
 
     async def load_session(self, session_id: int) -> None:
         """Make ``session_id`` the timed session, rebuilding its state from the journal."""
@@ -113,9 +120,10 @@ class RaceService:
             with contextlib.suppress(SQLAlchemyError, OSError):
                 await self.drain_spool()
             mapper = PassingMapper()
-            engine, event_name = await self.replay(session_id, mapper)
-            self.engine, self.mapper = engine, mapper
+            engine, event_name, entries = await self.replay(session_id, mapper)
+            self.engine, self.mapper, self.entries = engine, mapper, entries
             self.session_id, self.event_name = session_id, event_name
+            self._laps.clear()
             log.info("session %s loaded from its journal", session_id)
         self._dirty.set()
 
@@ -172,7 +180,7 @@ class RaceService:
             return
         self.journaled += len(events)
         for event in events:
-            engine.apply(event)
+            self._laps += [out for out in engine.apply(event) if isinstance(out, LapCompleted)]
             if isinstance(event, PassingDetected):
                 self.mapper.remember(event)
         for _event, future in batch:
@@ -244,6 +252,12 @@ class RaceService:
             await asyncio.sleep(self.publish_interval_s)
 
     def publish(self) -> None:
+        if self.rmonitor is not None:
+            now = self.clock.now_us()
+            laps, self._laps = self._laps, []
+            self.rmonitor.update(
+                snapshot_of(self.status(), self.entries, self.standings(), laps, now)
+            )
         self.hub.channel("public").publish(
             self.renderer.fragments("live.html", LIVE_BLOCKS, self.live_context())
         )

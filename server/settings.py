@@ -12,6 +12,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RACECONTROL_")
 
     database_url: str = "sqlite+aiosqlite:///racecontrol.db"
+    # our timing as an RMonitor feed for scoreboards (TCP); None switches it off
+    rmonitor_host: str = "127.0.0.1"
+    rmonitor_port: int | None = 50000
     # input events wait here (JSON lines, fsynced) while the database is unreachable
     spool_path: str = "racecontrol-spool.jsonl"
     # decoder URLs, e.g. tcp://192.168.1.50:5403 (the decoder is the TCP server)

@@ -4,7 +4,8 @@ Strategy: a decoder is configured by one URL whose scheme names the protocol and
 transport (``tcp://`` and ``p3+tcp://`` are P3 over TCP, the decoder being the server;
 ``serial:///dev/ttyUSB0?baud=19200`` P3 over serial; ``amb+tcp``, ``amb+serial``,
 ``ilap+tcp`` and ``ilap+serial`` the AMB legacy ASCII protocols;
-``rmonitor+tcp://HOST:50000`` another scoring system's RMonitor feed).
+``rmonitor+tcp://HOST:50000`` another scoring system's RMonitor feed;
+``mylaps+listen://0.0.0.0:3097`` a listener MyLaps Timing & Scoring pushes to).
 The server only ever sees ``Detection`` and ``DecoderState``.
 """
 
@@ -15,6 +16,8 @@ from urllib.parse import urlsplit
 from timing_adapters.adapter import Adapter, Detection, OnDetection, OnState
 from timing_adapters.amb_legacy.runner import AmbLegacyRunner
 from timing_adapters.clock import Clock
+from timing_adapters.mylaps_ts.server import SCHEME as MYLAPS_SCHEME
+from timing_adapters.mylaps_ts.server import MyLapsExchangeServer
 from timing_adapters.p3.records import Passing
 from timing_adapters.rmonitor.adapter import RMonitorAdapter
 from timing_adapters.runner import DecoderRunner
@@ -24,7 +27,7 @@ P3_TCP = ("tcp", "p3+tcp")
 P3_SERIAL = ("serial", "p3+serial")
 AMB_LEGACY = ("amb+tcp", "amb+serial", "ilap+tcp", "ilap+serial")
 RMONITOR = ("rmonitor+tcp",)
-SCHEMES = (*P3_TCP, *P3_SERIAL, *AMB_LEGACY, *RMONITOR)
+SCHEMES = (*P3_TCP, *P3_SERIAL, *AMB_LEGACY, *RMONITOR, MYLAPS_SCHEME)
 
 
 def scheme_of(url: str) -> str:
@@ -68,6 +71,9 @@ def open_adapter(
         return RMonitorAdapter(
             url, on_detection, clock=clock, on_state=on_state, silence_timeout_s=silence_timeout_s
         )
+    if scheme == MYLAPS_SCHEME:
+        # we listen; MyLaps Timing & Scoring pushes its passings to us
+        return MyLapsExchangeServer(url, on_detection, clock=clock, on_state=on_state)
     raise ValueError(
         f"{url!r}: unsupported decoder URL scheme {scheme!r}; use one of {', '.join(SCHEMES)}"
     )

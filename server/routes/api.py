@@ -153,7 +153,7 @@ async def standings(request: Request, session_id: int) -> list[StandingOut]:
         rows = race.standings()
     else:
         try:
-            engine, _event_name = await race.replay(session_id)
+            engine, _event_name, _entries = await race.replay(session_id)
         except LookupError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
         rows = engine.standings()

@@ -8,6 +8,7 @@ import pytest
 
 from timing_adapters.adapter import Detection
 from timing_adapters.amb_legacy.runner import AmbLegacyRunner
+from timing_adapters.mylaps_ts.server import MyLapsExchangeServer
 from timing_adapters.p3 import Passing
 from timing_adapters.registry import open_adapter, p3_detection
 from timing_adapters.rmonitor.adapter import RMonitorAdapter
@@ -26,6 +27,7 @@ async def ignore(_detection: Detection) -> None:
         ("amb+tcp://127.0.0.1:8899", AmbLegacyRunner),
         ("ilap+tcp://127.0.0.1:8899", AmbLegacyRunner),
         ("rmonitor+tcp://127.0.0.1:50000", RMonitorAdapter),
+        ("mylaps+listen://127.0.0.1:3097", MyLapsExchangeServer),
     ],
 )
 def test_scheme_picks_the_adapter(url: str, kind: type) -> None:
