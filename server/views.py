@@ -26,6 +26,9 @@ FLAG_LABELS: dict[Flag, str] = {
     Flag.YELLOW: "Full-course yellow",
     Flag.RED: "Red flag",
     Flag.CHECKERED: "Checkered",
+    Flag.CODE_60: "Code 60",
+    Flag.SAFETY_CAR: "Safety car",
+    Flag.LOCAL_YELLOW: "Local yellow",
 }
 KIND_LABELS: dict[SessionKind, str] = {
     SessionKind.PRACTICE: "Practice",
@@ -40,6 +43,9 @@ STATE_LABELS: dict[CarState, str] = {
     CarState.OUT: "OUT",
     CarState.STOPPED: "STOP",
     CarState.FINISHED: "FIN",
+    CarState.RETIRED: "RET",
+    CarState.NOT_CLASSIFIED: "NC",
+    CarState.DISQUALIFIED: "DSQ",
 }
 STATE_TITLES: dict[CarState, str] = {
     CarState.NOT_STARTED: "not started",
@@ -48,6 +54,9 @@ STATE_TITLES: dict[CarState, str] = {
     CarState.OUT: "out lap",
     CarState.STOPPED: "stopped on track",
     CarState.FINISHED: "finished",
+    CarState.RETIRED: "retired",
+    CarState.NOT_CLASSIFIED: "not classified",
+    CarState.DISQUALIFIED: "disqualified",
 }
 # the buttons race control may press, in the order they are shown; (flag, label, confirm)
 FLAG_BUTTONS: tuple[tuple[Flag, str, str | None], ...] = (

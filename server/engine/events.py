@@ -4,7 +4,10 @@ Strategy: input events are what the journal stores; the engine's state is a pure
 function of the sequence of input events, so every field needed to re-apply an event
 is inside it, with its time. Times are integer microseconds in the session time base
 (the decoder's clock as it comes; flags are stamped by the server clock, which is kept
-in the same base). ``to_record`` / ``from_record`` give the journal a JSON-safe dict.
+in the same base). ``to_record`` / ``from_record`` give the journal a JSON-safe dict;
+fields added later have defaults, so older journals still read. Race control's inputs
+carry who made them (``actor``) and corrections why (``reason``): the journal itself is
+the audit trail.
 """
 
 from __future__ import annotations
@@ -18,8 +21,17 @@ class Flag(StrEnum):
     NONE = "none"  # session not started
     GREEN = "green"
     YELLOW = "yellow"  # full-course yellow
+    CODE_60 = "code_60"  # full-course caution at 60 km/h (series that use it)
+    SAFETY_CAR = "safety_car"
     RED = "red"
     CHECKERED = "checkered"
+    LOCAL_YELLOW = "local_yellow"  # at one corner station; the session flag stays
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
 
 
 class LoopRole(StrEnum):
@@ -52,17 +64,189 @@ class PassingDetected:
 
 @dataclass(frozen=True, slots=True)
 class FlagChanged:
-    """Race control showed a flag; GREEN the first time starts the session clock."""
+    """Race control showed a flag; GREEN the first time starts the session clock.
+
+    With a ``station``, the flag is shown at that corner station only: LOCAL_YELLOW
+    there, and GREEN to clear it; the session flag does not change.
+    """
 
     at_us: int
     flag: Flag
+    station: str | None = None
 
 
-InputEvent = PassingDetected | FlagChanged
+@dataclass(frozen=True, slots=True)
+class PitInMarked:
+    """A pit marshal saw the car enter the pit lane (tracks without pit loops)."""
+
+    number: str
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class PitOutMarked:
+    """A pit marshal saw the car leave the pit lane (tracks without pit loops)."""
+
+    number: str
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class DriverChangeConfirmed:
+    """The pit marshal confirmed ``driver_in`` got in; ``override`` waives the rest rule."""
+
+    number: str
+    driver_in: str
+    at_us: int
+    actor: str
+    override: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SoloExitConfirmed:
+    """The pit marshal saw the solo driver fully out of the car, both feet down."""
+
+    number: str
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class CarRetired:
+    """Race control declared the car retired (DNF)."""
+
+    number: str
+    at_us: int
+    reason: str
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class RaceControlMessagePosted:
+    at_us: int
+    text: str
+    number: str | None = None  # the car it is about, if any
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertAcknowledged:
+    alert_id: str
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalAlertRaised:
+    """An alert from outside the engine (decoder lost or silent), journaled like the rest."""
+
+    kind: str
+    text: str
+    at_us: int
+    number: str | None = None
+    severity: Severity = Severity.WARNING
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClockPaused:
+    """Race control stopped the race clock (only under red, if the rule set allows)."""
+
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClockResumed:
+    at_us: int
+    actor: str
+
+
+# --- timing corrections (journaled; the engine rebuilds its state from its own log) ----
+
+
+@dataclass(frozen=True, slots=True)
+class PassingAdded:
+    """A passing the decoder missed; ``at_us`` is when the car crossed."""
+
+    number: str
+    at_us: int
+    reason: str
+    actor: str
+    loop: LoopRole = LoopRole.START_FINISH
+
+
+@dataclass(frozen=True, slots=True)
+class PassingDeleted:
+    """The car's passing at ``crossing_at_us`` was false (double read, pit-lane crossing).
+
+    ``at_us`` is when the correction was made; ``loop`` None deletes any loop's passing.
+    """
+
+    number: str
+    crossing_at_us: int
+    at_us: int
+    reason: str
+    actor: str
+    loop: LoopRole | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TransponderAssigned:
+    """``transponder`` belongs to car ``number``: for the whole session when ``from_us`` is
+    None (its earlier passings count retroactively), else for passings from ``from_us``
+    on (a transponder swap)."""
+
+    transponder: str
+    number: str
+    at_us: int
+    reason: str
+    actor: str
+    from_us: int | None = None
+
+
+InputEvent = (
+    PassingDetected
+    | FlagChanged
+    | PitInMarked
+    | PitOutMarked
+    | DriverChangeConfirmed
+    | SoloExitConfirmed
+    | CarRetired
+    | RaceControlMessagePosted
+    | AlertAcknowledged
+    | ExternalAlertRaised
+    | SessionClockPaused
+    | SessionClockResumed
+    | PassingAdded
+    | PassingDeleted
+    | TransponderAssigned
+)
+Correction = PassingAdded | PassingDeleted | TransponderAssigned
 
 _INPUT_TYPES: dict[str, type[InputEvent]] = {
-    cls.__name__: cls for cls in (PassingDetected, FlagChanged)
+    cls.__name__: cls
+    for cls in (
+        PassingDetected,
+        FlagChanged,
+        PitInMarked,
+        PitOutMarked,
+        DriverChangeConfirmed,
+        SoloExitConfirmed,
+        CarRetired,
+        RaceControlMessagePosted,
+        AlertAcknowledged,
+        ExternalAlertRaised,
+        SessionClockPaused,
+        SessionClockResumed,
+        PassingAdded,
+        PassingDeleted,
+        TransponderAssigned,
+    )
 }
+# enum-valued fields, by name (the same name has the same enum in every event)
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {"loop": LoopRole, "flag": Flag, "severity": Severity}
 
 
 def to_record(event: InputEvent) -> dict[str, Any]:
@@ -83,8 +267,7 @@ def from_record(data: dict[str, Any]) -> InputEvent:
     unexpected = set(payload) - known
     if unexpected:
         raise ValueError(f"{name}: unexpected fields {sorted(unexpected)}")
-    if cls is PassingDetected:
-        payload["loop"] = LoopRole(payload.get("loop", LoopRole.START_FINISH))
-    elif cls is FlagChanged:
-        payload["flag"] = Flag(payload["flag"])
+    for field_name, enum in _ENUM_FIELDS.items():
+        if payload.get(field_name) is not None:
+            payload[field_name] = enum(payload[field_name])
     return cls(**payload)

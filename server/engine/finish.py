@@ -1,9 +1,10 @@
 """The end of a session: time-certain checkered flag and classification bookkeeping.
 
 Strategy: the checkered decision is made from crossing times alone, never from when a
-tick happened: the first start/finish crossing at or after ``green + length`` by the car
-that leads once it is counted takes the flag (a lapped car crossing first does not lead,
-so it just completes a lap). After the checkered, a car is classified at its first
+tick happened: the first start/finish crossing at or after the scheduled end (green +
+length, shifted by the pauses of the race clock) by the car that leads once it is
+counted takes the flag (a lapped car crossing first does not lead, so it just
+completes a lap). After the checkered, a car is classified at its first
 crossing at or after it; a crossing later than ``checkered + finish_timeout`` means
 the car had already been classified at its previous crossing. ``tick()`` applies the
 same timeout rule with ``now`` so the result shows without waiting for a crossing.
@@ -17,12 +18,6 @@ from server.engine.events import SessionKind
 from server.engine.model import SessionConfig
 
 TIME_CERTAIN = frozenset({SessionKind.RACE, SessionKind.SPRINTDURO})
-
-
-def scheduled_end(config: SessionConfig, green_at_us: int | None) -> int | None:
-    if green_at_us is None or config.length_us is None:
-        return None
-    return green_at_us + config.length_us
 
 
 @dataclass(slots=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from server.engine.events import Flag
 from server.engine.model import CarState, Entry, LapRecord
-from server.engine.outbound import RejectReason
+from server.engine.outbound import LapCompleted, RejectReason
 
 
 class CarTiming:
@@ -26,8 +26,10 @@ class CarTiming:
         "finished_at_us",
         "lap_records",
         "last_seen_us",
+        "pit_open",
         "pitted",
         "provisional_finish",
+        "retired_at_us",
         "state",
         "stopped",
     )
@@ -47,9 +49,20 @@ class CarTiming:
         # classified by the finish timeout (a tick): a crossing that arrives late but
         # happened within the timeout still classifies the car, as it would on replay
         self.provisional_finish = False
+        self.retired_at_us: int | None = None  # race control retired the car
+        self.pit_open = False  # in a pit stop that has not ended (kept by the pits)
+
+    @property
+    def ended_at_us(self) -> int | None:
+        """When the car stopped racing: retired, or classified."""
+        return self.retired_at_us if self.retired_at_us is not None else self.finished_at_us
 
     @property
     def reported_state(self) -> CarState:
+        if self.retired_at_us is not None:
+            return CarState.RETIRED
+        if self.provisional_finish and self.pit_open:  # left in the pits when it ended
+            return CarState.RETIRED
         return CarState.STOPPED if self.stopped else self.state
 
     @property
@@ -116,3 +129,13 @@ class CarTiming:
             self.best_lap_number = lap.lap
             self.best_at_us = at_us
         return lap
+
+    def lap_completed(self, lap: LapRecord) -> LapCompleted:
+        return LapCompleted(
+            number=self.number,
+            lap=lap.lap,
+            lap_time_us=lap.lap_time_us,
+            at_us=lap.at_us,
+            is_best=self.best_lap_number == lap.lap,
+            flag=lap.flag,
+        )

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from server.engine.events import Flag, SessionKind
+from server.engine.rules import IMG, PenaltyKind, RuleSet
 
 
 class CarState(StrEnum):
@@ -19,6 +20,18 @@ class CarState(StrEnum):
     OUT = "out"  # out lap: crossed pit-out, not yet the line
     STOPPED = "stopped"  # silent for much longer than a lap while the session runs
     FINISHED = "finished"  # took the checkered flag (or classified at its last crossing)
+    RETIRED = "retired"  # race control said so, or left in the pits when the race ended
+    NOT_CLASSIFIED = "not_classified"  # reserved for classification rules (not set yet)
+    DISQUALIFIED = "disqualified"  # reserved for the stewards' decisions (not set yet)
+
+
+class StintClock(StrEnum):
+    """What the current stint clock does (the browser ticks it only when RUNNING)."""
+
+    NONE = "none"  # no stint: not started, finished or retired
+    RUNNING = "running"
+    FROZEN = "frozen"  # a caution the rule set freezes stint clocks under
+    IN_PIT = "in_pit"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +43,20 @@ class Entry:
     team: str
     drivers: tuple[str, ...] = ()
     transponders: tuple[str, ...] = ()
+    # drivers whose licence or medical is missing or expired on the event date: race
+    # control sees the flag, and a driver change putting one of them in is refused
+    flagged_drivers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedPenalty:
+    """A penalty the rule set prescribes, proposed to the stewards (never applied here)."""
+
+    number: str
+    kind: PenaltyKind
+    value: int
+    reason: str
+    at_us: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +71,7 @@ class SessionConfig:
     finish_timeout_us: int = 600_000_000
     # a running car silent for this many of its best laps (or typical laps) is STOPPED
     stopped_after_laps: float = 3.0
+    rules: RuleSet = IMG
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +97,18 @@ class StandingRow:
     class_interval_laps: int
     state: CarState
     last_crossing_us: int | None
+    # endurance: the driver in the car and the current stint. The stint clock showed
+    # ``stint_drive_us`` at ``stint_clock_since_us``; while RUNNING the browser adds the
+    # time since then (from server timestamps), otherwise the value stands.
+    driver: str | None = None
+    stint_started_us: int | None = None
+    stint_clock: StintClock = StintClock.NONE
+    stint_drive_us: int = 0
+    stint_clock_since_us: int | None = None
+    pit_stops: int = 0
+    mandatory_served: bool = False
+    in_window: bool = False  # the car's latest stop began inside the pit window
+    penalties_proposed: tuple[ProposedPenalty, ...] = ()
 
     @property
     def in_pit(self) -> bool:
@@ -87,6 +127,14 @@ class SessionStatus:
     ends_at_us: int | None  # scheduled end of a time-certain session
     checkered_at_us: int | None
     finished: bool
+    # race clock stopped by race control: ``ends_at_us`` counts the closed pauses only, so
+    # while paused the time left is ``ends_at_us - clock_paused_since_us``
+    clock_paused_since_us: int | None = None
+    clock_paused_us: int = 0  # total of the closed pauses
+    local_yellows: tuple[str, ...] = ()  # stations showing a local yellow
+    pit_window_opens_us: int | None = None  # races with mandatory stops
+    pit_window_closes_us: int | None = None
+    sprint_checkered_at_us: int | None = None  # SprintDuro: the sprint's flag
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,3 +156,65 @@ class UnknownTransponder:
     count: int
     first_seen_us: int
     last_seen_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class RaceControlMessage:
+    at_us: int
+    text: str
+    number: str | None = None
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class DriverTime:
+    """One driver of a car: total drive time, stints, and when they may drive again."""
+
+    name: str
+    drive_us: int  # closed stints, plus the current one up to the time asked
+    stints: int
+    rest_until_us: int | None  # None: has not finished a stint
+    in_car: bool
+    flagged: bool  # licence or medical missing or expired
+
+
+@dataclass(frozen=True, slots=True)
+class StintInfo:
+    index: int
+    driver: str | None
+    start_us: int
+    end_us: int | None  # None: still driving
+    drive_us: int  # up to its end, or up to the time asked
+
+
+@dataclass(frozen=True, slots=True)
+class PitStopInfo:
+    index: int
+    pit_in_us: int | None  # None: the pit-in was not seen
+    pit_out_us: int | None  # None: still in the pits (or the pit-out was not seen)
+    duration_us: int | None
+    driver_out: str | None
+    driver_in: str | None  # the driver after the stop (the same when nobody changed)
+    changed: bool
+    solo_exit: bool
+    counts: bool  # valid as a mandatory stop
+    in_window: bool
+    note: str | None  # why it does not count ("outside_window", "too_short", ...)
+
+
+@dataclass(frozen=True, slots=True)
+class CarDetail:
+    """Everything the control page shows about one car's drivers and stops."""
+
+    number: str
+    team: str
+    class_name: str
+    state: CarState
+    driver: str | None
+    pending_driver: str | None  # a change confirmed on track, applied at the next stop
+    drivers: tuple[DriverTime, ...]
+    stints: tuple[StintInfo, ...]
+    stops: tuple[PitStopInfo, ...]
+    mandatory_required: int
+    mandatory_served: int  # valid stops so far
+    penalties_proposed: tuple[ProposedPenalty, ...]

@@ -10,8 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from server.engine.alerts import Alert
 from server.engine.events import Flag
-from server.engine.model import CarState
+from server.engine.model import CarState, RaceControlMessage
 
 
 class RejectReason(StrEnum):
@@ -20,6 +21,7 @@ class RejectReason(StrEnum):
     UNKNOWN_TRANSPONDER = "unknown_transponder"  # no entry claims it
     NOT_STARTED = "not_started"  # before the session went green
     FINISHED = "finished"  # the car (or the session) is already classified
+    RETIRED = "retired"  # race control retired the car
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +101,114 @@ class CarStateChanged:
     at_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class LocalFlagShown:
+    station: str
+    flag: Flag  # LOCAL_YELLOW, or GREEN when it is cleared
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClockPaused:
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class ClockResumed:
+    at_us: int
+    ends_at_us: int | None  # the new scheduled end
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRefused:
+    """An input event the engine would not apply (nothing changed); ``reason`` says why."""
+
+    command: str  # the input event's type name
+    at_us: int
+    reason: str
+    number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriverChangeRefused:
+    number: str
+    driver_in: str
+    at_us: int
+    reason: str  # "not_on_roster", "licence_flagged", "rest_not_over", "unknown_car", ...
+
+
+@dataclass(frozen=True, slots=True)
+class DriverChangeRecorded:
+    number: str
+    driver_out: str | None
+    driver_in: str
+    at_us: int
+    pending: bool  # confirmed on track: applies at the next pit-in
+    rest_overridden: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SoloExitRecorded:
+    number: str
+    at_us: int
+    pending: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PitStopCompleted:
+    number: str
+    stop: int  # 1-based
+    pit_in_us: int | None
+    pit_out_us: int
+    duration_us: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class CarRetirementRecorded:
+    number: str
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRaised:
+    alert: Alert
+
+
+@dataclass(frozen=True, slots=True)
+class AlertsChanged:
+    """The alert list changed (new, acknowledged or withdrawn): call ``alerts()``."""
+
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessagePosted:
+    message: RaceControlMessage
+
+
+@dataclass(frozen=True, slots=True)
+class SprintCheckeredTaken:
+    number: str  # the leader at its first crossing at or after the sprint's end
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class SnapshotTaken:
+    """An hourly classification is available from ``snapshots()``."""
+
+    label: str
+    at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionApplied:
+    """A timing correction was applied and everything recomputed from the log."""
+
+    command: str
+    number: str | None
+    at_us: int
+
+
 OutEvent = (
     LapCompleted
     | PassingRejected
@@ -111,4 +221,19 @@ OutEvent = (
     | CarFinished
     | SessionFinished
     | CarStateChanged
+    | LocalFlagShown
+    | ClockPaused
+    | ClockResumed
+    | CommandRefused
+    | DriverChangeRefused
+    | DriverChangeRecorded
+    | SoloExitRecorded
+    | PitStopCompleted
+    | CarRetirementRecorded
+    | AlertRaised
+    | AlertsChanged
+    | MessagePosted
+    | SprintCheckeredTaken
+    | SnapshotTaken
+    | CorrectionApplied
 )

@@ -9,7 +9,8 @@ same on every replay. Gaps are a function of two cars: same lap -> time, else la
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from server.engine.events import SessionKind
 from server.engine.laps import CarTiming
@@ -61,7 +62,12 @@ def _behind(car: CarTiming, ref: CarTiming | None, by_best: bool) -> tuple[int |
     return None, max(ref.lap_count - car.lap_count, 0)
 
 
-def rows(ordered: Sequence[CarTiming], kind: SessionKind) -> list[StandingRow]:
+def rows(
+    ordered: Sequence[CarTiming],
+    kind: SessionKind,
+    extras: Callable[[CarTiming], Mapping[str, Any]] | None = None,
+) -> list[StandingRow]:
+    """The standing rows; ``extras`` gives each car's further fields (drivers, stops)."""
     by_best = kind in BY_BEST_LAP
     leader = ordered[0] if ordered else None
     class_leader: dict[str, CarTiming] = {}
@@ -97,6 +103,7 @@ def rows(ordered: Sequence[CarTiming], kind: SessionKind) -> list[StandingRow]:
                 class_interval_laps=class_interval[1],
                 state=car.reported_state,
                 last_crossing_us=car.last_crossing_us,
+                **(extras(car) if extras is not None else {}),
             )
         )
         ahead = car

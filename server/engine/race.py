@@ -2,273 +2,248 @@
 
 Strategy: ``apply(event)`` folds one journaled input event into the state and returns the
 facts it caused; ``tick(now_us)`` reports what follows from the state and the time alone
-(clock expiry, finish timeout, STOPPED cars). No I/O and no clock reads: every time
-arrives inside an event or a tick. The same input events in the same order give the same
-standings whatever ticks happen in between, because nothing apply() decides on depends
-on a tick: the checkered flag and the finish timeout are judged by crossing times, and a
-classification made by a tick stays open to a crossing that happened within the timeout
-but arrived later. Tick-made state (STOPPED, timeout classifications, ClockExpired) is
-not journaled: after a restart, replaying the journal and then the first tick restores
-it. Per passing the work is O(1) plus a bisect on the flag timeline; standings are sorted
-lazily on request and cached until something changes.
+(clock expiry, finish timeout, STOPPED cars, due alerts, hourly snapshots). No I/O and no
+clock reads: every time arrives inside an event or a tick. The state lives in a
+``SessionCore``; the engine keeps the log of the input events it applied, so a timing
+correction is applied by building a new core from the corrected log (``corrections``):
+the same journal, live or replayed, goes through the same rebuilds at the same points
+and ends in the same state. Alerts are derived (``alerts``): the engine re-derives them
+when their inputs changed and reports new ones as ``AlertRaised``. Tick-made state is
+not journaled: after a restart, replaying the journal and then one tick restores it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from server.engine.events import Flag, FlagChanged, InputEvent, LoopRole, PassingDetected
-from server.engine.finish import FinishState, scheduled_end
-from server.engine.flags import FlagTimeline
-from server.engine.laps import CarTiming
+from server.engine.alerts import Alert, AlertBook, AlertKind, alert_id, newest_first
+from server.engine.core import SessionCore
+from server.engine.corrections import effective, refusal
+from server.engine.detail import car_detail
+from server.engine.events import (
+    Correction,
+    InputEvent,
+    PassingAdded,
+    PassingDeleted,
+    Severity,
+    TransponderAssigned,
+)
+from server.engine.finish import TIME_CERTAIN
 from server.engine.model import (
-    CarState,
+    CarDetail,
     Entry,
     LapRecord,
+    ProposedPenalty,
+    RaceControlMessage,
     SessionConfig,
     SessionStatus,
     StandingRow,
     UnknownTransponder,
 )
 from server.engine.outbound import (
-    CarFinished,
-    CarStateChanged,
-    CheckeredFlagTaken,
-    ClockExpired,
-    FlagRejected,
-    FlagShown,
-    LapCompleted,
+    AlertRaised,
+    AlertsChanged,
+    CommandRefused,
+    CorrectionApplied,
     OutEvent,
-    PassingRejected,
-    RejectReason,
     SessionFinished,
+    SnapshotTaken,
     StandingsChanged,
 )
-from server.engine.positions import order, rows
-from server.engine.states import is_stopped, state_after_passing
-from server.engine.transponders import TransponderMap
+from server.engine.race_control import dispatch
+from server.engine.rules import HOUR_US
+from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
+
+_CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
 
 
 class RaceEngine:
     def __init__(self, config: SessionConfig, entries: Sequence[Entry]) -> None:
         self._config = config
-        self._transponders = TransponderMap(entries)
-        self._cars: dict[str, CarTiming] = {}
-        for entry in entries:
-            if entry.number in self._cars:
-                raise ValueError(f"car {entry.number!r} is entered twice")
-            self._cars[entry.number] = CarTiming(entry)
-        self._flags = FlagTimeline()
-        self._green_at_us: int | None = None
-        self._end = FinishState()
-        self._rejected = {reason.value: 0 for reason in RejectReason}
-        self._ordered: list[CarTiming] | None = None  # None: a crossing may have moved cars
-        self._rows: list[StandingRow] | None = None  # None: some row changed
-        self._changed = False  # standings changed during the current apply() or tick()
+        self._entries = tuple(entries)
+        self._core = SessionCore(config, self._entries)
+        self._log: list[InputEvent] = []  # every input event but the corrections
+        self._corrections: list[Correction] = []
+        self._book = AlertBook()
+        # the endurance (alerts, timed) versions the alert candidates were derived from
+        self._alerts_version = (-1, -1)
+        self._rows_reported = 0  # the endurance version last reported as StandingsChanged
+        self._now_us: int | None = None  # the latest tick
+        self._snapshots_reported = 0
+        self._snapshots: tuple[object, list[ClassificationSnapshot]] = (None, [])
+        self._rebuilds = 0  # cores built from the log (a version for cached classifications)
 
     # --- queries ----------------------------------------------------------------------
 
     def standings(self) -> list[StandingRow]:
-        if self._rows is None:
-            self._rows = rows(self._order(), self._config.kind)
-        return list(self._rows)
+        return list(self._core.standings())
 
     def status(self) -> SessionStatus:
-        config = self._config
+        config, core = self._config, self._core
+        green, length = core.clock.green_at_us, config.length_us
+        window = core.endurance.window() if core.endurance.required > 0 else None
         return SessionStatus(
             session_id=config.session_id,
             kind=config.kind,
             name=config.name,
-            flag=self._flags.current,
-            green_at_us=self._green_at_us,
-            ends_at_us=scheduled_end(config, self._green_at_us),
-            checkered_at_us=self._end.checkered_at_us,
-            finished=self._end.finished,
+            flag=core.flags.current,
+            green_at_us=green,
+            ends_at_us=None
+            if green is None or length is None
+            else green + length + core.clock.paused_us,
+            checkered_at_us=core.end.checkered_at_us,
+            finished=core.end.finished,
+            clock_paused_since_us=core.clock.paused_since_us,
+            clock_paused_us=core.clock.paused_us,
+            local_yellows=tuple(core.flags.local_yellows),
+            pit_window_opens_us=None if window is None else window.opens_us,
+            pit_window_closes_us=None if window is None else window.closes_us,
+            sprint_checkered_at_us=core.sprint_at_us,
         )
 
     def rejected_counts(self) -> dict[str, int]:
-        return dict(self._rejected)
+        return dict(self._core.rejected)
 
     def unknown_transponders(self) -> dict[str, UnknownTransponder]:
-        return self._transponders.unknown()
+        return self._core.transponders.unknown()
 
     def laps_of(self, number: str) -> list[LapRecord]:
         """Completed laps of car ``number``; raises ``KeyError`` for a car not entered."""
-        return list(self._cars[number].lap_records)
+        return list(self._core.cars[number].lap_records)
+
+    def alerts(self) -> list[Alert]:
+        """The alerts shown now (as of the latest apply or tick), newest first."""
+        return newest_first(self._book.shown.values())
+
+    def messages(self) -> list[RaceControlMessage]:
+        """Race-control messages, newest first."""
+        return sorted(reversed(self._core.messages), key=lambda m: -m.at_us)
+
+    def car_detail(self, number: str, now_us: int | None = None) -> CarDetail:
+        """Drivers, stints and stops of car ``number`` (``KeyError`` if not entered); the
+        open stint is counted up to ``now_us`` (default: the latest tick)."""
+        car = self._core.cars[number]
+        at = now_us if now_us is not None else self._now_us
+        if at is None:
+            at = car.last_seen_us or 0
+        return car_detail(self._core.endurance, car, at)
+
+    def cars(self, now_us: int | None = None) -> list[CarDetail]:
+        return [self.car_detail(row.number, now_us) for row in self._core.standings()]
+
+    def proposed_penalties(self) -> list[ProposedPenalty]:
+        return [p for row in self._core.standings() for p in row.penalties_proposed]
+
+    def sprint_standings(self) -> SprintClassification | None:
+        """The SprintDuro's sprint classification; None until its flag is taken."""
+        core = self._core
+        if core.sprint_at_us is None:
+            return None
+        return sprint(core.order(), core.sprint_at_us, self._config.finish_timeout_us, self._now_us)
+
+    def snapshots(self) -> list[ClassificationSnapshot]:
+        """Hourly classifications of an endurance race, oldest first."""
+        marks = self._hour_marks()
+        key = (self._rebuilds, self._core.crossings, tuple(marks))
+        if self._snapshots[0] != key:
+            self._snapshots = (key, hourly(self._core.order(), marks))
+        return list(self._snapshots[1])
 
     # --- input ------------------------------------------------------------------------
 
     def apply(self, event: InputEvent) -> list[OutEvent]:
-        out = self._passing(event) if isinstance(event, PassingDetected) else self._flag(event)
+        if isinstance(event, _CORRECTIONS):
+            out = self._correct(event)
+        else:
+            self._log.append(event)
+            out = dispatch(self._core, event)
         return self._close(out, event.at_us, event.at_us)
 
     def tick(self, now_us: int) -> list[OutEvent]:
-        config, end = self._config, self._end
-        out: list[OutEvent] = []
-        ends_at = scheduled_end(config, self._green_at_us)
-        if ends_at is not None and now_us >= ends_at and not end.clock_expired_sent:
-            end.clock_expired_sent = True
-            out.append(ClockExpired(at_us=ends_at))
-        finished_at = now_us
-        if end.checkered_at_us is not None and end.timed_out(config, now_us):
-            finished_at = end.checkered_at_us + config.finish_timeout_us
-            for car in self._order():
-                last = car.last_crossing_us
-                if last is not None and not car.finished:
-                    out += self._classify(car, last, provisional=True)
-        if self._green_at_us is not None and not end.finished:
-            out += self._find_stopped(now_us)
-        return self._close(out, now_us, finished_at)
+        self._now_us = now_us
+        out, finished_at = self._core.tick_finish(now_us)
+        marks = self._hour_marks()
+        for label, at in marks[self._snapshots_reported :]:
+            out.append(SnapshotTaken(label, at))
+        self._snapshots_reported = max(self._snapshots_reported, len(marks))
+        return self._close(out, now_us, finished_at, ticking=True)
 
-    # --- passings ---------------------------------------------------------------------
+    # --- corrections ------------------------------------------------------------------
 
-    def _passing(self, p: PassingDetected) -> list[OutEvent]:
-        number = self._transponders.car_of(p.transponder)
-        if number is None:
-            self._rejected[RejectReason.UNKNOWN_TRANSPONDER.value] += 1
-            return [self._transponders.seen_unknown(p.transponder, p.at_us)]
-        car = self._cars[number]
-        if self._green_at_us is None or p.at_us < self._green_at_us:
-            return self._reject(p, number, RejectReason.NOT_STARTED)
-        reopened = car.provisional_finish and not self._end.timed_out(self._config, p.at_us)
-        if car.finished and not reopened:
-            # pit loops after the flag are the expected way home: not an error to count
-            if p.loop is not LoopRole.START_FINISH:
-                return []
-            return self._reject(p, number, RejectReason.FINISHED)
-        if p.loop is LoopRole.START_FINISH:
-            return self._crossing(p, car)
-        if car.last_seen_us is not None and p.at_us < car.last_seen_us:
-            return self._reject(p, number, RejectReason.OUT_OF_ORDER)
-        car.see(p.at_us)
-        if p.loop is not LoopRole.SECTOR:
-            car.pitted = True
-        state = state_after_passing(car.state, p.loop)
-        return self._update(car, p.at_us, state=state, stopped=False)
-
-    def _crossing(self, p: PassingDetected, car: CarTiming) -> list[OutEvent]:
-        config, end = self._config, self._end
-        checkered = end.checkered_at_us
-        if checkered is not None and not car.started:
-            return self._reject(p, car.number, RejectReason.FINISHED)
-        previous = car.last_crossing_us
-        if previous is not None and end.timed_out(config, p.at_us):
-            # silent past the timeout: classified at its previous crossing
-            classified = self._classify(car, previous, provisional=True)
-            return classified + self._reject(p, car.number, RejectReason.FINISHED)
-        reason = car.refusal(p.at_us, config.min_lap_us)
+    def _correct(self, correction: Correction) -> list[OutEvent]:
+        core = self._core
+        car_of = core.transponders.car_of
+        reason = refusal(correction, core.cars, self._log, self._corrections, car_of)
+        name = type(correction).__name__
         if reason is not None:
-            return self._reject(p, car.number, reason)
-        latest = car.last_seen_us is None or p.at_us >= car.last_seen_us
-        flag = Flag.GREEN if previous is None else self._flags.lap_flag(previous, p.at_us)
-        lap = car.cross(p.at_us, flag)
-        self._ordered = self._rows = None
-        self._changed = True
-        out: list[OutEvent] = []
-        if lap is None:
-            end.started += 1
-        else:
-            out.append(self._lap_completed(car, lap))
-        if latest:  # an older crossing arriving late must not undo a pit state
-            state = state_after_passing(car.state, p.loop)
-            out += self._update(car, p.at_us, state=state, stopped=False)
-        ends_at = scheduled_end(config, self._green_at_us)
-        if (
-            lap is not None
-            and end.checkered_due(config, ends_at, p.at_us)
-            and self._order()[0] is car
-        ):
-            return out + self._show_checkered(p.at_us, car)
-        if checkered is not None and (p.at_us >= checkered or car.finished):
-            out += self._classify(car, p.at_us, provisional=p.at_us < checkered)
-        return out
+            return [CommandRefused(name, correction.at_us, reason, correction.number)]
+        self._corrections.append(correction)
+        assignments = [c for c in self._corrections if isinstance(c, TransponderAssigned)]
+        core = SessionCore(self._config, self._entries, assignments)
+        for event in effective(self._log, self._corrections, core.transponders.car_of):
+            dispatch(core, event)
+        # restore what ticks had made (and reported: ClockExpired, the finish) silently
+        if self._now_us is not None:
+            core.tick_finish(self._now_us)
+        if self._core.end.finished:
+            core.end.all_classified()
+        core.changed = True
+        self._core, self._alerts_version = core, (-1, -1)
+        self._rebuilds += 1
+        return [CorrectionApplied(name, correction.number, correction.at_us)]
 
-    @staticmethod
-    def _lap_completed(car: CarTiming, lap: LapRecord) -> LapCompleted:
-        return LapCompleted(
-            number=car.number,
-            lap=lap.lap,
-            lap_time_us=lap.lap_time_us,
-            at_us=lap.at_us,
-            is_best=car.best_lap_number == lap.lap,
-            flag=lap.flag,
-        )
+    # --- derived ----------------------------------------------------------------------
 
-    def _reject(self, p: PassingDetected, number: str, reason: RejectReason) -> list[OutEvent]:
-        self._rejected[reason.value] += 1
-        return [PassingRejected(p.transponder, p.at_us, reason, number)]
-
-    # --- flags and the finish ---------------------------------------------------------
-
-    def _flag(self, f: FlagChanged) -> list[OutEvent]:
-        reason = self._flags.refusal(f.at_us, f.flag)
-        if reason is not None:
-            return [FlagRejected(f.flag, f.at_us, reason, self._flags.current)]
-        if f.flag is Flag.CHECKERED:
-            return self._show_checkered(f.at_us, None)
-        if self._green_at_us is None:  # the table allows only GREEN from NONE
-            self._green_at_us = f.at_us
-        self._flags.show(f.at_us, f.flag)
-        return [FlagShown(f.flag, f.at_us)]
-
-    def _show_checkered(self, at_us: int, taker: CarTiming | None) -> list[OutEvent]:
-        self._end.checkered_at_us = at_us
-        self._flags.show(at_us, Flag.CHECKERED)
-        out: list[OutEvent] = []
-        if taker is not None:
-            out.append(CheckeredFlagTaken(taker.number, at_us))
-        out.append(FlagShown(Flag.CHECKERED, at_us))
-        # the taker, and cars whose crossings at/after a manual flag were applied before it
-        for car in self._order():
-            last = car.last_crossing_us
-            if last is not None and last >= at_us and not car.finished:
-                out += self._classify(car, last, provisional=False)
-        return out
-
-    def _classify(self, car: CarTiming, at_us: int, *, provisional: bool) -> list[OutEvent]:
-        if not car.finished:
-            self._end.classified += 1
-        car.finished_at_us = at_us
-        car.provisional_finish = provisional
-        self._rows = None
-        self._changed = True
-        position = self._order().index(car) + 1
-        out: list[OutEvent] = [CarFinished(car.number, position, car.lap_count, at_us)]
-        return out + self._update(car, at_us, state=CarState.FINISHED, stopped=False)
-
-    # --- state ------------------------------------------------------------------------
-
-    def _find_stopped(self, now_us: int) -> list[OutEvent]:
-        ordered = self._order()
-        leader_best = ordered[0].best_lap_us if ordered else None
-        factor = self._config.stopped_after_laps
-        out: list[OutEvent] = []
-        for car in self._cars.values():
-            out += self._update(car, now_us, stopped=is_stopped(car, now_us, leader_best, factor))
-        return out
-
-    def _update(
-        self, car: CarTiming, at_us: int, *, state: CarState | None = None, stopped: bool = False
-    ) -> list[OutEvent]:
-        """Set the passing state and the STOPPED overlay; report what the car now shows."""
-        shown = car.reported_state
-        car.state = car.state if state is None else state
-        car.stopped = stopped
-        if car.reported_state is shown:
+    def _hour_marks(self) -> list[tuple[str, int]]:
+        core, now = self._core, self._now_us
+        config = self._config
+        if not config.rules.hourly_snapshots or config.kind not in TIME_CERTAIN:
             return []
-        self._rows = None
-        self._changed = True
-        return [CarStateChanged(car.number, car.reported_state, at_us)]
+        if config.length_us is None:  # endurance races are time-certain: no length, no marks
+            return []
+        ends, checkered = core.ends_at(), core.end.checkered_at_us
+        marks: list[tuple[str, int]] = []
+        while now is not None:
+            at = core.clock.at_race_time((len(marks) + 1) * HOUR_US)
+            if at is None or at > now or (ends is not None and at >= ends):
+                break
+            if checkered is not None and at >= checkered:
+                break
+            marks.append((f"{len(marks) + 1}h", at))
+        return marks
 
-    def _order(self) -> list[CarTiming]:
-        if self._ordered is None:
-            self._ordered = order(self._cars.values(), self._config.kind)
-        return self._ordered
+    def _candidates(self) -> list[Alert]:
+        core = self._core
+        alerts = core.endurance.candidates() + core.externals
+        kind = AlertKind.UNKNOWN_TRANSPONDER
+        for transponder, seen in core.transponders.unknown().items():
+            text = f"Unknown transponder {transponder} seen"
+            key = alert_id(kind, transponder)
+            alerts.append(Alert(key, kind, Severity.WARNING, text, seen.first_seen_us))
+        return alerts
 
-    def _close(self, out: list[OutEvent], at_us: int, finished_at_us: int) -> list[OutEvent]:
-        if self._end.all_classified():
+    def _close(
+        self, out: list[OutEvent], at_us: int, finished_at_us: int, *, ticking: bool = False
+    ) -> list[OutEvent]:
+        core = self._core
+        endurance = core.endurance
+        if core.end.all_classified():
             out.append(SessionFinished(finished_at_us))
-        if self._changed:
-            self._changed = False
+        versions = (endurance.alerts_version, endurance.timed_version)
+        # changes that only timed alerts follow from wait for a tick (they show from one)
+        stale = versions[0] != self._alerts_version[0] or (
+            ticking and versions != self._alerts_version
+        )
+        if stale or self._book.due_soon(self._now_us):
+            if stale:
+                self._book.candidates = self._candidates()
+                self._alerts_version = versions
+            new, changed = self._book.refresh(self._now_us, core.acks)
+            out += [AlertRaised(alert) for alert in new]
+            if changed:
+                out.append(AlertsChanged(at_us))
+        if core.changed or endurance.version != self._rows_reported:
+            core.changed = False
+            self._rows_reported = endurance.version
             out.append(StandingsChanged(at_us))
         return out

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
 
 from server.engine import (
+    DriverChangeConfirmed,
     Entry,
     Flag,
     FlagChanged,
@@ -16,6 +17,7 @@ from server.engine import (
     RaceEngine,
     SessionConfig,
     SessionKind,
+    SoloExitConfirmed,
     StandingRow,
 )
 
@@ -111,3 +113,53 @@ def race_scenario(seed: int, cars: int = 20, length_s: int = 1800) -> list[Input
         events.append((at, 1, unknown))
     events.sort(key=lambda item: (item[0], item[1]))
     return [event for _, _, event in events]
+
+
+# --- endurance builders -------------------------------------------------------------
+
+M = 60 * S  # one minute
+H = 60 * M  # one hour
+
+
+def team(number: str, *drivers: str, flagged: tuple[str, ...] = ()) -> Entry:
+    """An entry with its drivers in order (the first one starts)."""
+    return Entry(
+        number=number,
+        class_name="A",
+        team=f"Team {number}",
+        drivers=drivers,
+        transponders=(f"T{number}",),
+        flagged_drivers=flagged,
+    )
+
+
+def pit_in(number: str, at_s: float) -> PassingDetected:
+    return cross(number, at_s, LoopRole.PIT_IN)
+
+
+def pit_out(number: str, at_s: float) -> PassingDetected:
+    return cross(number, at_s, LoopRole.PIT_OUT)
+
+
+def change(number: str, driver: str, at_s: float, override: bool = False) -> DriverChangeConfirmed:
+    return DriverChangeConfirmed(
+        number, driver, round(at_s * S), actor="marshal", override=override
+    )
+
+
+def solo_exit(number: str, at_s: float) -> SoloExitConfirmed:
+    return SoloExitConfirmed(number, round(at_s * S), actor="marshal")
+
+
+def every_lap(
+    number: str, start_s: float, end_s: float, lap_s: float = 100
+) -> list[PassingDetected]:
+    """Start/finish crossings of ``number`` every ``lap_s`` from ``start_s`` up to ``end_s``."""
+    count = int((end_s - start_s) // lap_s)
+    return [cross(number, start_s + i * lap_s) for i in range(count + 1)]
+
+
+def in_time_order(*streams: Sequence[InputEvent]) -> list[InputEvent]:
+    """Several event lists merged by time (stable: same time keeps argument order)."""
+    tagged = [(e.at_us, i, j, e) for i, s in enumerate(streams) for j, e in enumerate(s)]
+    return [e for *_, e in sorted(tagged, key=lambda t: t[:3])]

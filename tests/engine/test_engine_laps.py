@@ -6,6 +6,7 @@ import pytest
 from engine_helpers import S, cross, entry, green, make_engine, of_type, row, run
 
 from server.engine import (
+    AlertRaised,
     CarState,
     CarStateChanged,
     Flag,
@@ -85,7 +86,10 @@ def test_unknown_transponder_is_counted_and_listed_only() -> None:
     run(engine, [green(0)])
     before = engine.standings()
     unknown = PassingDetected(at_us=30 * S, transponder="X9", decoder_id="D1")
-    assert engine.apply(unknown) == [UnknownTransponderSeen("X9", 30 * S, 1)]
+    out = engine.apply(unknown)
+    assert of_type(out, UnknownTransponderSeen) == [UnknownTransponderSeen("X9", 30 * S, 1)]
+    assert [a.alert.id for a in of_type(out, AlertRaised)] == ["unknown_transponder:X9"]
+    assert of_type(out, StandingsChanged) == []
     later = PassingDetected(at_us=120 * S, transponder="X9", decoder_id="D1")
     assert engine.apply(later) == [UnknownTransponderSeen("X9", 120 * S, 2)]
     assert engine.unknown_transponders() == {"X9": UnknownTransponder(2, 30 * S, 120 * S)}

@@ -187,6 +187,9 @@ def test_standings_view_state_labels() -> None:
         CarState.OUT: "OUT",
         CarState.STOPPED: "STOP",
         CarState.FINISHED: "FIN",
+        CarState.RETIRED: "RET",
+        CarState.NOT_CLASSIFIED: "NC",
+        CarState.DISQUALIFIED: "DSQ",
     }
 
 

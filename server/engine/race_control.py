@@ -1,0 +1,157 @@
+"""Race control's inputs: which handler each input event goes to, and the small ones.
+
+Strategy: ``dispatch`` is the one place that maps an input event type to what it does
+to a ``SessionCore``; commands that cannot apply (an unknown car, a pause without a red
+flag) are answered with a ``CommandRefused`` fact and change nothing, never with an
+exception. Pit-marshal marks go through the same path as pit-loop passings, so a track
+without pit loops gets the same stops and states. Timing corrections are not handled
+here: the engine rebuilds its state from its log with them (see ``corrections``).
+"""
+
+from __future__ import annotations
+
+from server.engine.alerts import Alert, AlertKind, alert_id
+from server.engine.core import SessionCore
+from server.engine.events import (
+    AlertAcknowledged,
+    CarRetired,
+    DriverChangeConfirmed,
+    ExternalAlertRaised,
+    Flag,
+    FlagChanged,
+    InputEvent,
+    LoopRole,
+    PassingAdded,
+    PassingDetected,
+    PitInMarked,
+    PitOutMarked,
+    RaceControlMessagePosted,
+    SessionClockPaused,
+    SessionClockResumed,
+    SoloExitConfirmed,
+)
+from server.engine.model import RaceControlMessage
+from server.engine.outbound import (
+    CarRetirementRecorded,
+    ClockPaused,
+    ClockResumed,
+    CommandRefused,
+    DriverChangeRefused,
+    MessagePosted,
+    OutEvent,
+)
+
+
+def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
+    match event:
+        case PassingDetected():
+            return core.passing(event)
+        case FlagChanged():
+            return core.flag(event)
+        case PitInMarked() | PitOutMarked():
+            return _mark(core, event)
+        case DriverChangeConfirmed():
+            car = core.cars.get(event.number)
+            reason = _over(core, event.number, event.at_us)
+            if car is None or reason is not None:
+                reason = reason or "unknown_car"
+                return [DriverChangeRefused(event.number, event.driver_in, event.at_us, reason)]
+            return core.endurance.driver_change(car, event)
+        case SoloExitConfirmed():
+            car = core.cars.get(event.number)
+            reason = _over(core, event.number, event.at_us)
+            if car is None or reason is not None:
+                return [_refused(event, reason or "unknown_car", event.number)]
+            return core.endurance.solo_exit(car, event)
+        case CarRetired():
+            return _retire(core, event)
+        case SessionClockPaused():
+            return _pause(core, event)
+        case SessionClockResumed():
+            reason = core.clock.resume_refusal(event.at_us)
+            if reason is not None:
+                return [_refused(event, reason)]
+            core.clock.resume(event.at_us)
+            core.endurance.touch()
+            return [ClockResumed(event.at_us, core.ends_at())]
+        case RaceControlMessagePosted():
+            message = RaceControlMessage(event.at_us, event.text, event.number, event.actor)
+            core.messages.append(message)
+            return [MessagePosted(message)]
+        case AlertAcknowledged():
+            core.acks.add(event.alert_id)
+            core.endurance.alerts_version += 1
+            return []
+        case ExternalAlertRaised():
+            key = alert_id(AlertKind.EXTERNAL, event.kind, event.at_us, event.number or "")
+            alert = Alert(key, event.kind, event.severity, event.text, event.at_us, event.number)
+            core.externals.append(alert)
+            core.endurance.alerts_version += 1
+            return []
+        case PassingAdded():
+            car = core.cars[event.number]  # checked when the correction was accepted
+            return core.car_passing(car, event.at_us, event.loop, "")
+    return []  # PassingDeleted, TransponderAssigned: applied by the rebuild itself
+
+
+def _refused(event: InputEvent, reason: str, number: str | None = None) -> CommandRefused:
+    return CommandRefused(type(event).__name__, event.at_us, reason, number)
+
+
+def _over(core: SessionCore, number: str, at_us: int) -> str | None:
+    """Why car ``number`` can take nothing more at ``at_us`` (None: it can)."""
+    car = core.cars.get(number)
+    if car is None:
+        return "unknown_car"
+    if car.retired_at_us is not None and at_us >= car.retired_at_us:
+        return "car_retired"
+    return "car_finished" if core.car_over(car, at_us) else None
+
+
+def _mark(core: SessionCore, event: PitInMarked | PitOutMarked) -> list[OutEvent]:
+    car = core.cars.get(event.number)
+    green = core.clock.green_at_us
+    reason = _over(core, event.number, event.at_us)
+    if reason is None and (green is None or event.at_us < green):
+        reason = "not_started"
+    if car is not None and car.last_seen_us is not None and event.at_us < car.last_seen_us:
+        reason = reason or "out_of_order"
+    if car is None or reason is not None:
+        return [_refused(event, reason or "unknown_car", event.number)]
+    loop = LoopRole.PIT_IN if isinstance(event, PitInMarked) else LoopRole.PIT_OUT
+    return core.pit_or_sector(car, event.at_us, loop)
+
+
+def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
+    car = core.cars.get(event.number)
+    if car is None:
+        return [_refused(event, "unknown_car", event.number)]
+    if car.retired_at_us is not None:
+        return [_refused(event, "already_retired", event.number)]
+    if core.car_over(car, event.at_us):
+        return [_refused(event, "car_finished", event.number)]
+    shown = car.reported_state
+    car.retired_at_us = event.at_us
+    core.endurance.touch(car.number)  # its stint ends; the standings show it
+    out: list[OutEvent] = [CarRetirementRecorded(car.number, event.at_us)]
+    out += core.update(car, event.at_us, shown=shown)
+    last = car.last_crossing_us
+    # classified at its last crossing, whether or not a tick's timeout already did it
+    if core.end.checkered_at_us is not None and last is not None:
+        out += core.classify(car, last, provisional=False)
+    return out
+
+
+def _pause(core: SessionCore, event: SessionClockPaused) -> list[OutEvent]:
+    reason: str | None = None
+    if not core.config.rules.red_may_stop_clock:
+        reason = "not_in_rules"
+    elif core.flags.current is not Flag.RED:
+        reason = "not_under_red"
+    else:
+        reason = core.clock.pause_refusal(event.at_us)
+    if reason is not None:
+        return [_refused(event, reason)]
+    core.clock.pause(event.at_us)
+    core.endurance.touch()
+    return [ClockPaused(event.at_us)]
