@@ -1,16 +1,19 @@
 """Decoder detections -> journal input events.
 
-Strategy: the decoder's clock is taken as it comes (laps are differences of the same
-decoder's times). A P3 decoder numbers its passings, and a RESEND after a reconnect
-may deliver one we already journaled: (decoder, passing number) pairs already seen are
-dropped here, before the journal, so a replayed journal never holds a passing twice.
-The highest number journaled per decoder tells a restarted runner where to resume.
-Loop roles per decoder arrive with multi-loop tracks; for now every decoder is the
-start/finish line.
+Strategy: a P3 decoder's RTC (wall time) is taken as it comes, shifted by the offset its
+runner measured with GET_TIME when it has one; a decoder with a relative clock (seconds
+since power-on, a feed's race time) is mapped to the session clock with an offset held
+fixed once learned (``clock_map``). Either way laps stay differences of the same
+decoder's times, and flags, clock and crossings share one time base.
+A P3 decoder numbers its passings, and a RESEND after a reconnect may deliver one we
+already journaled: (decoder, passing number) pairs already seen are dropped here, before
+the journal, so a replayed journal never holds a passing twice. The highest number
+journaled per decoder tells a restarted runner where to resume.
 """
 
 from __future__ import annotations
 
+from server.clock_map import ClockMap, DecoderClock
 from server.engine.events import LoopRole, PassingDetected
 from timing_adapters.adapter import Detection
 
@@ -19,8 +22,17 @@ class PassingMapper:
     def __init__(self) -> None:
         self._seen: set[tuple[str, int]] = set()
         self.last_number: dict[str, int] = {}  # decoder id -> highest passing number seen
+        self.clocks = ClockMap()
 
     def remember(self, event: PassingDetected) -> None:
+        """Note a journaled passing (also on replay, which restores the clock offsets)."""
+        if event.decoder_time_us is not None:
+            offset = event.at_us - event.decoder_time_us
+            known = self.clocks.decoders.get(event.decoder_id)
+            if known is None:
+                self.clocks.decoders[event.decoder_id] = DecoderClock(offset_us=offset)
+            else:
+                known.offset_us = offset
         number = event.passing_number
         if number is not None:
             self._seen.add((event.decoder_id, number))
@@ -28,18 +40,26 @@ class PassingMapper:
                 number, self.last_number.get(event.decoder_id, number)
             )
 
-    def map(self, detection: Detection) -> PassingDetected | None:
-        """The input event for ``detection``, or None when it was already journaled."""
+    def map(self, detection: Detection, received_at_us: int) -> PassingDetected | None:
+        """The input event for ``detection`` (its time mapped to the session clock), or
+        None when it was already journaled or queued."""
         number = detection.passing_number
         if number is not None and (detection.decoder_id, number) in self._seen:
             return None
-        return PassingDetected(
-            at_us=detection.time_us,
+        if detection.relative_clock:
+            at_us = self.clocks.to_session(detection.decoder_id, detection.time_us, received_at_us)
+        else:  # a wall-clock decoder (P3 RTC) as it comes, or by its measured offset
+            at_us = detection.time_us + (detection.offset_us or 0)
+        event = PassingDetected(
+            at_us=at_us,
             transponder=detection.transponder,
             decoder_id=detection.decoder_id,
             passing_number=number,
             loop=LoopRole.START_FINISH,
+            decoder_time_us=detection.time_us,
         )
+        self.remember(event)
+        return event
 
     def resume_number(self, url: str, decoder_urls: int) -> int | None:
         """Where a restarted runner for ``url`` resumes, so it asks for what it missed.

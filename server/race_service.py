@@ -16,13 +16,11 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import asdict
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from server.contexts import render_channels
 from server.db import repository
 from server.db.journal import JournalStore
 from server.engine import RaceEngine
@@ -34,17 +32,20 @@ from server.ingest import PassingMapper
 from server.rendering import Renderer
 from server.rmonitor_feed import snapshot_of
 from server.spool import Spool
-from server.views import control_context, heartbeat_html, live_context
+from server.views import heartbeat_html
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
 from timing_adapters.rmonitor.server import RMonitorServer
 
 log = logging.getLogger("racecontrol.race")
 
-LIVE_BLOCKS = ("header", "standings")
-CONTROL_BLOCKS = ("header", "standings", "decoders", "unknowns", "flag_controls")
 _BATCH_MAX = 1000
-_Pending = tuple[InputEvent, "asyncio.Future[None]"]
+_Pending = tuple[InputEvent, "asyncio.Future[None] | None"]
+_QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
+
+
+ALL_CHANNELS = frozenset({"public", "control", "pit"})
+CONTROL_ONLY = frozenset({"control"})
 
 
 class NoActiveSession(RuntimeError):
@@ -80,9 +81,15 @@ class RaceService:
         self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
         self.database_ok = True
-        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
         self._lock = asyncio.Lock()
         self._dirty = asyncio.Event()
+        self._dirty_channels: set[str] = set()
+
+    def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
+        """Ask the publisher to re-render ``channels`` (coalesced)."""
+        self._dirty_channels |= channels
+        self._dirty.set()
 
     # --- loading -------------------------------------------------------------------
 
@@ -125,7 +132,7 @@ class RaceService:
             self.session_id, self.event_name = session_id, event_name
             self._laps.clear()
             log.info("session %s loaded from its journal", session_id)
-        self._dirty.set()
+        self.mark_dirty()
 
     # --- input ---------------------------------------------------------------------
 
@@ -137,19 +144,22 @@ class RaceService:
 
     async def on_detection(self, detection: Detection) -> None:
         """Adapter callback: a decoder passing becomes a journaled input event."""
-        event = self.mapper.map(detection)
-        if event is None:
-            self.dropped["duplicate"] += 1
-            return
         if self.session_id is None:
             self.dropped["no_session"] += 1
             log.warning("passing of %s dropped: no session", detection.transponder)
             return
-        await self.submit(event)
+        event = self.mapper.map(detection, self.clock.now_us())
+        if event is None:
+            self.dropped["duplicate"] += 1
+            return
+        # queued, not awaited: the writer commits a burst in one transaction. A crash
+        # before that commit loses at most the queue, which a P3 decoder resends (the
+        # runner resumes at the journal's last passing number).
+        await self._queue.put((event, None))
 
     def on_decoder_state(self, state: DecoderState) -> None:
         self.decoders[state.url] = state
-        self._dirty.set()
+        self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health
 
     async def flag(self, flag_event: FlagChanged) -> None:
         await self.submit(flag_event)
@@ -165,8 +175,9 @@ class RaceService:
     async def _write_batch(self, batch: list[_Pending]) -> None:
         engine, session_id = self.engine, self.session_id
         if engine is None or session_id is None:
+            self.dropped["no_session"] += sum(future is None for _event, future in batch)
             for _event, future in batch:
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_exception(NoActiveSession("no session to time"))
             return
         events = [event for event, _future in batch]
@@ -175,18 +186,16 @@ class RaceService:
         except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
             log.exception("could not persist %d events", len(events))
             for _event, future in batch:
-                if not future.done():
+                if future is not None and not future.done():
                     future.set_exception(exc)
             return
         self.journaled += len(events)
         for event in events:
             self._laps += [out for out in engine.apply(event) if isinstance(out, LapCompleted)]
-            if isinstance(event, PassingDetected):
-                self.mapper.remember(event)
         for _event, future in batch:
-            if not future.done():
+            if future is not None and not future.done():
                 future.set_result(None)
-        self._dirty.set()
+        self.mark_dirty()
 
     async def _persist(self, session_id: int, events: list[InputEvent], at_us: int) -> None:
         """Journal ``events``; while the database is unreachable, spool them instead."""
@@ -234,7 +243,7 @@ class RaceService:
             if self.engine is not None:
                 async with self._lock:
                     if self.engine.tick(self.clock.now_us()):
-                        self._dirty.set()
+                        self.mark_dirty()
 
     async def run_heartbeat(self, interval_s: float) -> None:
         """Lets browsers tell a quiet race from a dead connection."""
@@ -247,23 +256,21 @@ class RaceService:
     async def run_publisher(self) -> None:
         while True:
             await self._dirty.wait()
+            channels, self._dirty_channels = frozenset(self._dirty_channels), set()
             self._dirty.clear()
-            self.publish()
+            self.publish(channels)
             await asyncio.sleep(self.publish_interval_s)
 
-    def publish(self) -> None:
-        if self.rmonitor is not None:
+    def publish(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
+        """Render each channel once and hand the same string to all its subscribers."""
+        if self.rmonitor is not None and "public" in channels:
             now = self.clock.now_us()
             laps, self._laps = self._laps, []
             self.rmonitor.update(
                 snapshot_of(self.status(), self.entries, self.standings(), laps, now)
             )
-        self.hub.channel("public").publish(
-            self.renderer.fragments("live.html", LIVE_BLOCKS, self.live_context())
-        )
-        self.hub.channel("control").publish(
-            self.renderer.fragments("control.html", CONTROL_BLOCKS, self.control_context())
-        )
+        for name, message in render_channels(self, channels).items():
+            self.hub.channel(name).publish(message)
 
     # --- views ---------------------------------------------------------------------
 
@@ -272,32 +279,3 @@ class RaceService:
 
     def standings(self) -> list[StandingRow]:
         return [] if self.engine is None else self.engine.standings()
-
-    def live_context(self) -> dict[str, Any]:
-        return live_context(
-            event_name=self.event_name,
-            status=self.status(),
-            rows=self.standings(),
-            server_now_us=self.clock.now_us(),
-            clock_rate=self.clock.rate,
-        )
-
-    def control_context(self) -> dict[str, Any]:
-        unknowns: Mapping[str, tuple[int, int, int]] = {}
-        rejected: dict[str, int] = dict(self.dropped)
-        if self.engine is not None:
-            unknowns = {
-                code: (u.count, u.first_seen_us, u.last_seen_us)
-                for code, u in self.engine.unknown_transponders().items()
-            }
-            rejected.update(self.engine.rejected_counts())
-        return control_context(
-            event_name=self.event_name,
-            status=self.status(),
-            rows=self.standings(),
-            server_now_us=self.clock.now_us(),
-            clock_rate=self.clock.rate,
-            decoders=[asdict(state) for state in self.decoders.values()],
-            unknowns=unknowns,
-            rejected=rejected,
-        )

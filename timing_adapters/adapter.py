@@ -23,6 +23,11 @@ class Detection:
     time_us: int  # decoder clock
     passing_number: int | None = None  # decoders that number their passings (P3)
     loop: str | None = None  # loop/location name when the protocol carries one
+    # decoder clock -> server clock, when the adapter measured it (P3 GET_TIME)
+    offset_us: int | None = None
+    # the decoder's clock is not wall time (seconds since power-on, a feed's race time,
+    # a local time of day): the server learns its offset from arrival times
+    relative_clock: bool = False
 
 
 @dataclass(slots=True)
@@ -44,6 +49,7 @@ class DecoderState:
     bad_frames: int = 0
     junk_bytes: int = 0
     resend_requests: int = 0
+    clock_offset_us: int | None = None  # decoder clock -> server clock, when known
     last_error: str | None = None
 
 

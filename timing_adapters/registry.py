@@ -51,10 +51,10 @@ def open_adapter(
     if scheme in P3_TCP or scheme in P3_SERIAL:
 
         async def on_passing(passing: Passing) -> None:
-            await on_detection(p3_detection(passing, url))
+            await on_detection(p3_detection(passing, url, runner.clock_offset_us))
 
         serial = scheme in P3_SERIAL
-        return DecoderRunner(
+        runner = DecoderRunner(
             url if serial else "tcp://" + url.split("://", 1)[1],
             on_passing,
             clock=clock,
@@ -63,6 +63,7 @@ def open_adapter(
             last_passing_number=last_passing_number,
             opener=serial_opener(url) if serial else None,
         )
+        return runner
     if scheme in AMB_LEGACY:
         # "auto": an I-Lap is silent between passings, so it has no silence watchdog
         return AmbLegacyRunner(url, on_detection, clock=clock, on_state=on_state)
@@ -79,11 +80,13 @@ def open_adapter(
     )
 
 
-def p3_detection(passing: Passing, url: str) -> Detection:
+def p3_detection(passing: Passing, url: str, offset_us: int | None = None) -> Detection:
+    """A P3 passing; its RTC is taken as it comes unless GET_TIME measured an offset."""
     decoder_id = str(passing.decoder_id) if passing.decoder_id is not None else url
     return Detection(
         decoder_id=decoder_id,
         transponder=str(passing.transponder),
         time_us=passing.rtc_time_us,
         passing_number=passing.passing_number,
+        offset_us=offset_us,
     )

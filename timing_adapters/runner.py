@@ -26,8 +26,8 @@ from typing import NoReturn
 
 from timing_adapters.adapter import DecoderState
 from timing_adapters.clock import Clock, WallClock
-from timing_adapters.p3 import P3Decoder, encode_resend
-from timing_adapters.p3.records import BadFrame, Passing, Status, Version
+from timing_adapters.p3 import P3Decoder, encode_get_time, encode_resend
+from timing_adapters.p3.records import BadFrame, GetTime, Passing, Status, Version
 from timing_adapters.transport import open_stream, parse_url
 
 __all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
@@ -135,6 +135,11 @@ class DecoderRunner:
         self._base = (0, 0, 0)
 
     @property
+    def clock_offset_us(self) -> int | None:
+        """Decoder clock -> our clock, from the last GET_TIME answer (None before one)."""
+        return self._s.clock_offset_us
+
+    @property
     def state(self) -> DecoderState:
         return dataclasses.replace(self._s)
 
@@ -188,6 +193,9 @@ class DecoderRunner:
         last_frame = loop.time()
         # Passings held back when the last connection dropped: ask for their holes again.
         self._request(writer, self._seq.holes())
+        # The decoder's clock against ours, measured once per connection (GET_TIME).
+        time_asked_us = self._clock.now_us()
+        writer.write(encode_get_time())
         while True:
             silence_at = last_frame + self._silence_s
             wake_at = silence_at
@@ -213,6 +221,10 @@ class DecoderRunner:
                         self._s.noise = record.noise
                     if record.decoder_id is not None:
                         self._s.decoder_id = record.decoder_id
+                elif isinstance(record, GetTime) and record.rtc_time_us is not None:
+                    # the answer was stamped somewhere between our request and now
+                    midpoint = (time_asked_us + self._clock.now_us()) // 2
+                    self._s.clock_offset_us = midpoint - record.rtc_time_us
                 elif isinstance(record, BadFrame):
                     logger.debug("decoder %s: bad frame (%s)", self._url, record.reason)
             frames, bad, junk = self._base

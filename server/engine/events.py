@@ -60,6 +60,10 @@ class PassingDetected:
     decoder_id: str
     passing_number: int | None = None
     loop: LoopRole = LoopRole.START_FINISH
+    # the decoder's own time; ``at_us`` is it mapped to the session clock (kept so the
+    # mapping survives a restart and every crossing can be explained)
+    decoder_time_us: int | None = None
+    sector: int | None = None  # which sector loop, for LoopRole.SECTOR
 
 
 @dataclass(frozen=True, slots=True)

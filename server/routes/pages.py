@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from server import contexts
 from server.auth import current_role
 from server.db import repository
 from server.state import app_state
@@ -22,7 +23,7 @@ async def index() -> Response:
 @router.get("/live")
 async def live(request: Request) -> HTMLResponse:
     state = app_state(request.app)
-    return HTMLResponse(state.renderer.page("live.html", state.race.live_context()))
+    return HTMLResponse(state.renderer.page("live.html", contexts.live(state.race)))
 
 
 @router.get("/control")
@@ -30,7 +31,7 @@ async def control(request: Request) -> Response:
     state = app_state(request.app)
     if await current_role(request) != "control":
         return RedirectResponse("/login?next=/control", status_code=303)
-    return HTMLResponse(state.renderer.page("control.html", state.race.control_context()))
+    return HTMLResponse(state.renderer.page("control.html", contexts.control(state.race)))
 
 
 @router.get("/login")

@@ -163,8 +163,8 @@ async def test_amb_over_tcp_delivers_detections_and_counts_bad_records() -> None
             await until(lambda: len(got.detections) == 2 and runner.state.bad_frames == 1)
             state = runner.state
     assert got.detections == [
-        Detection("101", "8110984", 2_123_000, passing_number=2),
-        Detection("101", "3444425", 4_123_000, passing_number=4),
+        Detection("101", "8110984", 2_123_000, passing_number=2, relative_clock=True),
+        Detection("101", "3444425", 4_123_000, passing_number=4, relative_clock=True),
     ]
     assert state.noise == 23 and state.decoder_id == "101" and state.last_status_at_us
     assert (state.frames, state.bad_frames, state.junk_bytes) == (3, 1, 5)
@@ -246,8 +246,8 @@ async def test_ilap_over_a_pseudo_terminal_resets_the_clock_once() -> None:
             await until(lambda: len(got.detections) == 2)
             state = runner.state
     assert got.detections == [
-        Detection("204", "3456789", 324_620_000),
-        Detection("204", "7251318", 4_448_000),
+        Detection("204", "3456789", 324_620_000, relative_clock=True),
+        Detection("204", "7251318", 4_448_000, relative_clock=True),
     ]
     assert state.decoder_id == "204" and state.bad_frames == 0 and state.connects == 1
 
@@ -268,6 +268,6 @@ async def test_ilap_over_tcp_has_no_watchdog_and_sends_nothing() -> None:
             await until(lambda: len(got.detections) == 1)
             await asyncio.sleep(0.3)  # quiet track: an I-Lap sends nothing between passings
             state = runner.state
-    assert got.detections == [Detection("206", "2097152", 1_500_000)]
+    assert got.detections == [Detection("206", "2097152", 1_500_000, relative_clock=True)]
     assert state.connects == 1 and state.disconnects == 0 and state.connected
     assert received in ([], [b""])  # never sent the clock-resetting init unasked

@@ -101,9 +101,11 @@ async def test_follows_a_feed() -> None:
         await until(lambda: adapter.state.frames == 16)
         url = f"rmonitor+tcp://127.0.0.1:{port}"
         assert collector.detections == [
-            Detection(url, "21", 1_500_000),
-            Detection(url, "21", 91_750_000),
-            Detection(url, "22", 65_125_000, loop="P1"),  # 13:01:05.125 - 13:00:00 + 0
+            Detection(url, "21", 1_500_000, relative_clock=True),
+            Detection(url, "21", 91_750_000, relative_clock=True),
+            Detection(
+                url, "22", 65_125_000, loop="P1", relative_clock=True
+            ),  # 13:01:05.125 - 13:00:00 + 0
         ]
         state = adapter.state
         assert (state.connected, state.connects, state.passings) == (True, 1, 3)

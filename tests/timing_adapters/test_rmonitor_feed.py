@@ -115,8 +115,8 @@ def test_passings_become_detections_at_race_time() -> None:
     tracker, feed = CrossingTracker(URL), RMonitorFeedState()
     first = Passing("21", 0, 56_665_000)
     lap = Passing("21", 126_403_000, 183_068_000)
-    assert tracker.push(first, feed) == Detection(URL, "21", 56_665_000)
-    assert tracker.push(lap, feed) == Detection(URL, "21", 183_068_000)
+    assert tracker.push(first, feed) == Detection(URL, "21", 56_665_000, relative_clock=True)
+    assert tracker.push(lap, feed) == Detection(URL, "21", 183_068_000, relative_clock=True)
     assert tracker.push(lap, feed) is None  # a relay replaying the last $J
     assert tracker.push(first, feed) is None
     assert tracker.duplicates == 2
@@ -137,13 +137,15 @@ def test_line_crossings_use_the_heartbeat_time_base() -> None:
     assert tracker.push(crossing, feed) is None  # no $F yet: no time base
     assert tracker.unplaced == 1
     feed.apply(Heartbeat(9999, 0, (10 * 3600 + 10 * 60) * S, 1200 * S, Flag.GREEN))
-    expected = Detection(URL, "reg13", 1220_589_000, loop="P2")
+    expected = Detection(URL, "reg13", 1220_589_000, loop="P2", relative_clock=True)
     assert tracker.push(crossing, feed) == expected
     assert tracker.push(crossing, feed) is None
     assert tracker.duplicates == 1
     late = LineCrossing("13", "P2", "POP", "01/28/2009", 5 * S)  # just after midnight
     feed.apply(Heartbeat(9999, 0, (23 * 3600 + 59 * 60 + 50) * S, 3600 * S, Flag.GREEN))
-    assert tracker.push(late, feed) == Detection(URL, "reg13", 3615 * S, loop="P2")
+    assert tracker.push(late, feed) == Detection(
+        URL, "reg13", 3615 * S, loop="P2", relative_clock=True
+    )
 
 
 def test_line_crossings_can_be_turned_off() -> None:

@@ -221,6 +221,7 @@ class AmbLegacyRunner:
                 transponder=passing.transponder,
                 time_us=passing.time_us,
                 passing_number=passing.passing_number,
+                relative_clock=True,  # seconds since the decoder was switched on
             )
         )
 

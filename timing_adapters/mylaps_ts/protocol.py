@@ -160,7 +160,14 @@ class ExchangeSession:
                 self.duplicates += 1
                 continue
             found.append(
-                Detection(source, record.chip, record.time_us, passing_number=None, loop=source)
+                Detection(
+                    source,
+                    record.chip,
+                    record.time_us,
+                    passing_number=None,
+                    loop=source,
+                    relative_clock=True,
+                )
             )
         self.detections += len(found)
         return tuple(found)

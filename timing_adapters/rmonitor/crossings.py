@@ -52,7 +52,12 @@ class CrossingTracker:
                     self.duplicates += 1
                     return None
                 self._last_total[record.registration] = record.total_time_us
-                return Detection(self.decoder_id, record.registration, record.total_time_us)
+                return Detection(
+                    self.decoder_id,
+                    record.registration,
+                    record.total_time_us,
+                    relative_clock=True,
+                )
             case LineCrossing() if self.line_crossings:
                 return self._crossing(record, feed)
             case Init():
@@ -80,4 +85,10 @@ class CrossingTracker:
         race_time = record.time_of_day_us - (heartbeat.time_of_day_us - heartbeat.race_time_us)
         if race_time < -_DAY_US // 2:
             race_time += _DAY_US  # the crossing is after midnight, the heartbeat before
-        return Detection(self.decoder_id, registration, race_time, loop=record.timeline_number)
+        return Detection(
+            self.decoder_id,
+            registration,
+            race_time,
+            loop=record.timeline_number,
+            relative_clock=True,
+        )
