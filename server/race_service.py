@@ -24,7 +24,7 @@ from server.contexts import render_channels
 from server.db import repository
 from server.db.journal import JournalStore
 from server.engine import RaceEngine
-from server.engine.events import FlagChanged, InputEvent, PassingDetected
+from server.engine.events import ExternalAlertRaised, FlagChanged, InputEvent, PassingDetected
 from server.engine.model import Entry, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted
 from server.hub import Hub
@@ -158,8 +158,27 @@ class RaceService:
         await self._queue.put((event, None))
 
     def on_decoder_state(self, state: DecoderState) -> None:
+        previous = self.decoders.get(state.url)
         self.decoders[state.url] = state
         self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health
+        if previous is not None and previous.connected and not state.connected:
+            # journaled like any input, so the alert is part of the session's record
+            reason = state.last_error or "connection closed"
+            alert = ExternalAlertRaised(
+                kind="decoder_lost",
+                text=f"Decoder {state.url} lost: {reason}",
+                at_us=self.clock.now_us(),
+            )
+            self._queue_nowait(alert)
+
+    def _queue_nowait(self, event: InputEvent) -> None:
+        """Queue ``event`` from synchronous code; dropped (and counted) only if full."""
+        if self.session_id is None:
+            return
+        try:
+            self._queue.put_nowait((event, None))
+        except asyncio.QueueFull:
+            self.dropped["queue_full"] += 1
 
     async def flag(self, flag_event: FlagChanged) -> None:
         await self.submit(flag_event)

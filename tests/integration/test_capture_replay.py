@@ -84,3 +84,27 @@ async def test_replayed_capture_gives_laps_per_transponder(db_url: str) -> None:
             assert decoders[0]["bad_frames"] == 0
     finally:
         await emulator.stop()
+
+
+async def test_a_lost_decoder_raises_an_alert(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Lost Cup")
+    emulator = P3Emulator(status_interval_s=0.2)
+    port = await emulator.start()
+    async with (
+        running_server(db_url, token, decoders=[f"tcp://127.0.0.1:{port}"]) as srv,
+        srv.client() as api,
+    ):
+        await api.post(
+            "/api/v1/sessions", json={"event": "Lost Cup", "type": "practice", "name": "FP"}
+        )
+        await emulator.wait_for_clients(1)
+        await wait_until(lambda: all(d.connected for d in srv.race.decoders.values()))
+        await emulator.stop()  # the decoder is unplugged
+
+        def lost_alert() -> bool:
+            engine = srv.race.engine
+            return engine is not None and any(
+                a.kind == "decoder_lost" and f"127.0.0.1:{port}" in a.text for a in engine.alerts()
+            )
+
+        await wait_until(lost_alert)
