@@ -8,12 +8,15 @@ decoder's times, and flags, clock and crossings share one time base.
 A P3 decoder numbers its passings, and a RESEND after a reconnect may deliver one we
 already journaled: (decoder, passing number) pairs already seen are dropped here, before
 the journal, so a replayed journal never holds a passing twice. The highest number
-journaled per decoder tells a restarted runner where to resume.
+journaled per decoder tells a restarted runner where to resume. The event's track
+(``racecontrol import track``) says which decoder is which loop; without one, every
+decoder is the start/finish line.
 """
 
 from __future__ import annotations
 
 from server.clock_map import ClockMap, DecoderClock
+from server.db.track import LoopConfig
 from server.engine.events import LoopRole, PassingDetected
 from timing_adapters.adapter import Detection
 
@@ -23,6 +26,8 @@ class PassingMapper:
         self._seen: set[tuple[str, int]] = set()
         self.last_number: dict[str, int] = {}  # decoder id -> highest passing number seen
         self.clocks = ClockMap()
+        # the event's track: decoder id -> loop; empty means one start/finish decoder
+        self.loops: dict[str, LoopConfig] = {}
 
     def remember(self, event: PassingDetected) -> None:
         """Note a journaled passing (also on replay, which restores the clock offsets)."""
@@ -40,12 +45,19 @@ class PassingMapper:
                 number, self.last_number.get(event.decoder_id, number)
             )
 
-    def map(self, detection: Detection, received_at_us: int) -> PassingDetected | None:
+    def map(self, detection: Detection, received_at_us: int) -> PassingDetected | str:
         """The input event for ``detection`` (its time mapped to the session clock), or
-        None when it was already journaled or queued."""
+        why it is dropped: ``duplicate`` (already journaled or queued) or
+        ``unknown_decoder`` (the event has a track and this decoder is not on it)."""
         number = detection.passing_number
         if number is not None and (detection.decoder_id, number) in self._seen:
-            return None
+            return "duplicate"
+        role, sector = LoopRole.START_FINISH, None
+        if self.loops:
+            loop = self.loops.get(detection.decoder_id) or self.loops.get(detection.loop or "")
+            if loop is None:
+                return "unknown_decoder"
+            role, sector = loop.role, loop.sector
         if detection.relative_clock:
             at_us = self.clocks.to_session(detection.decoder_id, detection.time_us, received_at_us)
         else:  # a wall-clock decoder (P3 RTC) as it comes, or by its measured offset
@@ -55,8 +67,9 @@ class PassingMapper:
             transponder=detection.transponder,
             decoder_id=detection.decoder_id,
             passing_number=number,
-            loop=LoopRole.START_FINISH,
+            loop=role,
             decoder_time_us=detection.time_us,
+            sector=sector,
         )
         self.remember(event)
         return event

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.contexts import render_channels
 from server.db import repository
 from server.db.journal import JournalStore
+from server.db.track import load_track
 from server.engine import RaceEngine
 from server.engine.events import ExternalAlertRaised, FlagChanged, InputEvent, PassingDetected
 from server.engine.model import Entry, SessionStatus, StandingRow
@@ -128,6 +129,11 @@ class RaceService:
                 await self.drain_spool()
             mapper = PassingMapper()
             engine, event_name, entries = await self.replay(session_id, mapper)
+            async with self._db() as db:
+                session = await repository.get_session(db, session_id)
+                mapper.loops = {
+                    loop.decoder: loop for loop in await load_track(db, session.event_id)
+                }
             self.engine, self.mapper, self.entries = engine, mapper, entries
             self.session_id, self.event_name = session_id, event_name
             self._laps.clear()
@@ -149,8 +155,12 @@ class RaceService:
             log.warning("passing of %s dropped: no session", detection.transponder)
             return
         event = self.mapper.map(detection, self.clock.now_us())
-        if event is None:
-            self.dropped["duplicate"] += 1
+        if isinstance(event, str):
+            self.dropped[event] += 1
+            if event == "unknown_decoder" and self.dropped[event] == 1:
+                log.warning(
+                    "passings of decoder %s dropped: not on the track", detection.decoder_id
+                )
             return
         # queued, not awaited: the writer commits a burst in one transaction. A crash
         # before that commit loses at most the queue, which a P3 decoder resends (the

@@ -106,7 +106,7 @@ class SessionCore:
             if seen.count == 1:
                 self.endurance.alerts_version += 1  # a new unknown transponder alert
             return [seen]
-        return self.car_passing(self.cars[number], p.at_us, p.loop, p.transponder)
+        return self.car_passing(self.cars[number], p.at_us, p.loop, p.transponder, p.sector)
 
     def car_over(self, car: CarTiming, at_us: int) -> bool:
         """Whether the car's race is over for something that happened at ``at_us``: a
@@ -115,7 +115,12 @@ class SessionCore:
         return car.finished and not reopened
 
     def car_passing(
-        self, car: CarTiming, at_us: int, loop: LoopRole, transponder: str
+        self,
+        car: CarTiming,
+        at_us: int,
+        loop: LoopRole,
+        transponder: str,
+        sector: int | None = None,
     ) -> list[OutEvent]:
         if self.clock.green_at_us is None or at_us < self.clock.green_at_us:
             return self.reject(transponder, at_us, car.number, RejectReason.NOT_STARTED)
@@ -130,11 +135,15 @@ class SessionCore:
             return self._crossing(car, at_us, transponder)
         if car.last_seen_us is not None and at_us < car.last_seen_us:
             return self.reject(transponder, at_us, car.number, RejectReason.OUT_OF_ORDER)
-        return self.pit_or_sector(car, at_us, loop)
+        return self.pit_or_sector(car, at_us, loop, sector)
 
-    def pit_or_sector(self, car: CarTiming, at_us: int, loop: LoopRole) -> list[OutEvent]:
+    def pit_or_sector(
+        self, car: CarTiming, at_us: int, loop: LoopRole, sector: int | None = None
+    ) -> list[OutEvent]:
         """A pit loop, a pit marshal's mark or a sector loop, already validated."""
         car.see(at_us)
+        if loop is LoopRole.SECTOR and sector is not None:
+            car.sector_marks.append((sector, at_us))
         out: list[OutEvent] = []
         if loop is LoopRole.PIT_IN:
             self.endurance.pit_in(car, at_us)

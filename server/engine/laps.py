@@ -9,6 +9,8 @@ is stored, so a refused passing never touches the state. Everything is O(1) per 
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from server.engine.events import Flag
 from server.engine.model import CarState, Entry, LapRecord
 from server.engine.outbound import LapCompleted, RejectReason
@@ -21,6 +23,7 @@ class CarTiming:
         "best_at_us",
         "best_lap_number",
         "best_lap_us",
+        "best_sectors_us",
         "crossings",
         "entry",
         "finished_at_us",
@@ -30,6 +33,7 @@ class CarTiming:
         "pitted",
         "provisional_finish",
         "retired_at_us",
+        "sector_marks",
         "state",
         "stopped",
     )
@@ -51,6 +55,9 @@ class CarTiming:
         self.provisional_finish = False
         self.retired_at_us: int | None = None  # race control retired the car
         self.pit_open = False  # in a pit stop that has not ended (kept by the pits)
+        # sector loops crossed since the last start/finish crossing: (sector, at_us)
+        self.sector_marks: list[tuple[int, int]] = []
+        self.best_sectors_us: list[int | None] = []  # personal best of each sector
 
     @property
     def ended_at_us(self) -> int | None:
@@ -114,15 +121,24 @@ class CarTiming:
         self.crossings.append(at_us)
         self.see(at_us)
         pitted, self.pitted = self.pitted, False
+        marks, self.sector_marks = self.sector_marks, []
         if previous is None:
             return None
+        sectors = sector_times(previous, marks, at_us)
         lap = LapRecord(
             lap=len(self.crossings) - 1,
             lap_time_us=at_us - previous,
             at_us=at_us,
             flag=flag,
             pitted=pitted,
+            sectors_us=sectors,
         )
+        for index, time_us in enumerate(sectors):
+            if index == len(self.best_sectors_us):
+                self.best_sectors_us.append(None)
+            best = self.best_sectors_us[index]
+            if best is None or time_us < best:
+                self.best_sectors_us[index] = time_us
         self.lap_records.append(lap)
         if self.best_lap_us is None or lap.lap_time_us < self.best_lap_us:
             self.best_lap_us = lap.lap_time_us
@@ -139,3 +155,13 @@ class CarTiming:
             is_best=self.best_lap_number == lap.lap,
             flag=lap.flag,
         )
+
+
+def sector_times(start_us: int, marks: list[tuple[int, int]], end_us: int) -> tuple[int, ...]:
+    """Sector times of a lap from its sector-loop crossings, or () when the lap did not
+    pass every sector loop in order (a missed loop, a pit lane that bypasses one)."""
+    ordered = sorted(m for m in marks if start_us < m[1] < end_us)
+    if not ordered or [sector for sector, _at in ordered] != list(range(1, len(ordered) + 1)):
+        return ()
+    times = [start_us, *(at for _sector, at in ordered), end_us]
+    return tuple(b - a for a, b in pairwise(times))

@@ -109,6 +109,9 @@ class StandingRow:
     mandatory_served: bool = False
     in_window: bool = False  # the car's latest stop began inside the pit window
     penalties_proposed: tuple[ProposedPenalty, ...] = ()
+    # sector loops: the last lap's sector times and the car's best of each sector
+    last_sectors_us: tuple[int, ...] = ()
+    best_sectors_us: tuple[int | None, ...] = ()
 
     @property
     def in_pit(self) -> bool:
@@ -147,6 +150,8 @@ class LapRecord:
     # most severe flag shown while the lap was driven: RED, YELLOW (full-course) or GREEN
     flag: Flag
     pitted: bool = False  # a pit loop was passed during the lap
+    # time of each sector (sector loop 1, 2, ... then the line); () without sector loops
+    sectors_us: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

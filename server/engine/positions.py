@@ -103,6 +103,8 @@ def rows(
                 class_interval_laps=class_interval[1],
                 state=car.reported_state,
                 last_crossing_us=car.last_crossing_us,
+                last_sectors_us=car.lap_records[-1].sectors_us if car.lap_records else (),
+                best_sectors_us=tuple(car.best_sectors_us),
                 **(extras(car) if extras is not None else {}),
             )
         )
