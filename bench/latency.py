@@ -146,7 +146,9 @@ async def fan_out(w: World, args: argparse.Namespace, clients: int) -> RunResult
     if not latencies:
         raise RuntimeError("no client saw any passing")
     firsts = [
-        min(c.latencies[j] for c in subscribers if len(c.latencies) > j) for j in range(len(sent))
+        min(c.latencies[j] for c in subscribers if len(c.latencies) > j)
+        for j in range(len(sent))
+        if any(len(c.latencies) > j for c in subscribers)
     ]
     return RunResult(
         clients=clients,

@@ -1,4 +1,5 @@
-"""The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, import, emulate."""
+"""The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, PINs, import,
+emulate."""
 
 from __future__ import annotations
 
@@ -68,12 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="")
     _db_arg(create)
 
+    pin = sub.add_parser("pin", help="the pit marshals' PIN of an event")
+    pin_sub = pin.add_subparsers(dest="pin_command", required=True)
+    pin_set = pin_sub.add_parser("set", help="set the PIN (a random one by default) and print it")
+    pin_set.add_argument("--event", required=True)
+    pin_set.add_argument("--pin", default=None, help="4 to 12 digits (default: 6 random)")
+    _db_arg(pin_set)
+
     imp = sub.add_parser("import", help="load data")
     imp_sub = imp.add_subparsers(dest="import_command", required=True)
     entries = imp_sub.add_parser("entries", help="CSV: number,class,team,drivers,transponder")
     entries.add_argument("file", type=Path)
     entries.add_argument("--event", required=True)
     _db_arg(entries)
+    track = imp_sub.add_parser("track", help="CSV: decoder,role,sector,distance_m,name")
+    track.add_argument("file", type=Path)
+    track.add_argument("--event", required=True)
+    _db_arg(track)
 
     emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
     emulate.add_argument("--host", default="127.0.0.1")
@@ -113,6 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"user {args.name!r} added with role {args.role}")
         elif args.command == "token":
             print(_run(lambda: commands.create_token(_db_url(args), args.role, args.label)))
+        elif args.command == "import" and args.import_command == "track":
+            print(_run(lambda: commands.import_track(_db_url(args), args.file, args.event)))
+        elif args.command == "pin":
+            pin = _run(lambda: commands.set_pit_pin(_db_url(args), args.event, args.pin))
+            print(f"pit PIN for {args.event!r}: {pin}")
         elif args.command == "import":
             print(_run(lambda: commands.import_entries(_db_url(args), args.file, args.event)))
         elif args.command == "emulate":

@@ -16,6 +16,8 @@ from server.db.migrate import DatabaseNotMigrated, check_migrated, upgrade
 from server.entries_import import EntriesImportError
 from server.entries_import import import_entries as _import_entries
 from server.settings import Settings
+from server.track_import import TrackImportError
+from server.track_import import import_track as _import_track
 
 
 class UserError(Exception):
@@ -85,6 +87,17 @@ async def create_token(url: str, role: str, label: str) -> str:
         await engine.dispose()
 
 
+async def set_pit_pin(url: str, event: str, pin: str | None) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            return await repository.set_pit_pin(db, event, pin)
+    except (LookupError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+
+
 async def import_entries(url: str, path: Path, event: str) -> str:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
@@ -96,6 +109,18 @@ async def import_entries(url: str, path: Path, event: str) -> str:
     finally:
         await engine.dispose()
     return str(report)
+
+
+async def import_track(url: str, path: Path, event: str) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    engine = create_engine(url)
+    try:
+        return await _import_track(sessionmaker(engine), path, event)
+    except TrackImportError as exc:
+        raise UserError(f"{path}: nothing imported:\n{exc}") from exc
+    finally:
+        await engine.dispose()
 
 
 def demo(args: argparse.Namespace) -> None:

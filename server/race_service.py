@@ -24,10 +24,11 @@ from server.contexts import render_channels
 from server.db import repository
 from server.db.journal import JournalStore
 from server.db.track import load_track
+from server.decoder_alerts import decoder_alert
 from server.engine import RaceEngine
-from server.engine.events import ExternalAlertRaised, FlagChanged, InputEvent, PassingDetected
+from server.engine.events import FlagChanged, InputEvent, PassingDetected
 from server.engine.model import Entry, SessionStatus, StandingRow
-from server.engine.outbound import LapCompleted
+from server.engine.outbound import LapCompleted, OutEvent
 from server.hub import Hub
 from server.ingest import PassingMapper
 from server.rendering import Renderer
@@ -41,7 +42,7 @@ from timing_adapters.rmonitor.server import RMonitorServer
 log = logging.getLogger("racecontrol.race")
 
 _BATCH_MAX = 1000
-_Pending = tuple[InputEvent, "asyncio.Future[None] | None"]
+_Pending = tuple[InputEvent, "asyncio.Future[list[OutEvent]] | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 
 
@@ -142,11 +143,12 @@ class RaceService:
 
     # --- input ---------------------------------------------------------------------
 
-    async def submit(self, event: InputEvent) -> None:
-        """Queue ``event``; returns once it is committed to the journal and applied."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    async def submit(self, event: InputEvent) -> list[OutEvent]:
+        """Queue ``event``; once it is committed to the journal and applied, what the
+        engine said of it (a refusal carries its reason)."""
+        future: asyncio.Future[list[OutEvent]] = asyncio.get_running_loop().create_future()
         await self._queue.put((event, future))
-        await future
+        return await future
 
     async def on_detection(self, detection: Detection) -> None:
         """Adapter callback: a decoder passing becomes a journaled input event."""
@@ -168,17 +170,11 @@ class RaceService:
         await self._queue.put((event, None))
 
     def on_decoder_state(self, state: DecoderState) -> None:
-        previous = self.decoders.get(state.url)
+        alert = decoder_alert(self.decoders.get(state.url), state, self.clock.now_us())
         self.decoders[state.url] = state
         self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health
-        if previous is not None and previous.connected and not state.connected:
+        if alert is not None:
             # journaled like any input, so the alert is part of the session's record
-            reason = state.last_error or "connection closed"
-            alert = ExternalAlertRaised(
-                kind="decoder_lost",
-                text=f"Decoder {state.url} lost: {reason}",
-                at_us=self.clock.now_us(),
-            )
             self._queue_nowait(alert)
 
     def _queue_nowait(self, event: InputEvent) -> None:
@@ -219,11 +215,11 @@ class RaceService:
                     future.set_exception(exc)
             return
         self.journaled += len(events)
-        for event in events:
-            self._laps += [out for out in engine.apply(event) if isinstance(out, LapCompleted)]
-        for _event, future in batch:
+        for event, future in batch:
+            out = engine.apply(event)
+            self._laps += [o for o in out if isinstance(o, LapCompleted)]
             if future is not None and not future.done():
-                future.set_result(None)
+                future.set_result(out)
         self.mark_dirty()
 
     async def _persist(self, session_id: int, events: list[InputEvent], at_us: int) -> None:
@@ -279,16 +275,29 @@ class RaceService:
         while True:
             await asyncio.sleep(interval_s)
             beat = heartbeat_html(self.clock.now_us())
-            for name in ("public", "control"):
+            for name in ALL_CHANNELS:
                 self.hub.channel(name).publish(beat, snapshot=False)
 
     async def run_publisher(self) -> None:
+        """Render dirty channels, each at most once per ``publish_interval_s``; a channel
+        is never held back by another one's render (a decoder STATUS only concerns
+        race control, and must not delay the spectators' next lap)."""
+        loop = asyncio.get_running_loop()
+        last: dict[str, float] = {}
         while True:
             await self._dirty.wait()
-            channels, self._dirty_channels = frozenset(self._dirty_channels), set()
-            self._dirty.clear()
-            self.publish(channels)
-            await asyncio.sleep(self.publish_interval_s)
+            now = loop.time()
+            interval = self.publish_interval_s
+            due = {c for c in self._dirty_channels if now - last.get(c, -interval) >= interval}
+            if due:
+                self._dirty_channels -= due
+                self.publish(frozenset(due))
+                last.update(dict.fromkeys(due, now))
+            if not self._dirty_channels:
+                self._dirty.clear()
+                continue
+            earliest = min(last.get(c, now) + interval for c in self._dirty_channels)
+            await asyncio.sleep(max(0.0, earliest - loop.time()))
 
     def publish(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Render each channel once and hand the same string to all its subscribers."""

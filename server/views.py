@@ -1,63 +1,74 @@
-"""What the templates render: formatted times and ready-made template contexts.
+"""What the templates render: ready-made template contexts for the live and control pages.
 
 Strategy: everything here is pure (no clock reads, no I/O, no Jinja): the caller passes the
-server time and the engine's rows and gets plain dicts of strings back, so a page, its
+server time and the engine's records and gets plain dicts of strings back, so a page, its
 websocket fragments and the tests all see the same values. Times are integer microseconds
-in the session time base. Lap and gap times are truncated to the thousandth (timing never
-rounds up); clocks show whole seconds, a countdown rounded up so it reads 0:00:00 only
-when the time is really over. The browser ticks clocks and ages between two messages
-(``web/static/live.js``) with the same rules.
+in the session time base; the strings come from ``server.formatting`` (re-exported here).
+Clocks that move between two messages (the race clock, stint clocks, ages) also carry the
+server timestamps the browser ticks them from (``web/static/live.js``), with the same
+rules. The control page's other panels come from ``server.control_views`` and
+``server.car_views``; the pit page's from ``server.pit_views``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
+from datetime import tzinfo
 from typing import Any
 
+from server.car_views import classification_rows
+from server.control_views import (
+    alerts_view,
+    caution_buttons,
+    clock_view,
+    decoder_view,
+    finish_view,
+    messages_view,
+)
+from server.engine.alerts import Alert
 from server.engine.events import Flag, SessionKind
-from server.engine.model import CarState, SessionStatus, StandingRow
+from server.engine.model import (
+    CarState,
+    Entry,
+    RaceControlMessage,
+    SessionStatus,
+    StandingRow,
+    StintClock,
+)
+from server.engine.rules import IMG, MINUTE_US, RuleSet
+from server.engine.snapshots import SprintClassification
+from server.formatting import (
+    FLAG_LABELS,
+    KIND_LABELS,
+    STATE_LABELS,
+    STATE_TITLES,
+    US_PER_S,
+    format_age,
+    format_clock,
+    format_gap,
+    format_lap,
+    format_seconds_ago,
+    heartbeat_html,
+    row_dom_id,
+)
 
-US_PER_S = 1_000_000
+__all__ = [
+    "FLAG_BUTTONS",
+    "control_context",
+    "decoder_view",
+    "format_age",
+    "format_clock",
+    "format_gap",
+    "format_lap",
+    "format_seconds_ago",
+    "heartbeat_html",
+    "live_context",
+    "row_dom_id",
+    "session_view",
+    "standings_view",
+    "stint_view",
+]
 
-FLAG_LABELS: dict[Flag, str] = {
-    Flag.NONE: "Not started",
-    Flag.GREEN: "Green",
-    Flag.YELLOW: "Full-course yellow",
-    Flag.RED: "Red flag",
-    Flag.CHECKERED: "Checkered",
-    Flag.CODE_60: "Code 60",
-    Flag.SAFETY_CAR: "Safety car",
-    Flag.LOCAL_YELLOW: "Local yellow",
-}
-KIND_LABELS: dict[SessionKind, str] = {
-    SessionKind.PRACTICE: "Practice",
-    SessionKind.QUALIFYING: "Qualifying",
-    SessionKind.RACE: "Race",
-    SessionKind.SPRINTDURO: "SprintDuro",
-}
-STATE_LABELS: dict[CarState, str] = {
-    CarState.NOT_STARTED: "\N{EN DASH}",
-    CarState.RUN: "RUN",
-    CarState.PIT: "PIT",
-    CarState.OUT: "OUT",
-    CarState.STOPPED: "STOP",
-    CarState.FINISHED: "FIN",
-    CarState.RETIRED: "RET",
-    CarState.NOT_CLASSIFIED: "NC",
-    CarState.DISQUALIFIED: "DSQ",
-}
-STATE_TITLES: dict[CarState, str] = {
-    CarState.NOT_STARTED: "not started",
-    CarState.RUN: "running",
-    CarState.PIT: "in the pit lane",
-    CarState.OUT: "out lap",
-    CarState.STOPPED: "stopped on track",
-    CarState.FINISHED: "finished",
-    CarState.RETIRED: "retired",
-    CarState.NOT_CLASSIFIED: "not classified",
-    CarState.DISQUALIFIED: "disqualified",
-}
 # the buttons race control may press, in the order they are shown; (flag, label, confirm)
 FLAG_BUTTONS: tuple[tuple[Flag, str, str | None], ...] = (
     (Flag.GREEN, "Green", None),
@@ -66,79 +77,50 @@ FLAG_BUTTONS: tuple[tuple[Flag, str, str | None], ...] = (
     (Flag.CHECKERED, "Checkered", "Show the checkered flag and end the session?"),
 )
 _TIMED_KINDS = (SessionKind.RACE, SessionKind.SPRINTDURO)
-_UNSAFE_ID_CHARS = re.compile(r"[^A-Za-z0-9_-]")
-# a decoder whose last STATUS is older than this is shown as late (P3 sends one every few s)
-DECODER_STATUS_WARN_S = 15
-
-
-# --- formatting --------------------------------------------------------------------
-
-
-def format_lap(us: int | None) -> str:
-    """A lap or gap time: "52.345", "1:52.345", "1:02:03.456"; "" for None."""
-    if us is None:
-        return ""
-    sign = "-" if us < 0 else ""
-    hours, rest = divmod(abs(us) // 1000, 3_600_000)
-    minutes, rest = divmod(rest, 60_000)
-    seconds, millis = divmod(rest, 1000)
-    if hours:
-        return f"{sign}{hours}:{minutes:02d}:{seconds:02d}.{millis:03d}"
-    if minutes:
-        return f"{sign}{minutes}:{seconds:02d}.{millis:03d}"
-    return f"{sign}{seconds}.{millis:03d}"
-
-
-def format_gap(us: int | None, laps: int) -> str:
-    """A gap or interval: "+12.345", "+1:02.345", "+1 L", "+2 L"; "" when there is none."""
-    if laps > 0:
-        return f"+{laps} L"
-    if us is None:
-        return ""
-    return format_lap(us) if us < 0 else "+" + format_lap(us)
-
-
-def format_clock(us: int | None) -> str:
-    """A session clock, whole seconds truncated: "0:05:07", "3:59:59"; "" for None."""
-    if us is None:
-        return ""
-    hours, rest = divmod(max(us, 0) // US_PER_S, 3600)
-    minutes, seconds = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{seconds:02d}"
-
-
-def format_age(us: int | None) -> str:
-    """How long ago: "0 s ago", "42 s ago", "3 min ago", "2 h 5 min ago"; "" for None."""
-    if us is None:
-        return ""
-    seconds = max(us, 0) // US_PER_S
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min ago"
-
-
-def format_seconds_ago(us: int | None) -> str:
-    """Seconds since, for the control table: "7 s", "130 s"; "" for None."""
-    return "" if us is None else f"{max(us, 0) // US_PER_S} s"
-
-
-def row_dom_id(number: str) -> str:
-    """The stable element id of a car's row: ``car-07``; unsafe characters become ``_``."""
-    return "car-" + _UNSAFE_ID_CHARS.sub("_", number)
-
-
-def heartbeat_html(server_now_us: int) -> str:
-    """The 2-second heartbeat message; equal to the ``heartbeat`` block of the pages."""
-    return f'<span id="heartbeat" hidden data-server-now-us="{int(server_now_us)}"></span>'
+# stint clocks turn amber, then red, this long before the limit (live.js: the same)
+STINT_WARN_US = 30 * MINUTE_US
+STINT_CRITICAL_US = 15 * MINUTE_US
+LIVE_MESSAGES = 3  # race-control messages on the spectators' ticker
+CONTROL_MESSAGES = 20
 
 
 # --- context builders --------------------------------------------------------------
 
 
+def stint_view(
+    row: StandingRow, server_now_us: int | None, max_stint_us: int | None = None
+) -> dict[str, Any]:
+    """The current driver's stint clock: its text now, what the browser ticks it from
+    (``base_us`` at ``since_us``, ticking only while ``state`` is "running") and how near
+    the limit it is ("", "warn", "critical", "over")."""
+    state, since = row.stint_clock, row.stint_clock_since_us
+    value = row.stint_drive_us
+    if state is StintClock.RUNNING and since is not None and server_now_us is not None:
+        value += max(server_now_us - since, 0)
+    level = ""
+    if max_stint_us is not None and state is not StintClock.NONE:
+        left = max_stint_us - value
+        if left <= 0:
+            level = "over"
+        elif left <= STINT_CRITICAL_US:
+            level = "critical"
+        elif left <= STINT_WARN_US:
+            level = "warn"
+    return {
+        "state": state.value,
+        "since_us": "" if since is None else since,
+        "base_us": row.stint_drive_us,
+        "max_us": "" if max_stint_us is None else max_stint_us,
+        "text": "" if state is StintClock.NONE else format_clock(value),
+        "level": level,
+    }
+
+
 def standings_view(
-    rows: Sequence[StandingRow], *, server_now_us: int | None = None
+    rows: Sequence[StandingRow],
+    *,
+    server_now_us: int | None = None,
+    max_stint_us: int | None = None,
 ) -> list[dict[str, Any]]:
     """One dict of display strings per row, in the engine's order."""
     bests = [r.best_lap_us for r in rows if r.best_lap_us is not None]
@@ -184,6 +166,11 @@ def standings_view(
                 "state_title": STATE_TITLES[r.state],
                 "last_crossing_us": r.last_crossing_us,
                 "last_crossing": format_seconds_ago(crossing_age),
+                "driver": r.driver or "",
+                "stint": stint_view(r, server_now_us, max_stint_us),
+                "pit_stops": str(r.pit_stops),
+                "mandatory_served": r.mandatory_served,
+                "in_pit": r.state is CarState.PIT,
             }
         )
     return out
@@ -192,10 +179,10 @@ def standings_view(
 def session_view(status: SessionStatus, server_now_us: int, clock_rate: float) -> dict[str, Any]:
     """The header: names, flag and the clock with what the browser needs to tick it."""
     remaining = status.kind in _TIMED_KINDS and status.ends_at_us is not None
-    # the clock stops at the checkered flag
-    now = server_now_us
-    if status.checkered_at_us is not None:
-        now = min(now, status.checkered_at_us)
+    # the clock stops at the checkered flag, and while race control has stopped it
+    stops = [t for t in (status.checkered_at_us, status.clock_paused_since_us) if t is not None]
+    stopped = min(stops) if stops else None
+    now = server_now_us if stopped is None else min(server_now_us, stopped)
     if remaining:
         assert status.ends_at_us is not None
         left = max(status.ends_at_us - now, 0)
@@ -203,7 +190,7 @@ def session_view(status: SessionStatus, server_now_us: int, clock_rate: float) -
     elif status.green_at_us is None:
         text = format_clock(0)
     else:
-        text = format_clock(now - status.green_at_us)
+        text = format_clock(now - status.green_at_us - status.clock_paused_us)
     return {
         "id": status.session_id,
         "name": status.name,
@@ -212,12 +199,15 @@ def session_view(status: SessionStatus, server_now_us: int, clock_rate: float) -
         "flag": status.flag.value,
         "flag_label": FLAG_LABELS[status.flag],
         "finished": status.finished,
+        "local_yellows": sorted(status.local_yellows),
         "clock": {
             "mode": "remaining" if remaining else "elapsed",
             "text": text,
             "green_at_us": status.green_at_us,
             "ends_at_us": status.ends_at_us,
-            "stopped_at_us": status.checkered_at_us,
+            "stopped_at_us": stopped,
+            "paused_us": status.clock_paused_us,
+            "paused": status.clock_paused_since_us is not None and status.checkered_at_us is None,
             "server_now_us": server_now_us,
             "rate": clock_rate,
         },
@@ -231,57 +221,25 @@ def live_context(
     rows: Sequence[StandingRow],
     server_now_us: int,
     clock_rate: float,
+    messages: Sequence[RaceControlMessage] = (),
+    sprint: SprintClassification | None = None,
+    max_stint_us: int | None = None,
+    tz: tzinfo | None = None,
 ) -> dict[str, Any]:
-    """Everything ``live.html`` renders (page and fragments)."""
+    """Everything ``live.html`` renders (page and fragments): spectators see names and
+    numbers only (drivers, teams, cars), never who in race control did what."""
     return {
         "page": "live",
         "ws_url": "/ws/live",
         "event_name": event_name,
         "session": None if status is None else session_view(status, server_now_us, clock_rate),
-        "rows": standings_view(rows, server_now_us=server_now_us),
+        "rows": standings_view(rows, server_now_us=server_now_us, max_stint_us=max_stint_us),
         "server_now_us": server_now_us,
         "clock_rate": clock_rate,
-    }
-
-
-def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str, Any]:
-    """Display strings for one decoder connection (``asdict`` of the runner's DecoderState).
-
-    Reads ``url``, ``connected``, ``decoder_id``, ``last_status_at_us`` (server time of the
-    last STATUS), ``noise``, ``last_passing_number``, ``passings``, ``bad_frames``,
-    ``lost_passings``, ``connects`` (or ``reconnects``) and ``last_error``; a missing field
-    shows as "" or "0", never as an error.
-    """
-
-    def text(key: str, default: str = "") -> str:
-        value = decoder.get(key)
-        return default if value is None else str(value)
-
-    def count(key: str) -> int:
-        value = decoder.get(key)
-        return value if isinstance(value, int) else 0
-
-    connected = decoder.get("connected") is True
-    last_status = decoder.get("last_status_at_us", decoder.get("last_status_us"))
-    last_status_us = last_status if isinstance(last_status, int) else None
-    age = None if last_status_us is None else server_now_us - last_status_us
-    reconnects = count("reconnects") if "reconnects" in decoder else count("connects") - 1
-    return {
-        "url": text("url"),
-        "connected": connected,
-        "state_label": "connected" if connected else "lost",
-        "decoder_id": text("decoder_id"),
-        "last_status_us": last_status_us,
-        "status_age": format_age(age) or "never",
-        "status_late": age is None or age > DECODER_STATUS_WARN_S * US_PER_S,
-        "warn_after_s": DECODER_STATUS_WARN_S,
-        "noise": text("noise"),
-        "last_passing_number": text("last_passing_number"),
-        "passings": str(count("passings")),
-        "bad_frames": str(count("bad_frames")),
-        "lost_passings": str(count("lost_passings")),
-        "reconnects": str(max(reconnects, 0)),
-        "last_error": text("last_error"),
+        "ticker": messages_view(messages, LIVE_MESSAGES, tz),
+        "sprint": None
+        if sprint is None
+        else {"complete": sprint.complete, "rows": classification_rows(sprint.rows)},
     }
 
 
@@ -295,8 +253,14 @@ def control_context(
     decoders: Sequence[Mapping[str, object]],
     unknowns: Mapping[str, tuple[int, int, int]],
     rejected: Mapping[str, int],
+    alerts: Sequence[Alert] = (),
+    messages: Sequence[RaceControlMessage] = (),
+    entries: Sequence[Entry] = (),
+    rules: RuleSet = IMG,
+    tz: tzinfo | None = None,
 ) -> dict[str, Any]:
-    """Everything ``control.html`` renders: the live context plus decoders and flags.
+    """Everything ``control.html`` renders: the live context plus alerts, flags, clock,
+    finish prediction, messages, decoders and what the correction forms pick from.
 
     ``unknowns`` maps a transponder to (count, first_seen_us, last_seen_us); ``rejected``
     counts passings that did not count, by reason.
@@ -307,6 +271,7 @@ def control_context(
         rows=rows,
         server_now_us=server_now_us,
         clock_rate=clock_rate,
+        max_stint_us=rules.max_stint_us,
     )
     seen = sorted(unknowns.items(), key=lambda item: (-item[1][2], item[0]))
     context.update(
@@ -338,5 +303,12 @@ def control_context(
             }
             for flag, label, confirm in FLAG_BUTTONS
         ],
+        caution_buttons=caution_buttons(status, rules),
+        local_yellows=[] if status is None else sorted(status.local_yellows),
+        clock=clock_view(status, rules, tz),
+        finish=finish_view(status, rows, server_now_us, tz),
+        alerts=alerts_view(alerts, status, tz),
+        ticker=messages_view(messages, CONTROL_MESSAGES, tz),
+        cars=[{"number": e.number, "team": e.team} for e in entries],
     )
     return context

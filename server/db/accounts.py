@@ -6,7 +6,9 @@ are 256-bit random strings of which only the sha256 is kept (a token is already 
 entropy, so a fast hash is enough, and lookups by hash stay indexable). Argon2 is
 deliberately slow, so it runs in a worker thread: the event loop also times the race.
 An unknown user costs the same hash check as a wrong password, so logins do not reveal
-which names exist. Like the other repository writes, each function commits.
+which names exist. Like the other repository writes, each function commits. A pit
+PIN is short by design (typed on a phone at the pit wall), so it is hashed the same way
+and only ever checked against one event; the login route throttles guesses.
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.db.models import ApiTokenRow, AuditRow, Role, UserRow
+from server.db.models import ApiTokenRow, AuditRow, EventRow, Role, UserRow
+from server.db.sessions import NotFound
 
 _hasher = PasswordHasher()
 _dummy_hash: str | None = None  # compared against when the user does not exist
+PIN_DIGITS = (4, 12)  # shortest and longest PIN
 
 
 async def add_user(db: AsyncSession, name: str, password: str, role: Role | str) -> UserRow:
@@ -90,3 +94,31 @@ async def audit(
     """Record who did what (``detail`` must be JSON-safe: the what and the why)."""
     db.add(AuditRow(actor=actor, action=action, detail=dict(detail or {})))
     await db.commit()
+
+
+def _check_pin(pin: str) -> str:
+    low, high = PIN_DIGITS
+    if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
+        raise ValueError(f"a PIN is {low} to {high} digits")
+    return pin
+
+
+async def set_pit_pin(db: AsyncSession, event_name: str, pin: str | None = None) -> str:
+    """Give the event ``event_name`` a pit PIN (a random 6-digit one by default); returns
+    it, since only its hash is kept. Raises ``NotFound`` for an unknown event and
+    ``ValueError`` for a PIN that is not 4 to 12 digits."""
+    pin = _check_pin(pin if pin is not None else f"{secrets.randbelow(10**6):06d}")
+    event = await db.scalar(select(EventRow).where(EventRow.name == event_name))
+    if event is None:
+        raise NotFound(f"no event {event_name!r}")
+    event.pit_pin_hash = await asyncio.to_thread(_hasher.hash, pin)
+    await db.commit()
+    return pin
+
+
+async def verify_pit_pin(db: AsyncSession, event_name: str, pin: str) -> bool:
+    """Whether ``pin`` is the pit PIN of ``event_name`` (False when it has none)."""
+    event = await db.scalar(select(EventRow).where(EventRow.name == event_name))
+    if event is None or event.pit_pin_hash is None:
+        return False
+    return await asyncio.to_thread(_verify, event.pit_pin_hash, pin)

@@ -99,6 +99,8 @@ class EventRow(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     min_lap_ms: Mapped[int] = mapped_column(default=20_000, server_default="20000")
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # argon2 hash of the short PIN pit marshals log in with; None: no PIN logins
+    pit_pin_hash: Mapped[str | None] = mapped_column(Text)
 
 
 class ClassRow(Base):
@@ -183,6 +185,9 @@ class SessionRow(Base):
     state: Mapped[str] = mapped_column(
         String(32), default="not_started", server_default="not_started"
     )
+    # the rule set as chosen: {"preset": "img", <RuleSet field>: <JSON value>, ...}
+    # (server/engine/rule_spec.py); None: the IMG defaults. Stored so a replay is exact.
+    rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
 
 class JournalRow(Base):

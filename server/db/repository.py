@@ -7,7 +7,15 @@ this module only gathers them so that callers have one import. Every function ta
 
 from __future__ import annotations
 
-from server.db.accounts import add_user, audit, create_token, verify_token, verify_user
+from server.db.accounts import (
+    add_user,
+    audit,
+    create_token,
+    set_pit_pin,
+    verify_pit_pin,
+    verify_token,
+    verify_user,
+)
 from server.db.entries import load_entries
 from server.db.models import EventRow, Role, SessionRow
 from server.db.sessions import (
@@ -38,7 +46,9 @@ __all__ = [
     "list_sessions",
     "load_entries",
     "session_config",
+    "set_pit_pin",
     "set_session_state",
+    "verify_pit_pin",
     "verify_token",
     "verify_user",
 ]

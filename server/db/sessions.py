@@ -5,10 +5,13 @@ and commits (``async with sessionmaker() as db: await create_session(db, ...)`` 
 enough); the session factory does not expire objects on commit, so returned rows stay
 readable. A missing row is :class:`NotFound` (a ``LookupError``) for the functions that
 return a row; ``latest_session`` returns None when there is no session yet, which is
-normal on a fresh database.
+normal on a fresh database. A session's rule set is stored as chosen (a preset and
+overrides, see ``server/engine/rule_spec.py``) and checked when the session is created.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.models import EventRow, SessionRow
 from server.engine.events import SessionKind
 from server.engine.model import SessionConfig
+from server.engine.rule_spec import normalized_spec, rules_from_spec
 
 _US_PER_MINUTE = 60_000_000
 
@@ -55,14 +59,20 @@ async def create_session(
     type: SessionKind | str,  # named after the column (and the brief), shadows the builtin
     name: str,
     length_minutes: int | None = None,
+    rules: dict[str, Any] | None = None,
 ) -> SessionRow:
-    """A new session of ``event_name`` (created if missing); ``type`` is a SessionKind."""
+    """A new session of ``event_name`` (created if missing); ``type`` is a SessionKind.
+
+    ``rules`` is ``{"preset": "img", <RuleSet field>: <JSON value>, ...}`` (None: IMG);
+    an unknown preset or field, or a value of the wrong type, is a ``ValueError``.
+    """
     kind = SessionKind(type)  # ValueError on anything else, before touching the database
     if length_minutes is not None and length_minutes <= 0:
         raise ValueError(f"length_minutes must be positive, not {length_minutes}")
+    spec = normalized_spec(rules)
     event = await ensure_event(db, event_name)
     session = SessionRow(
-        event_id=event.id, type=kind.value, name=name, length_minutes=length_minutes
+        event_id=event.id, type=kind.value, name=name, length_minutes=length_minutes, rules=spec
     )
     db.add(session)
     await db.commit()
@@ -108,4 +118,5 @@ async def session_config(db: AsyncSession, session_id: int) -> SessionConfig:
         name=session.name,
         length_us=None if minutes is None else minutes * _US_PER_MINUTE,
         min_lap_us=event.min_lap_ms * 1000,
+        rules=rules_from_spec(session.rules),
     )

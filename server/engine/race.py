@@ -75,6 +75,11 @@ class RaceEngine:
 
     # --- queries ----------------------------------------------------------------------
 
+    @property
+    def config(self) -> SessionConfig:
+        """The session's configuration, its rule set included (read-only)."""
+        return self._config
+
     def standings(self) -> list[StandingRow]:
         return list(self._core.standings())
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field, ValidationError
 
-from server.auth import ControlRole
+from server.auth import ControlRole, actor_of
 from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
 from server.engine.model import StandingRow
@@ -24,6 +24,11 @@ class SessionIn(BaseModel):
     type: SessionKind
     name: str = Field(min_length=1, max_length=200)
     length_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    rules: dict[str, Any] | None = Field(
+        default=None,
+        description='the rule set: {"preset": "img"} plus RuleSet fields to override',
+        examples=[{"preset": "img", "max_stint_us": 7_200_000_000}],
+    )
 
 
 class SessionOut(BaseModel):
@@ -36,7 +41,17 @@ class SessionOut(BaseModel):
 
 
 class FlagIn(BaseModel):
-    flag: Annotated[Flag, Field(description="green, yellow (full-course), red or checkered")]
+    flag: Annotated[
+        Flag,
+        Field(
+            description="green, yellow (full-course), code_60 or safety_car (when the rule "
+            "set uses them), red, checkered; local_yellow with a station"
+        ),
+    ]
+    station: Annotated[
+        str | None,
+        Field(max_length=40, description="a corner station: local flags only"),
+    ] = None
 
 
 class StandingOut(BaseModel):
@@ -105,9 +120,12 @@ async def create_session(request: Request, body: SessionIn, _role: ControlRole) 
     """Create a session of an event and make it the one being timed."""
     state = app_state(request.app)
     async with state.sessionmaker() as db:
-        row = await repository.create_session(
-            db, body.event, body.type.value, body.name, body.length_minutes
-        )
+        try:
+            row = await repository.create_session(
+                db, body.event, body.type.value, body.name, body.length_minutes, body.rules
+            )
+        except ValueError as exc:  # an unknown preset or rule field, a bad value
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         await repository.audit(db, "api", "session.create", body.model_dump(mode="json"))
     await state.race.load_session(row.id)
     return SessionOut(
@@ -134,13 +152,14 @@ async def change_flag(request: Request, session_id: int, _role: ControlRole) -> 
         raise RequestValidationError(exc.errors()) from exc
     if session_id != state.race.session_id:
         raise HTTPException(status.HTTP_409_CONFLICT, "only the active session takes flags")
-    event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag)
+    station = (body.station or "").strip() or None
+    event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag, station=station)
     try:
         await state.race.flag(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     async with state.sessionmaker() as db:
-        await repository.audit(db, request.session.get("user", "api"), "flag", asdict(event))
+        await repository.audit(db, actor_of(request), "flag", asdict(event))
     current = state.race.status()
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 

@@ -1,24 +1,44 @@
-"""Websockets: each sends the channel's snapshot, then every update, as HTML fragments."""
+"""Websockets: each sends the channel's snapshot, then every update, as HTML fragments.
+
+Strategy: one subscription per socket to the hub channel of its audience. The race
+service's heartbeat goes to the public and control channels; a pit socket makes its own
+when the channel has been quiet for a heartbeat interval, so a marshal's phone can tell
+a quiet pit lane from a dead connection.
+"""
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from server.auth import websocket_role
+from server.auth import websocket_may_pit, websocket_role
+from server.formatting import heartbeat_html
 from server.state import app_state
 
 router = APIRouter()
 
 
-async def _stream(websocket: WebSocket, channel_name: str) -> None:
-    channel = app_state(websocket.app).hub.channel(channel_name)
+async def _stream(websocket: WebSocket, channel_name: str, beat_s: float | None = None) -> None:
+    state = app_state(websocket.app)
+    channel = state.hub.channel(channel_name)
     await websocket.accept()
     try:
         async with channel.subscribe() as subscriber:
             while True:
-                await websocket.send_text(await subscriber.get())
+                try:
+                    message = await asyncio.wait_for(subscriber.get(), beat_s)
+                except TimeoutError:
+                    message = heartbeat_html(state.race.clock.now_us())
+                await websocket.send_text(message)
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away; its subscription is gone with the context
+
+
+async def _refuse(websocket: WebSocket) -> None:
+    # accept first so the browser sees the policy close code, not a failed handshake
+    await websocket.accept()
+    await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
 
 
 @router.websocket("/ws/live")
@@ -29,8 +49,14 @@ async def live(websocket: WebSocket) -> None:
 @router.websocket("/ws/control")
 async def control(websocket: WebSocket) -> None:
     if websocket_role(websocket) != "control":
-        # accept first so the browser sees the policy close code, not a failed handshake
-        await websocket.accept()
-        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
+        await _refuse(websocket)
         return
     await _stream(websocket, "control")
+
+
+@router.websocket("/ws/pit")
+async def pit(websocket: WebSocket) -> None:
+    if not websocket_may_pit(websocket):
+        await _refuse(websocket)
+        return
+    await _stream(websocket, "pit", app_state(websocket.app).settings.heartbeat_interval_s)

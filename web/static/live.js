@@ -11,7 +11,11 @@
  *       the connection is lost. Stale or lost dims the data (body[data-conn]);
  *   (c) a class filter (All / A / B ...) shows one class, switching position, gap and
  *       interval cells to their in-class values; remembered in localStorage and applied
- *       again after every swap.
+ *       again after every swap;
+ *   (d) stint clocks ([data-st]) tick like the race clock and change level (data-level)
+ *       as the stint limit nears; countdowns ([data-until-us]) count down;
+ *   (e) a block whose HTML is the same as in the last message is left alone.
+ * The commands of the pit and control pages (results, double taps) are in actions.js.
  * State changes are written as data-* attributes and the hidden attribute only: htmx
  * re-settles "class" and "style" on swapped elements, so this script never touches them.
  */
@@ -96,14 +100,15 @@
       var now = serverNowUs(rateOf(el));
       var green = num(el.dataset.greenAtUs);
       var ends = num(el.dataset.endsAtUs);
-      var stopped = num(el.dataset.stoppedAtUs); // the checkered flag stops the clock
+      var stopped = num(el.dataset.stoppedAtUs); // the checkered flag (or a pause) stops it
+      var paused = num(el.dataset.pausedUs) || 0; // closed pauses of the race clock
       if (now === null) continue;
       if (stopped !== null) now = Math.min(now, stopped);
       var text;
       if (el.dataset.mode === "remaining" && ends !== null) {
         text = formatClock(Math.ceil(Math.max(0, ends - now) / 1e6) * 1e6); // count down, round up
       } else if (green !== null) {
-        text = formatClock(now - green);
+        text = formatClock(now - green - paused);
       } else {
         continue; // not started: keep the server's text
       }
@@ -113,12 +118,51 @@
     var nowAge = serverNowUs(rateOf(null));
     for (var j = 0; j < ages.length && nowAge !== null; j++) {
       var age = nowAge - Number(ages[j].dataset.sinceUs);
-      var ageText = ages[j].dataset.sinceFormat === "s"
+      var format = ages[j].dataset.sinceFormat;
+      var ageText = format === "s"
         ? Math.max(0, Math.floor(age / 1e6)) + " s" // views.format_seconds_ago
-        : formatAge(age);
+        : format === "clock" ? formatClock(age) : formatAge(age);
       if (ages[j].textContent !== ageText) ages[j].textContent = ageText;
       var warnS = num(ages[j].dataset.warnAfterS);
       if (warnS !== null) ages[j].toggleAttribute("data-warn", age > warnS * 1e6);
+    }
+    if (nowAge !== null) {
+      tickStints(nowAge);
+      tickCountdowns(nowAge);
+    }
+  }
+
+  // Stint clocks: "base" drive time at "since", ticking only while running; the level
+  // (views.stint_view, same thresholds) colours it as the limit nears.
+  var STINT_WARN_US = 30 * 60e6;
+  var STINT_CRITICAL_US = 15 * 60e6;
+
+  function tickStints(nowUs) {
+    var stints = document.querySelectorAll("[data-st]");
+    for (var i = 0; i < stints.length; i++) {
+      var el = stints[i];
+      var since = num(el.dataset.stSince);
+      if (el.dataset.st === "none" || since === null) continue;
+      var value = Number(el.dataset.stBase);
+      if (el.dataset.st === "running") value += Math.max(0, nowUs - since);
+      var text = formatClock(value);
+      if (el.textContent !== text) el.textContent = text;
+      var max = num(el.dataset.stMax);
+      if (max === null) continue;
+      var left = max - value;
+      var level = left <= 0 ? "over" : left <= STINT_CRITICAL_US ? "critical"
+        : left <= STINT_WARN_US ? "warn" : "";
+      if (el.dataset.level !== level) el.dataset.level = level;
+    }
+  }
+
+  // "in 0:12:34" until a predicted moment (the white and checkered flag on /control).
+  function tickCountdowns(nowUs) {
+    var items = document.querySelectorAll("[data-until-us]");
+    for (var i = 0; i < items.length; i++) {
+      var left = Number(items[i].dataset.untilUs) - nowUs;
+      var text = left > 0 ? "in " + formatClock(left) : "now";
+      if (items[i].textContent !== text) items[i].textContent = text;
     }
   }
 
@@ -263,7 +307,7 @@
       buttons[b].setAttribute("aria-pressed", String(buttons[b].dataset.filter === active));
     }
     body.dataset.classFilter = active;
-    var rows = document.querySelectorAll("#standings tr[data-class]");
+    var rows = document.querySelectorAll("#standings tr[data-class], #sprint tr[data-class]");
     for (var i = 0; i < rows.length; i++) {
       var row = rows[i];
       row.hidden = active !== "" && row.dataset.class !== active;
@@ -287,26 +331,21 @@
     applyFilter();
   });
 
-  // --- flag buttons: say so when a flag could not be shown ----------------------------
+  // --- (e) a block that did not change is not swapped -----------------------------------
+  // Every message carries all of a page's blocks; most are the same as last time (the
+  // flag buttons, the alerts, the pit panels). Swapping them anyway would replace a
+  // button between the press and the release of a click, and the click would be lost.
 
-  function flagMessage(evt, text) {
-    var elt = evt.detail && evt.detail.elt;
-    var box = document.getElementById("flag-message");
-    if (!box || !elt || !elt.closest || !elt.closest("#flag-controls")) return;
-    box.textContent = text;
-    box.hidden = !text;
-  }
+  var lastBlockHtml = {}; // element id -> the HTML last received for it
 
-  body.addEventListener("htmx:responseError", function (evt) {
-    var xhr = evt.detail.xhr;
-    var reason = xhr.status === 401 || xhr.status === 403 ? "log in again" : xhr.statusText;
-    flagMessage(evt, "Flag NOT changed (" + xhr.status + " " + reason + ").");
-  });
-  body.addEventListener("htmx:sendError", function (evt) {
-    flagMessage(evt, "Flag NOT changed: the server cannot be reached.");
-  });
-  body.addEventListener("htmx:afterRequest", function (evt) {
-    if (evt.detail.successful) flagMessage(evt, "");
+  body.addEventListener("htmx:oobBeforeSwap", function (evt) {
+    var detail = evt.detail;
+    var incoming = detail.fragment && detail.fragment.firstElementChild;
+    var id = detail.target && detail.target.id;
+    if (!incoming || !id) return;
+    var html = incoming.outerHTML;
+    if (lastBlockHtml[id] === html) detail.shouldSwap = false;
+    lastBlockHtml[id] = html;
   });
 
   // --- wiring ----------------------------------------------------------------------------

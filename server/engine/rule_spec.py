@@ -1,0 +1,82 @@
+"""A session's rule set as stored: ``{"preset": "img", <RuleSet field>: <JSON value>, ...}``.
+
+Strategy: the database keeps the choice (a preset name plus the fields that differ), not
+a pickled RuleSet, so a stored session stays readable as the code grows and its replay
+gets exactly the rules it ran with. Values are the RuleSet's own units (microseconds for
+times) in plain JSON: lists for tuples and sets, enum values as strings, a penalty as
+``{"kind": "laps", "value": 1}``. Every field is checked against the RuleSet's type
+hints, so a typo or a wrong type is a ``ValueError`` that names the field, at the moment
+the session is created rather than when its race starts. Pure code: no I/O.
+"""
+
+from __future__ import annotations
+
+import types
+from dataclasses import fields, replace
+from enum import Enum
+from typing import Any, Union, get_args, get_origin, get_type_hints
+
+from server.engine.rules import IMG, PRESETS, PenaltyKind, PenaltySpec, RuleSet
+
+PRESET_KEY = "preset"
+_HINTS = get_type_hints(RuleSet)
+FIELDS = frozenset(f.name for f in fields(RuleSet)) - {"name"}  # the preset names it
+
+
+def rules_from_spec(spec: dict[str, Any] | None) -> RuleSet:
+    """The RuleSet ``spec`` describes (None: the IMG default); ``ValueError`` if invalid."""
+    if spec is None:
+        return IMG
+    if not isinstance(spec, dict):
+        raise ValueError(f"rules must be an object, not {type(spec).__name__}")
+    name = spec.get(PRESET_KEY, IMG.name)
+    if not isinstance(name, str) or name not in PRESETS:
+        raise ValueError(f"unknown rules preset {name!r}; known: {sorted(PRESETS)}")
+    overrides = {key: value for key, value in spec.items() if key != PRESET_KEY}
+    unknown = sorted(set(overrides) - FIELDS)
+    if unknown:
+        raise ValueError(f"unknown rules fields {unknown}; known: {sorted(FIELDS)}")
+    values = {key: _convert(key, _HINTS[key], value) for key, value in overrides.items()}
+    return replace(PRESETS[name], **values)
+
+
+def normalized_spec(spec: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``spec`` checked (raises like :func:`rules_from_spec`), with its preset spelled out."""
+    if spec is None:
+        return None
+    rules_from_spec(spec)
+    return {PRESET_KEY: IMG.name, **spec}
+
+
+def _convert(key: str, hint: Any, value: Any) -> Any:
+    origin, args = get_origin(hint), get_args(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        (inner,) = [arg for arg in args if arg is not type(None)]
+        return _convert(key, inner, value)
+    if origin in (tuple, frozenset):
+        if not isinstance(value, list):
+            raise ValueError(f"rules field {key!r} must be a list, not {value!r}")
+        items = [_convert(key, args[0], item) for item in value]
+        return tuple(items) if origin is tuple else frozenset(items)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"rules field {key!r} must be true or false, not {value!r}")
+        return value
+    if hint is int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f"rules field {key!r} must be a non-negative integer, not {value!r}")
+        return value
+    if isinstance(hint, type) and issubclass(hint, Enum):
+        try:
+            return hint(value)
+        except ValueError:
+            known = [member.value for member in hint]
+            raise ValueError(f"rules field {key!r}: {value!r} is not one of {known}") from None
+    if hint is PenaltySpec:
+        if not isinstance(value, dict) or set(value) != {"kind", "value"}:
+            raise ValueError(f"rules field {key!r} must be {{'kind': ..., 'value': ...}}")
+        kind = _convert(key, PenaltyKind, value["kind"])
+        return PenaltySpec(kind, _convert(key, int, value["value"]))
+    raise ValueError(f"rules field {key!r} cannot be set")  # pragma: no cover - new field type
