@@ -87,6 +87,7 @@ class RaceService:
         self._lock = asyncio.Lock()
         self._dirty = asyncio.Event()
         self._dirty_channels: set[str] = set()
+        self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
 
     def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Ask the publisher to re-render ``channels`` (coalesced)."""
@@ -300,13 +301,28 @@ class RaceService:
             await asyncio.sleep(max(0.0, earliest - loop.time()))
 
     def publish(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
-        """Render each channel once and hand the same string to all its subscribers."""
+        """Render each channel once and hand the same string to all its subscribers.
+
+        A channel nobody watches is not rendered, only marked stale; ``refresh`` renders
+        it when its first viewer arrives.
+        """
         if self.rmonitor is not None and "public" in channels:
             now = self.clock.now_us()
             laps, self._laps = self._laps, []
             self.rmonitor.update(
                 snapshot_of(self.status(), self.entries, self.standings(), laps, now)
             )
+        watched = frozenset(c for c in channels if self.hub.channel(c).subscribers)
+        self._stale |= channels - watched
+        self._render(watched)
+
+    def refresh(self, channel: str) -> None:
+        """Bring a stale channel's snapshot up to date (before a viewer subscribes)."""
+        if channel in self._stale:
+            self._render(frozenset({channel}))
+
+    def _render(self, channels: frozenset[str]) -> None:
+        self._stale -= channels
         for name, message in render_channels(self, channels).items():
             self.hub.channel(name).publish(message)
 

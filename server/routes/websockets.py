@@ -23,6 +23,7 @@ async def _stream(websocket: WebSocket, channel_name: str, beat_s: float | None 
     state = app_state(websocket.app)
     channel = state.hub.channel(channel_name)
     await websocket.accept()
+    state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
     try:
         async with channel.subscribe() as subscriber:
             while True:

@@ -66,3 +66,19 @@ async def test_session_flag_and_standings(db_url: str) -> None:
         assert (await api.get("/api/v1/sessions/999/standings")).status_code == 404
         listed = (await api.get("/api/v1/sessions")).json()
         assert [s["id"] for s in listed if s["active"]] == [sid]
+
+
+async def test_a_session_takes_a_rule_set(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Rules Cup")
+    async with running_server(db_url, token) as srv, srv.client() as api:
+        body = {"event": "Rules Cup", "type": "race", "name": "R", "length_minutes": 120}
+        unknown = await api.post("/api/v1/sessions", json={**body, "rules": {"preset": "nope"}})
+        assert unknown.status_code == 422
+        assert "nope" in unknown.text
+        created = await api.post(
+            "/api/v1/sessions",
+            json={**body, "rules": {"preset": "img", "max_stint_us": 90 * 60 * 1_000_000}},
+        )
+        assert created.status_code == 201
+        assert srv.race.engine is not None
+        assert srv.race.engine.config.rules.max_stint_us == 90 * 60 * 1_000_000
