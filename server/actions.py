@@ -99,7 +99,7 @@ def driver_change_refusal(
     if reason is not None:
         return reason, reason_text(reason, number, driver)
     entry = next((e for e in race.entries if e.number == number), None)
-    reason = None if entry is None else change_refusal(entry, driver)
+    reason = None if entry is None or override else change_refusal(entry, driver)
     if reason is not None:
         return reason, reason_text(reason, number, driver)
     detail = _detail(race, number, at_us)

@@ -131,7 +131,7 @@ class Endurance:
     def driver_change(self, car: CarTiming, e: DriverChangeConfirmed) -> list[OutEvent]:
         number = car.number
         reason = change_refusal(car.entry, e.driver_in)
-        if reason is not None:
+        if reason is not None and not e.override:  # race control may clear it
             return [DriverChangeRefused(number, e.driver_in, e.at_us, reason)]
         if not car.started:  # still on the grid: who starts
             old, self.starting[number] = self.starting[number], e.driver_in

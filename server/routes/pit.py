@@ -21,6 +21,9 @@ from server.auth import PitRole, actor_of, current_role, may_pit
 from server.idempotency import Answer, RecentAnswers
 from server.state import app_state
 
+# refusals race control may override (the engine records who did, in the journal)
+OVERRIDABLE = ("rest_not_over", "not_on_roster", "licence_flagged")
+
 router = APIRouter(include_in_schema=False)
 Number = Annotated[str, Form(min_length=1, max_length=16)]
 Key = Annotated[str | None, Form(max_length=100)]
@@ -77,7 +80,7 @@ async def driver_change(
             state.race, state.sessionmaker, rules, number, driver, actor_of(request)
         )
         override: dict[str, object] | None = None
-        if outcome.reason == "rest_not_over" and role == "control":
+        if outcome.reason in OVERRIDABLE and role == "control":
             values = {"number": number, "driver": driver, "override": "1"}
             override = {"url": "/control/driver-change", "values": values}
             override |= {"driver": driver, "number": number}

@@ -278,3 +278,12 @@ def test_no_stint_limit_in_the_rules_means_no_stint_alerts() -> None:
     engine = race(max_stint_us=None)
     run(engine, [green(0), *every_lap("7", 1, 4 * 3600)])
     assert stint_alerts(engine, 4 * 3600) == []
+
+
+@pytest.mark.parametrize("driver", ["Z", "C"])
+def test_race_control_may_override_a_roster_or_licence_refusal(driver: str) -> None:
+    engine = race(team("7", "A", "B", "C", flagged=("C",)))
+    run(engine, [green(0), *every_lap("7", 1, 2999), pit_in("7", 3000)])
+    out = engine.apply(change("7", driver, 3050, override=True))
+    assert of_type(out, DriverChangeRecorded)[0].driver_in == driver
+    assert engine.car_detail("7").stops[0].driver_in == driver
