@@ -1,11 +1,13 @@
 """Run one P3 decoder connection forever: reconnect, watchdog, gap detection and RESEND.
 
 Strategy: the codec (``P3Decoder``) and the ordering logic (``PassingSequencer``) are pure;
-this module owns the socket, the timers and the counters. A fresh codec per connection, so a
-half frame from a dead socket never glues onto the next one; the sequencer survives
-reconnects, because passing numbers belong to the decoder, not to the TCP session. A passing
-that arrives beyond ``last + 1`` is held back and the hole is asked for with RESEND; after two
-unanswered requests the hole is given up (counted as lost) so that live timing never stalls.
+``ReconnectingRunner`` (reconnect.py) connects, backs off, closes the socket and carries the
+counters across connections; this module owns the session: the watchdog, the RESEND timer
+and the protocol counters. A fresh codec per connection, so a half frame from a dead socket
+never glues onto the next one; the sequencer survives reconnects, because passing numbers
+belong to the decoder, not to the TCP session. A passing that arrives beyond ``last + 1`` is
+held back and the hole is asked for with RESEND; after two unanswered requests the hole is
+given up (counted as lost) so that live timing never stalls.
 Every timer here is a real (monotonic) timer; the injected ``Clock`` only stamps the status.
 The byte stream comes from ``open_stream(url)`` (TCP) unless an ``opener`` is given (a serial
 port: ``serial_transport.serial_opener``); the protocol logic is the same either way.
@@ -16,8 +18,6 @@ bug in the caller and propagates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import dataclasses
 import functools
 import logging
 import random
@@ -25,16 +25,16 @@ from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
 from timing_adapters.adapter import DecoderState
-from timing_adapters.clock import Clock, WallClock
+from timing_adapters.clock import Clock
 from timing_adapters.p3 import P3Decoder, encode_get_time, encode_resend
 from timing_adapters.p3.records import BadFrame, GetTime, Passing, Status, Version
+from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
 from timing_adapters.transport import open_stream, parse_url
 
 __all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
 
 logger = logging.getLogger("racecontrol.decoder")
 
-_Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _READ_SIZE = 65536
 _RESEND_ATTEMPTS = 2
 
@@ -88,11 +88,7 @@ class PassingSequencer:
         return out
 
 
-class _Silence(Exception):
-    """The watchdog fired: nothing decodable arrived for ``silence_timeout_s``."""
-
-
-class DecoderRunner:
+class DecoderRunner(ReconnectingRunner[P3Decoder]):
     def __init__(
         self,
         url: str,
@@ -108,87 +104,48 @@ class DecoderRunner:
         connect_timeout_s: float = 5.0,
         resend_timeout_s: float = 3.0,
         last_passing_number: int | None = None,
-        opener: Callable[[], Awaitable[_Streams]] | None = None,
+        opener: Callable[[], Awaitable[Streams]] | None = None,
     ) -> None:
         if opener is None:
             parse_url(url)  # a bad URL is a configuration error: fail now, not in the loop
-        self._open: Callable[[], Awaitable[_Streams]] = (
-            opener if opener is not None else functools.partial(open_stream, url)
+        super().__init__(
+            url,
+            opener if opener is not None else functools.partial(open_stream, url),
+            clock=clock,
+            on_state=on_state,
+            backoff_initial_s=backoff_initial_s,
+            backoff_cap_s=backoff_cap_s,
+            jitter=jitter,
+            rng=rng,
+            connect_timeout_s=connect_timeout_s,
         )
-        self._url = url
         self._on_passing = on_passing
-        self._clock: Clock = clock if clock is not None else WallClock()
-        self._on_state = on_state
         self._silence_s = silence_timeout_s
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_cap_s = backoff_cap_s
-        self._jitter = jitter
-        self._rng = rng if rng is not None else random.Random()
-        self._connect_timeout_s = connect_timeout_s
         self._resend_timeout_s = resend_timeout_s
         self._seq = PassingSequencer(last_passing_number)
-        self._s = DecoderState(url=url, last_passing_number=last_passing_number)
+        self._s.last_passing_number = last_passing_number
         self._resend_deadline: float | None = None
         self._resend_tries = 0
         self._passing_decoder_id: int | None = None
-        # Codec counters restart with every connection; these carry the earlier totals.
-        self._base = (0, 0, 0)
 
     @property
     def clock_offset_us(self) -> int | None:
         """Decoder clock -> our clock, from the last GET_TIME answer (None before one)."""
         return self._s.clock_offset_us
 
-    @property
-    def state(self) -> DecoderState:
-        return dataclasses.replace(self._s)
+    def _new_codec(self) -> P3Decoder:
+        return P3Decoder()
 
-    def backoff_delay(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` consecutive failed attempts (0 = after a session)."""
-        delay = min(self._backoff_cap_s, self._backoff_initial_s * 2.0**failures)
-        if self._jitter:
-            delay *= 1.0 + self._jitter * (2.0 * self._rng.random() - 1.0)
-        return delay
+    def _counts(self, codec: P3Decoder) -> tuple[int, int, int]:
+        return codec.frames, codec.bad_frames, codec.junk_bytes
 
-    async def run(self) -> None:
-        failures = 0
-        while True:
-            healthy = False
-            try:
-                async with asyncio.timeout(self._connect_timeout_s):
-                    reader, writer = await self._open()
-            except (OSError, TimeoutError) as exc:
-                self._error(f"connect failed: {exc!r}")
-            else:
-                self._s.connected = True
-                self._s.connects += 1
-                logger.info("decoder %s connected", self._url)
-                self._notify()
-                codec = P3Decoder()
-                try:
-                    await self._session(reader, writer, codec)
-                except _Silence:
-                    healthy = True  # the link worked until it went quiet: retry promptly
-                    self._error(f"no frame for {self._silence_s:g} s")
-                except (OSError, EOFError) as exc:
-                    healthy = codec.frames > 0
-                    self._error(f"connection lost: {exc!r}")
-                finally:
-                    self._base = (self._s.frames, self._s.bad_frames, self._s.junk_bytes)
-                    self._resend_deadline = None
-                    writer.close()
-                    with contextlib.suppress(OSError):
-                        await writer.wait_closed()
-                    self._s.connected = False
-                    self._s.disconnects += 1
-                    self._notify()
-            failures = 0 if healthy else failures + 1
-            await asyncio.sleep(self.backoff_delay(failures))
+    def _link_closed(self) -> None:
+        self._resend_deadline = None  # the holes are asked for again on the next connection
 
     async def _session(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: P3Decoder
     ) -> NoReturn:
-        """Read and dispatch until the link fails: _Silence, OSError or EOFError."""
+        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
         loop = asyncio.get_running_loop()
         last_frame = loop.time()
         # Passings held back when the last connection dropped: ask for their holes again.
@@ -206,7 +163,7 @@ class DecoderRunner:
                     data = await reader.read(_READ_SIZE)
             except TimeoutError:
                 if loop.time() >= silence_at:
-                    raise _Silence from None
+                    raise Silence(f"no frame for {self._silence_s:g} s") from None
                 await self._resend_expired(writer)
                 continue
             if not data:
@@ -227,10 +184,7 @@ class DecoderRunner:
                     self._s.clock_offset_us = midpoint - record.rtc_time_us
                 elif isinstance(record, BadFrame):
                     logger.debug("decoder %s: bad frame (%s)", self._url, record.reason)
-            frames, bad, junk = self._base
-            self._s.frames = frames + codec.frames
-            self._s.bad_frames = bad + codec.bad_frames
-            self._s.junk_bytes = junk + codec.junk_bytes
+            self._count(codec)
             if codec.frames > frames_before:
                 # Also covers time spent awaiting on_passing: that was us, not the decoder.
                 last_frame = loop.time()
@@ -286,12 +240,3 @@ class DecoderRunner:
         )
         await self._deliver(released)
         self._notify()
-
-    def _error(self, message: str) -> None:
-        self._s.last_error = message
-        logger.warning("decoder %s: %s", self._url, message)
-        self._notify()
-
-    def _notify(self) -> None:
-        if self._on_state is not None:
-            self._on_state(self.state)

@@ -10,6 +10,7 @@ number, transponder and time), which a reconnect may replay. The silence watchdo
 decodable records: AMB decoders send ``#`` status between passings, so 15 s of nothing
 means a dead link; I-Lap sends only passings, so for it the watchdog is off unless asked
 for. Every timer is a real monotonic one; the injected ``Clock`` only stamps the status.
+Connecting, back-off and closing the link are ``ReconnectingRunner``'s (reconnect.py).
 Link errors are logged and counted, never raised; an exception from ``on_detection`` is
 a bug in the caller and propagates.
 """
@@ -17,7 +18,6 @@ a bug in the caller and propagates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import random
@@ -26,8 +26,9 @@ from collections.abc import Awaitable, Callable
 from typing import Literal, NoReturn
 from urllib.parse import urlsplit
 
-from timing_adapters.adapter import DecoderState, Detection, OnDetection, OnState
-from timing_adapters.clock import Clock, WallClock
+from timing_adapters.adapter import Detection, OnDetection, OnState
+from timing_adapters.clock import Clock
+from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
 from timing_adapters.serial_transport import parse_serial_url, serial_opener
 from timing_adapters.transport import open_stream, parse_url
 
@@ -40,16 +41,11 @@ __all__ = ["AMB_LEGACY_SCHEMES", "AmbLegacyRunner"]
 logger = logging.getLogger("racecontrol.decoder")
 
 AMB_LEGACY_SCHEMES = ("amb+tcp", "amb+serial", "ilap+tcp", "ilap+serial")
-_Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 _READ_SIZE = 4096
 _RECENT = 256  # passings remembered to recognise a replay
 
 
-class _Silence(Exception):
-    """The watchdog fired: nothing decodable arrived for ``silence_timeout_s``."""
-
-
-def _opener_for(url: str) -> tuple[bool, Callable[[], Awaitable[_Streams]]]:
+def _opener_for(url: str) -> tuple[bool, Callable[[], Awaitable[Streams]]]:
     """(CRC required, opener) for an adapter URL; ValueError names what is wrong."""
     scheme = urlsplit(url).scheme.lower()
     if scheme not in AMB_LEGACY_SCHEMES:
@@ -66,13 +62,13 @@ def _opener_for(url: str) -> tuple[bool, Callable[[], Awaitable[_Streams]]]:
     if urlsplit(tcp_url).port is None:  # parse_url would default to P3's port
         raise ValueError(f"{url!r}: give the decoder's TCP port, {scheme}://HOST:PORT")
 
-    async def open_tcp() -> _Streams:
+    async def open_tcp() -> Streams:
         return await open_stream(tcp_url)
 
     return protocol == "amb", open_tcp
 
 
-class AmbLegacyRunner:
+class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
     def __init__(
         self,
         url: str,
@@ -87,82 +83,42 @@ class AmbLegacyRunner:
         rng: random.Random | None = None,
         connect_timeout_s: float = 5.0,
         reset_clock: bool = False,
-        opener: Callable[[], Awaitable[_Streams]] | None = None,
+        opener: Callable[[], Awaitable[Streams]] | None = None,
     ) -> None:
         """``reset_clock`` (I-Lap only) sends the init command once, on the first connect:
         it also zeroes the decoder clock, so it is never repeated on a reconnect."""
         crc, default_opener = _opener_for(url)  # a bad URL fails now, not in the loop
         if reset_clock and crc:
             raise ValueError("reset_clock is an I-Lap command; AMB decoders do not take it")
-        self._url = url
+        super().__init__(
+            url,
+            opener if opener is not None else default_opener,
+            clock=clock,
+            on_state=on_state,
+            backoff_initial_s=backoff_initial_s,
+            backoff_cap_s=backoff_cap_s,
+            jitter=jitter,
+            rng=rng,
+            connect_timeout_s=connect_timeout_s,
+        )
         self._crc = crc
-        self._open = opener if opener is not None else default_opener
         self._on_detection = on_detection
-        self._clock: Clock = clock if clock is not None else WallClock()
-        self._on_state = on_state
         if silence_timeout_s == "auto":
             silence_timeout_s = 15.0 if crc else None
         self._silence_s = silence_timeout_s
-        self._backoff_initial_s = backoff_initial_s
-        self._backoff_cap_s = backoff_cap_s
-        self._jitter = jitter
-        self._rng = rng if rng is not None else random.Random()
-        self._connect_timeout_s = connect_timeout_s
         self._reset_pending = reset_clock
         self._recent: OrderedDict[tuple[str, int | None, str, int], None] = OrderedDict()
-        self._s = DecoderState(url=url)
-        # Codec counters restart with every connection; these carry the earlier totals.
-        self._base = (0, 0, 0)
 
-    @property
-    def state(self) -> DecoderState:
-        return dataclasses.replace(self._s)
+    def _new_codec(self) -> AmbLegacyDecoder:
+        return AmbLegacyDecoder(crc=self._crc)
 
-    def backoff_delay(self, failures: int) -> float:
-        """Seconds to wait after ``failures`` consecutive failed attempts (0 = after a session)."""
-        delay = min(self._backoff_cap_s, self._backoff_initial_s * 2.0**failures)
-        if self._jitter:
-            delay *= 1.0 + self._jitter * (2.0 * self._rng.random() - 1.0)
-        return delay
-
-    async def run(self) -> None:
-        failures = 0
-        while True:
-            healthy = False
-            try:
-                async with asyncio.timeout(self._connect_timeout_s):
-                    reader, writer = await self._open()
-            except (OSError, TimeoutError) as exc:
-                self._error(f"connect failed: {exc!r}")
-            else:
-                self._s.connected = True
-                self._s.connects += 1
-                logger.info("decoder %s connected", self._url)
-                self._notify()
-                codec = AmbLegacyDecoder(crc=self._crc)
-                try:
-                    await self._session(reader, writer, codec)
-                except _Silence:
-                    healthy = True  # the link worked until it went quiet: retry promptly
-                    self._error(f"no record for {self._silence_s:g} s")
-                except (OSError, EOFError) as exc:
-                    healthy = codec.records > 0
-                    self._error(f"connection lost: {exc!r}")
-                finally:
-                    self._base = (self._s.frames, self._s.bad_frames, self._s.junk_bytes)
-                    writer.close()
-                    with contextlib.suppress(OSError):
-                        await writer.wait_closed()
-                    self._s.connected = False
-                    self._s.disconnects += 1
-                    self._notify()
-            failures = 0 if healthy else failures + 1
-            await asyncio.sleep(self.backoff_delay(failures))
+    def _counts(self, codec: AmbLegacyDecoder) -> tuple[int, int, int]:
+        return codec.records, codec.bad_records, codec.junk_bytes
 
     async def _session(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: AmbLegacyDecoder
     ) -> NoReturn:
-        """Read and dispatch until the link fails: _Silence, OSError or EOFError."""
+        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
         if self._reset_pending:
             writer.write(ILAP_INIT)
             await writer.drain()
@@ -175,7 +131,7 @@ class AmbLegacyRunner:
                 async with asyncio.timeout(self._wait_s(last_record, loop.time())):
                     data = await reader.read(_READ_SIZE)
             except TimeoutError:
-                raise _Silence from None
+                raise Silence(f"no record for {self._silence_s:g} s") from None
             if not data:
                 raise EOFError("closed by the decoder")
             records_before = codec.records
@@ -190,10 +146,7 @@ class AmbLegacyRunner:
                     self._s.decoder_id = record.decoder_id
                 elif isinstance(record, BadRecord):
                     logger.debug("decoder %s: bad record (%s)", self._url, record.reason)
-            frames, bad, junk = self._base
-            self._s.frames = frames + codec.records
-            self._s.bad_frames = bad + codec.bad_records
-            self._s.junk_bytes = junk + codec.junk_bytes
+            self._count(codec)
             if codec.records > records_before:
                 last_record = loop.time()
             self._notify()
@@ -224,12 +177,3 @@ class AmbLegacyRunner:
                 relative_clock=True,  # seconds since the decoder was switched on
             )
         )
-
-    def _error(self, message: str) -> None:
-        self._s.last_error = message
-        logger.warning("decoder %s: %s", self._url, message)
-        self._notify()
-
-    def _notify(self) -> None:
-        if self._on_state is not None:
-            self._on_state(self.state)

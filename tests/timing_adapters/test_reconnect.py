@@ -1,0 +1,115 @@
+"""ReconnectingRunner on its own: a toy protocol (one record per byte) over loopback TCP."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import Callable
+from typing import NoReturn
+
+import pytest
+
+from timing_adapters.adapter import DecoderState
+from timing_adapters.reconnect import ReconnectingRunner, Silence
+from timing_adapters.transport import open_stream
+
+
+class _ByteCounter:
+    """The toy codec: every byte is a record, ``!`` is a bad one."""
+
+    def __init__(self) -> None:
+        self.records = self.bad = 0
+
+
+class _ToyRunner(ReconnectingRunner[_ByteCounter]):
+    def __init__(self, port: int, on_state: Callable[[DecoderState], None]) -> None:
+        url = f"tcp://127.0.0.1:{port}"
+        super().__init__(url, lambda: open_stream(url), on_state=on_state, backoff_initial_s=0.001)
+        self.closed = 0
+
+    def _new_codec(self) -> _ByteCounter:
+        return _ByteCounter()
+
+    def _counts(self, codec: _ByteCounter) -> tuple[int, int, int]:
+        return codec.records, codec.bad, 0
+
+    def _link_closed(self) -> None:
+        self.closed += 1
+
+    async def _session(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: _ByteCounter
+    ) -> NoReturn:
+        while True:
+            data = await reader.read(100)
+            if not data:
+                raise EOFError("closed")
+            if data == b"?":
+                raise Silence("no byte for a while")
+            codec.records += len(data)
+            codec.bad += data.count(b"!")
+            self._count(codec)
+
+
+async def _run_until(runner: _ToyRunner, done: asyncio.Event) -> None:
+    task = asyncio.create_task(runner.run())
+    try:
+        async with asyncio.timeout(10):
+            await done.wait()
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def test_counters_carry_across_connections_and_each_link_is_closed() -> None:
+    replies = [b"ab!", b"?", b"cd"]
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(replies.pop(0) if replies else b"")
+        await writer.drain()
+        writer.close()
+
+    states: list[DecoderState] = []
+    done = asyncio.Event()
+
+    def on_state(state: DecoderState) -> None:
+        states.append(state)
+        if state.disconnects >= 3:
+            done.set()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        runner = _ToyRunner(server.sockets[0].getsockname()[1], on_state)
+        await _run_until(runner, done)
+    state = runner.state
+    assert (state.connects, state.disconnects, runner.closed) == (3, 3, 3)
+    assert (state.frames, state.bad_frames) == (5, 1)
+    assert not state.connected
+    errors = [s.last_error for s in states]
+    assert "no byte for a while" in errors
+    assert state.last_error is not None and state.last_error.startswith("connection lost: EOF")
+
+
+async def test_a_refused_connect_is_counted_as_an_error_not_raised() -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = asyncio.Event()
+
+    def on_state(state: DecoderState) -> None:
+        if state.last_error is not None:
+            done.set()
+
+    runner = _ToyRunner(port, on_state)
+    await _run_until(runner, done)
+    assert runner.state.last_error is not None
+    assert runner.state.last_error.startswith("connect failed:")
+    assert runner.state.connects == 0
+
+
+def test_backoff_is_capped_exponential() -> None:
+    runner = _ToyRunner(1, lambda state: None)
+    assert [runner.backoff_delay(k) for k in range(4)] == pytest.approx(
+        [0.001, 0.002, 0.004, 0.008]
+    )
