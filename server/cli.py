@@ -9,6 +9,7 @@ import getpass
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -81,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     entries = imp_sub.add_parser("entries", help="CSV: number,class,team,drivers,transponder")
     entries.add_argument("file", type=Path)
     entries.add_argument("--event", required=True)
+    entries.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the event's date (YYYY-MM-DD): licences and medicals must be valid on it",
+    )
     _db_arg(entries)
     track = imp_sub.add_parser("track", help="CSV: decoder,role,sector,distance_m,name")
     track.add_argument("file", type=Path)
@@ -131,7 +138,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             pin = _run(lambda: commands.set_pit_pin(_db_url(args), args.event, args.pin))
             print(f"pit PIN for {args.event!r}: {pin}")
         elif args.command == "import":
-            print(_run(lambda: commands.import_entries(_db_url(args), args.file, args.event)))
+            print(
+                _run(
+                    lambda: commands.import_entries(_db_url(args), args.file, args.event, args.date)
+                )
+            )
         elif args.command == "emulate":
             commands.emulate(args)
     except commands.UserError as exc:

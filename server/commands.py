@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import date
 from pathlib import Path
 
 import uvicorn
@@ -98,12 +99,12 @@ async def set_pit_pin(url: str, event: str, pin: str | None) -> str:
         await engine.dispose()
 
 
-async def import_entries(url: str, path: Path, event: str) -> str:
+async def import_entries(url: str, path: Path, event: str, on_date: date | None = None) -> str:
     if not path.is_file():
         raise UserError(f"{path}: no such file")
     engine = create_engine(url)
     try:
-        report = await _import_entries(sessionmaker(engine), path, event)
+        report = await _import_entries(sessionmaker(engine), path, event, on_date)
     except EntriesImportError as exc:
         raise UserError(f"{path}: nothing imported:\n{exc}") from exc
     finally:

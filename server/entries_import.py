@@ -6,6 +6,9 @@ as a spreadsheet numbers them (the header is row 1), so the organiser fixes the 
 one pass. Only a clean file is written, in one transaction. Importing again updates cars
 by number (class, team, drivers and transponders are replaced) and leaves cars that are
 not in the file alone. Numbers and transponder codes stay strings: "07" is not "7".
+Optional columns ``licence_expires`` and ``medical_expires`` give each driver's dates (in
+the order of ``drivers``); with them, a driver whose licence or medical is missing or
+expired on the event date is flagged to race control and refused at a driver change.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy import delete, select
@@ -23,6 +27,8 @@ from server.db.models import CarRow, ClassRow, DriverRow, TransponderRow
 from server.db.sessions import ensure_event
 
 COLUMNS = ("number", "class", "team", "drivers", "transponder")
+# optional: ISO dates separated by ";" in the order of ``drivers`` (empty = not on file)
+LICENCE_COLUMNS = ("licence_expires", "medical_expires")
 HEADER = ",".join(COLUMNS)
 # the database's column sizes: checked here so both backends refuse the same files
 MAX_LENGTH = {"number": 16, "class": 100, "team": 200, "drivers": 200, "transponder": 32}
@@ -74,6 +80,26 @@ class _Car:
     team: str
     drivers: tuple[str, ...]
     transponders: tuple[str, ...]
+    # per driver (licence expiry, medical expiry); None when the file has no licence columns
+    licences: tuple[tuple[date | None, date | None], ...] | None = None
+
+
+def _dates(
+    row: int, column: str, value: str, drivers: int, errors: list[RowError]
+) -> list[date | None]:
+    """One date (or None) per driver from ``2027-03-31;;2026-12-01``."""
+    parts = [part.strip() for part in value.split(";")] if value.strip() else [""] * drivers
+    if len(parts) != drivers:
+        errors.append(RowError(row, column, f"{len(parts)} dates for {drivers} drivers"))
+        return [None] * drivers
+    out: list[date | None] = []
+    for part in parts:
+        try:
+            out.append(date.fromisoformat(part) if part else None)
+        except ValueError:
+            errors.append(RowError(row, column, f"not a date (YYYY-MM-DD): {part!r}"))
+            out.append(None)
+    return out
 
 
 def _read_text(source: str | Path | bytes) -> str:
@@ -114,8 +140,20 @@ def _check_row(row: int, values: dict[str, str], errors: list[RowError]) -> _Car
                 errors.append(RowError(row, column, f"longer than {MAX_LENGTH[column]}: {item!r}"))
         for item in dict.fromkeys(item for item in items if items.count(item) > 1):
             errors.append(RowError(row, column, f"{item!r} listed twice"))
+    licences = None
+    if all(column in values for column in LICENCE_COLUMNS):
+        licence, medical = (
+            _dates(row, column, values[column], len(drivers), errors) for column in LICENCE_COLUMNS
+        )
+        licences = tuple(zip(licence, medical, strict=True))
     return _Car(
-        row, values["number"], values["class"], values["team"], tuple(drivers), tuple(transponders)
+        row,
+        values["number"],
+        values["class"],
+        values["team"],
+        tuple(drivers),
+        tuple(transponders),
+        licences,
     )
 
 
@@ -137,7 +175,13 @@ def _records(text: str) -> tuple[list[tuple[int, list[str]]], list[RowError]]:
 def _check_header(row: int, fields: list[str]) -> RowError | None:
     header = [field.strip().lower() for field in fields]
     problems = [f"missing {name}" for name in COLUMNS if name not in header]
-    problems += [f"unknown column {name!r}" for name in header if name not in COLUMNS]
+    problems += [
+        f"unknown column {name!r}" for name in header if name not in COLUMNS + LICENCE_COLUMNS
+    ]
+    if any(name in header for name in LICENCE_COLUMNS) and not all(
+        name in header for name in LICENCE_COLUMNS
+    ):
+        problems.append(f"licence columns go together: {', '.join(LICENCE_COLUMNS)}")
     problems += [f"{name} twice" for name in dict.fromkeys(header) if header.count(name) > 1]
     if not problems:
         return None
@@ -229,8 +273,17 @@ async def _write(db: AsyncSession, event_id: int, cars: list[_Car]) -> tuple[int
         rows.append((car, row))
     await db.flush()
     for car, row in rows:
+        licences = car.licences or ((None, None),) * len(car.drivers)
         db.add_all(
-            DriverRow(car_id=row.id, name=name, order=i) for i, name in enumerate(car.drivers)
+            DriverRow(
+                car_id=row.id,
+                name=name,
+                order=i,
+                licence_expires=licences[i][0],
+                medical_expires=licences[i][1],
+                licence_checked=car.licences is not None,
+            )
+            for i, name in enumerate(car.drivers)
         )
         db.add_all(
             TransponderRow(event_id=event_id, car_id=row.id, code=code) for code in car.transponders
@@ -243,6 +296,7 @@ async def import_entries(
     db_sessionmaker: async_sessionmaker[AsyncSession],
     path_or_text: str | Path | bytes,
     event_name: str,
+    event_date: date | None = None,
 ) -> ImportReport:
     """Import a CSV entry list into ``event_name`` (created if missing); all or nothing.
 
@@ -251,6 +305,8 @@ async def import_entries(
     cars, errors = _parse(_read_text(path_or_text))
     async with db_sessionmaker() as db, db.begin():
         event = await ensure_event(db, event_name)
+        if event_date is not None:
+            event.date = event_date  # the day licences and medicals must be valid on
         await _check_against_event(db, event.id, cars, errors)
         if errors:
             raise EntriesImportError(sorted(errors, key=lambda error: error.row))

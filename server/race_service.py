@@ -113,8 +113,10 @@ class RaceService:
         async with self._db() as db:
             config = await repository.session_config(db, session_id)
             session = await repository.get_session(db, session_id)
-            entries = await repository.load_entries(db, session.event_id)
             event = await repository.get_event(db, session.event_id)
+            # licences are judged on the event's day (or the session's, when unset)
+            on_date = event.date or session.created_at.date()
+            entries = await repository.load_entries(db, session.event_id, on_date)
         engine = RaceEngine(config, entries)
         journal = [event for _seq, event in await self.journal.read(session_id)]
         for event_in in journal + self.spool.pending_for(session_id):

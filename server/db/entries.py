@@ -7,15 +7,29 @@ transponder codes. Writing entries is ``server.entries_import``'s job.
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.db.models import CarRow
+from server.db.models import CarRow, DriverRow
 from server.engine.model import Entry
 
 
-async def load_entries(db: AsyncSession, event_id: int) -> list[Entry]:
+def licence_flagged(driver: DriverRow, on_date: date) -> bool:
+    """Licence or medical missing or expired on ``on_date`` (only for checked drivers)."""
+    if not driver.licence_checked:
+        return False
+    return any(
+        expires is None or expires < on_date
+        for expires in (driver.licence_expires, driver.medical_expires)
+    )
+
+
+async def load_entries(db: AsyncSession, event_id: int, on_date: date | None = None) -> list[Entry]:
+    """The event's cars; with ``on_date``, drivers whose licence or medical is not valid
+    that day are in ``flagged_drivers``."""
     statement = (
         select(CarRow)
         .where(CarRow.event_id == event_id)
@@ -33,6 +47,11 @@ async def load_entries(db: AsyncSession, event_id: int) -> list[Entry]:
             team=car.team,
             drivers=tuple(driver.name for driver in car.drivers),
             transponders=tuple(transponder.code for transponder in car.transponders),
+            flagged_drivers=tuple(
+                driver.name
+                for driver in car.drivers
+                if on_date is not None and licence_flagged(driver, on_date)
+            ),
         )
         for car in await db.scalars(statement)
     ]

@@ -11,6 +11,7 @@ callers load what they need explicitly (``selectinload``).
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -19,6 +20,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -30,6 +32,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -98,6 +101,7 @@ class EventRow(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     min_lap_ms: Mapped[int] = mapped_column(default=20_000, server_default="20000")
+    date: Mapped[dt.date | None] = mapped_column(Date)  # licences are judged on this day
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
     # argon2 hash of the short PIN pit marshals log in with; None: no PIN logins
     pit_pin_hash: Mapped[str | None] = mapped_column(Text)
@@ -136,6 +140,10 @@ class DriverRow(Base):
     car_id: Mapped[int] = mapped_column(ForeignKey("cars.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(200))
     order: Mapped[int]  # 0 = first listed (usually the starting driver)
+    licence_expires: Mapped[dt.date | None] = mapped_column(Date)
+    medical_expires: Mapped[dt.date | None] = mapped_column(Date)
+    # the entry list carried licence columns: only then does a missing date flag the driver
+    licence_checked: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class TransponderRow(Base):

@@ -38,6 +38,20 @@ def test_database_users_tokens_and_entries(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     assert "2" in imported.stdout
 
+    licences = tmp_path / "licences.csv"
+    licences.write_text(
+        "number,class,team,drivers,transponder,licence_expires,medical_expires\n"
+        "12,A,Twelve,Ivy,1012,2027-01-01,2027-01-01\n"
+    )
+    dated = run(
+        "import", "entries", str(licences), "--event", "Cup", "--date", "2026-05-16", "--db", url
+    )
+    assert dated.returncode == 0, dated.stderr
+    undated = run(
+        "import", "entries", str(licences), "--event", "Cup", "--date", "16/5", "--db", url
+    )
+    assert undated.returncode == 2  # argparse refuses a date that is not YYYY-MM-DD
+
     bad = tmp_path / "bad.csv"
     bad.write_text(
         "number,class,team,drivers,transponder\n9,A,Nine,Di,1001\n,B,No Number,Ed,2002\n"
