@@ -20,6 +20,7 @@ from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
 from server.pit_views import PIT_MESSAGES, pit_context
 from server.views import control_context, live_context
+from timing_adapters.adapter import DecoderState
 
 if TYPE_CHECKING:
     from server.race_service import RaceService
@@ -74,7 +75,7 @@ def control(race: RaceService) -> dict[str, Any]:
         rows=race.standings(),
         server_now_us=race.clock.now_us(),
         clock_rate=race.clock.rate,
-        decoders=[asdict(state) for state in race.decoders.values()],
+        decoders=[decoder_dict(race, state) for state in race.decoders.values()],
         unknowns=unknowns,
         rejected=rejected,
         alerts=() if engine is None else engine.alerts(),
@@ -169,4 +170,13 @@ def render_channels(race: RaceService, channels: frozenset[str]) -> dict[str, st
         out["control"] = race.renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
     if "pit" in channels:
         out["pit"] = pit_message(race)
+    return out
+
+
+def decoder_dict(race: RaceService, state: DecoderState) -> dict[str, Any]:
+    """A decoder's state with its clock offset: measured by its runner (P3 GET_TIME) or
+    learned by the ingest (relative clocks)."""
+    out = asdict(state)
+    if out["clock_offset_us"] is None and state.decoder_id is not None:
+        out["clock_offset_us"] = race.mapper.clocks.offset(str(state.decoder_id))
     return out

@@ -233,5 +233,16 @@ def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str,
         "bad_frames": str(count("bad_frames")),
         "lost_passings": str(count("lost_passings")),
         "reconnects": str(max(reconnects, 0)),
+        "clock_offset": format_clock_offset(decoder.get("clock_offset_us")),
         "last_error": text("last_error"),
     }
+
+
+def format_clock_offset(offset_us: object) -> str:
+    """The decoder clock against ours: "+3.512 s" (P3 GET_TIME, or a wall-clock decoder
+    a little off); a decoder counting from power-on has an offset of years: "learned"."""
+    if not isinstance(offset_us, int):
+        return "\N{EN DASH}"
+    if abs(offset_us) >= 86_400 * US_PER_S:
+        return "learned"
+    return f"{offset_us / US_PER_S:+.3f} s"

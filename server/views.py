@@ -155,6 +155,8 @@ def standings_view(
                     "" if class_leader else format_gap(r.class_interval_us, r.class_interval_laps)
                 ),
                 "last": format_lap(r.last_lap_us),
+                # sector loops: the last lap's sectors, for race control
+                "sectors": " · ".join(format_lap(us) for us in r.last_sectors_us),
                 "best": format_lap(r.best_lap_us),
                 "best_lap_number": "" if r.best_lap_number is None else str(r.best_lap_number),
                 "is_overall_best": r.best_lap_us is not None and r.best_lap_us == overall_best,

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from server import contexts
 from server.db.connection import create_engine, sessionmaker
 from server.engine.events import LoopRole
 from server.track_import import import_track
@@ -144,6 +145,12 @@ async def test_multi_loop_track_with_offset_clocks(db_url: str, tmp_path: Path) 
                 assert any(
                     d is not None and abs(d - (pit_out - pit_in)) <= TOLERANCE_US for d in durations
                 ), (number, durations, pit_out - pit_in)
+            # race control sees each decoder's clock offset and the sector times
+            page = srv.race.renderer.page("control.html", contexts.control(srv.race))
+            for state in srv.race.decoders.values():
+                assert state.clock_offset_us is not None
+                assert f"{state.clock_offset_us / S:+.3f} s" in page
+            assert 'title="sector times of the last lap"' in page
             offsets = {d.decoder_id: d.clock_offset_us for d in srv.race.decoders.values()}
             for decoder, (_r, _s, offset) in LOOPS.items():
                 measured_offset = offsets[decoder]
