@@ -3,7 +3,7 @@
 Strategy: every change to race state (a passing from a decoder, a flag from race
 control) is queued here as an input event. One task drains the queue in batches,
 appends the batch to the journal in ONE transaction (a burst of passings costs one
-fsync), then applies the events to the pure engine in journal order, and only then
+fsync; ``durable_journal`` spools it locally while the database is down), then applies the events to the pure engine in journal order, and only then
 marks the pages dirty, so nothing is ever shown that is not durable. A publisher task
 renders each channel once per change (coalesced to ``publish_interval_s``) and hands
 the same string to every subscriber. Loading a session replays its journal, so a
@@ -13,18 +13,16 @@ restart ends in the same state.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import Counter
 
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.contexts import render_channels
 from server.db import repository
-from server.db.journal import JournalStore
 from server.db.track import load_track
 from server.decoder_alerts import decoder_alert
+from server.durable_journal import DurableJournal
 from server.engine import RaceEngine
 from server.engine.events import FlagChanged, InputEvent, PassingDetected
 from server.engine.model import Entry, SessionStatus, StandingRow
@@ -66,7 +64,7 @@ class RaceService:
         publish_interval_s: float = 0.05,
     ) -> None:
         self._db = sessionmaker
-        self.journal = JournalStore(sessionmaker)
+        self.journal = DurableJournal(sessionmaker, spool)
         self.clock = clock
         self.hub = hub
         self.renderer = renderer
@@ -78,11 +76,9 @@ class RaceService:
         self.mapper = PassingMapper()
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
-        self.spool = spool
         self.entries: list[Entry] = []
         self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
-        self.database_ok = True
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
         self._lock = asyncio.Lock()
         self._dirty = asyncio.Event()
@@ -118,8 +114,7 @@ class RaceService:
             on_date = event.date or session.created_at.date()
             entries = await repository.load_entries(db, session.event_id, on_date)
         engine = RaceEngine(config, entries)
-        journal = [event for _seq, event in await self.journal.read(session_id)]
-        for event_in in journal + self.spool.pending_for(session_id):
+        for event_in in await self.journal.read(session_id):
             if mapper is not None and isinstance(event_in, PassingDetected):
                 mapper.remember(event_in)
             engine.apply(event_in)
@@ -129,8 +124,7 @@ class RaceService:
     async def load_session(self, session_id: int) -> None:
         """Make ``session_id`` the timed session, rebuilding its state from the journal."""
         async with self._lock:
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                await self.drain_spool()
+            await self.journal.try_drain()
             mapper = PassingMapper()
             engine, event_name, entries = await self.replay(session_id, mapper)
             async with self._db() as db:
@@ -210,7 +204,7 @@ class RaceService:
             return
         events = [event for event, _future in batch]
         try:
-            await self._persist(session_id, events, self.clock.now_us())
+            await self.journal.append(session_id, events, self.clock.now_us())
         except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
             log.exception("could not persist %d events", len(events))
             for _event, future in batch:
@@ -225,42 +219,12 @@ class RaceService:
                 future.set_result(out)
         self.mark_dirty()
 
-    async def _persist(self, session_id: int, events: list[InputEvent], at_us: int) -> None:
-        """Journal ``events``; while the database is unreachable, spool them instead."""
-        if not self.spool:
-            try:
-                await self.journal.append(session_id, events, at_us)
-                self.database_ok = True
-                return
-            except (SQLAlchemyError, OSError) as exc:
-                log.error("database unreachable, spooling to %s: %s", self.spool.path, exc)
-                self.database_ok = False
-        self.spool.append(session_id, events, at_us)  # keeps order while it is not empty
-
-    async def drain_spool(self) -> None:
-        """Move spooled events into the journal, oldest first (raises while the DB is down)."""
-        pending = self.spool.pending()
-        while pending:
-            session_id = pending[0][0]
-            group = []
-            for sid, at_us, event in pending:
-                if sid != session_id or at_us != pending[0][1]:
-                    break
-                group.append(event)
-            await self.journal.append(session_id, group, pending[0][1])
-            self.spool.drop_first(len(group))
-            pending = pending[len(group) :]
-        if not self.database_ok:
-            log.info("database back: spool drained")
-        self.database_ok = True
-
     async def run_spool_drain(self, interval_s: float = 2.0) -> None:
         while True:
             await asyncio.sleep(interval_s)
-            if self.spool:
+            if self.journal.spool:
                 async with self._lock:
-                    with contextlib.suppress(SQLAlchemyError, OSError):
-                        await self.drain_spool()
+                    await self.journal.try_drain()
 
     # --- output --------------------------------------------------------------------
 
@@ -327,6 +291,11 @@ class RaceService:
         self._stale -= channels
         for name, message in render_channels(self, channels).items():
             self.hub.channel(name).publish(message)
+
+    @property
+    def database_ok(self) -> bool:
+        """False while input events wait in the local spool for the database."""
+        return self.journal.database_ok
 
     # --- views ---------------------------------------------------------------------
 
