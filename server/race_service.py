@@ -1,13 +1,13 @@
 """The single writer: journal first, then the engine, then one render for everyone.
 
 Strategy: every change to race state (a passing from a decoder, a flag from race
-control) is queued here as an input event. One task drains the queue in batches,
-appends the batch to the journal in ONE transaction (a burst of passings costs one
-fsync; ``durable_journal`` spools it locally while the database is down), then applies the events to the pure engine in journal order, and only then
-marks the pages dirty, so nothing is ever shown that is not durable. A publisher task
-renders each channel once per change (coalesced to ``publish_interval_s``) and hands
-the same string to every subscriber. Loading a session replays its journal, so a
-restart ends in the same state.
+control) is queued here as an input event. One task drains the queue in batches and
+appends each batch to the journal in ONE transaction (a burst of passings costs one
+fsync; ``durable_journal`` spools it locally while the database is down), then applies
+the events to the pure engine in journal order, and only then marks the pages dirty, so
+nothing is ever shown that is not durable. A publisher task renders each channel once
+per change (coalesced to ``publish_interval_s``) and hands the same string to every
+subscriber. Loading a session replays its journal, so a restart ends in the same state.
 """
 
 from __future__ import annotations
