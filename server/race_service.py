@@ -24,7 +24,7 @@ from server.db.track import load_track
 from server.decoder_alerts import decoder_alert
 from server.durable_journal import DurableJournal
 from server.engine import RaceEngine
-from server.engine.events import FlagChanged, InputEvent, PassingDetected
+from server.engine.events import InputEvent, PassingDetected
 from server.engine.model import Entry, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted, OutEvent
 from server.hub import Hub
@@ -182,9 +182,6 @@ class RaceService:
             self._queue.put_nowait((event, None))
         except asyncio.QueueFull:
             self.dropped["queue_full"] += 1
-
-    async def flag(self, flag_event: FlagChanged) -> None:
-        await self.submit(flag_event)
 
     async def run_writer(self) -> None:
         while True:

@@ -155,7 +155,7 @@ async def change_flag(request: Request, session_id: int, _role: ControlRole) -> 
     station = (body.station or "").strip() or None
     event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag, station=station)
     try:
-        await state.race.flag(event)
+        await state.race.submit(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
     async with state.sessionmaker() as db:

@@ -1,25 +1,21 @@
 """Websockets: each sends the channel's snapshot, then every update, as HTML fragments.
 
 Strategy: one subscription per socket to the hub channel of its audience. The race
-service's heartbeat goes to the public and control channels; a pit socket makes its own
-when the channel has been quiet for a heartbeat interval, so a marshal's phone can tell
-a quiet pit lane from a dead connection.
+service's heartbeat goes to every channel, so a spectator's or a marshal's phone can
+tell a quiet race from a dead connection.
 """
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from server.auth import websocket_may_pit, websocket_role
-from server.formatting import heartbeat_html
 from server.state import app_state
 
 router = APIRouter()
 
 
-async def _stream(websocket: WebSocket, channel_name: str, beat_s: float | None = None) -> None:
+async def _stream(websocket: WebSocket, channel_name: str) -> None:
     state = app_state(websocket.app)
     channel = state.hub.channel(channel_name)
     await websocket.accept()
@@ -27,11 +23,7 @@ async def _stream(websocket: WebSocket, channel_name: str, beat_s: float | None 
     try:
         async with channel.subscribe() as subscriber:
             while True:
-                try:
-                    message = await asyncio.wait_for(subscriber.get(), beat_s)
-                except TimeoutError:
-                    message = heartbeat_html(state.race.clock.now_us())
-                await websocket.send_text(message)
+                await websocket.send_text(await subscriber.get())
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away; its subscription is gone with the context
 
@@ -60,4 +52,4 @@ async def pit(websocket: WebSocket) -> None:
     if not websocket_may_pit(websocket):
         await _refuse(websocket)
         return
-    await _stream(websocket, "pit", app_state(websocket.app).settings.heartbeat_interval_s)
+    await _stream(websocket, "pit")
