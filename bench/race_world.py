@@ -30,9 +30,9 @@ from pathlib import Path
 import httpx
 import psutil  # type: ignore[import-untyped]
 
-from server.commands import create_token, import_entries
+from server.cli.commands import create_token, import_entries
 from server.db.migrate import upgrade
-from server.views import row_dom_id
+from server.web.views import row_dom_id
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
 

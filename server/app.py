@@ -21,13 +21,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import check_migrated
-from server.hub import Hub
-from server.race_service import RaceService
-from server.rendering import Renderer
-from server.routes import api, pages, websockets
+from server.service.hub import Hub
+from server.service.race_service import RaceService
+from server.service.spool import Spool
 from server.settings import Settings
-from server.spool import Spool
-from server.state import AppState
+from server.web.rendering import Renderer
+from server.web.routes import api, pages, websockets
+from server.web.state import AppState
 from timing_adapters.clock import Clock, ScaledClock, WallClock
 from timing_adapters.registry import open_adapter
 from timing_adapters.rmonitor.server import RMonitorServer

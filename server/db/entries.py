@@ -2,7 +2,7 @@
 
 Strategy: one query per relationship (``selectinload``), never a lazy load: cars in the
 order they were entered, each with its class name, drivers in their listed order and
-transponder codes. Writing entries is ``server.entries_import``'s job.
+transponder codes. Writing entries is ``server.cli.entries_import``'s job.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Schema version: run Alembic migrations, and refuse to serve an un-migrated database.
 
 Strategy: Alembic owns the schema. ``upgrade`` runs it programmatically with the
-repository's ``alembic/`` directory (found next to the ``server`` package, which is
-where it lives in a checkout and in an editable install). The Alembic environment
+package's ``migrations/`` folder (package data beside this module, so it is there in a
+checkout, an editable install and a wheel alike). The Alembic environment
 runs its own event loop with ``asyncio.run``, so ``upgrade`` is a plain blocking
 function: call it from sync code, or from async code through ``asyncio.to_thread``
 (called from a running loop anyway, it moves itself to a worker thread and blocks).
@@ -16,6 +16,7 @@ import asyncio
 import shlex
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
 from pathlib import Path
 
 import alembic.command
@@ -25,7 +26,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-ALEMBIC_DIR = Path(__file__).resolve().parents[2] / "alembic"
+# package data: the migrations travel inside the wheel, next to this module
+ALEMBIC_DIR = Path(str(resources.files("server.db").joinpath("migrations")))
 
 
 class DatabaseNotMigrated(RuntimeError):
@@ -35,7 +37,7 @@ class DatabaseNotMigrated(RuntimeError):
 def alembic_config(url: str) -> Config:
     """An Alembic config for ``url`` that does not touch the application's logging."""
     if not (ALEMBIC_DIR / "env.py").is_file():
-        raise RuntimeError(f"Alembic scripts not found at {ALEMBIC_DIR}; is this a checkout?")
+        raise RuntimeError(f"migrations not found at {ALEMBIC_DIR}: reinstall racecontrol")
     config = Config()
     config.set_main_option("script_location", str(ALEMBIC_DIR))
     # ConfigParser interpolation: a '%' in the URL (an escaped password) must be doubled

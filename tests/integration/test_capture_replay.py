@@ -1,20 +1,21 @@
 """amb.out, replayed by the emulator over real TCP into the server, gives the right laps.
 
 Capture: vmindru/ambp3client ``test_server/amb.out`` (Apache-2.0), a karting track's P3
-decoder on 2019-03-02, read from ../shared/timing-data.
+decoder on 2019-03-02, copied into tests/data.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 
-from tests.fixtures.app_server import SHARED, prepare_database, running_server, wait_until
+from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.server import P3Emulator
 from timing_adapters.p3 import P3Decoder, Passing
 
-CAPTURE = SHARED / "p3-karting-ambp3client" / "amb.out"
+CAPTURE = TIMING_DATA / "p3-karting-ambp3client" / "amb.out"
 MIN_LAP_US = 20_000_000
 ENTRIES = "number,class,team,drivers,transponder\n" + "\n".join(
     f"{n},K,Kart {n},Driver {n},{t}" for n, t in (("1", 5691251), ("2", 3292480), ("3", 3438895))

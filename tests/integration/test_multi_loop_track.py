@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from server import contexts
+from server.cli.track_import import import_track
 from server.db.connection import create_engine, sessionmaker
 from server.engine.events import LoopRole
-from server.track_import import import_track
+from server.web import contexts
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
 from timing_adapters.clock import Clock, ScaledClock
 from timing_adapters.emulator.scenario import generate_race

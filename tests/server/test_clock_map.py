@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.clock_map import ClockMap
+from server.service.clock_map import ClockMap
 
 S = 1_000_000
 

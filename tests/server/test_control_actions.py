@@ -21,7 +21,7 @@ from server.engine.events import (
     RaceControlMessagePosted,
     Severity,
 )
-from server.formatting import format_time_of_day
+from server.web.formatting import format_time_of_day
 from tests.fixtures.app_server import wait_until
 from tests.fixtures.pit_desk import USER, Desk, control_client, pin_client, race_desk
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from server.decoder_alerts import decoder_alert
 from server.engine.events import Severity
+from server.service.decoder_alerts import decoder_alert
 from timing_adapters.adapter import DecoderState
 
 UP = DecoderState(url="tcp://10.0.0.5:5403", connected=True, connects=1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.hub import Hub
+from server.service.hub import Hub
 
 
 async def test_new_subscriber_gets_the_snapshot_then_updates() -> None:

@@ -10,11 +10,11 @@ import pytest
 import websockets
 from sqlalchemy import select
 
-from server.auth import may_pit
 from server.db.connection import create_engine, sessionmaker
 from server.db.models import AuditRow
 from server.engine.events import DriverChangeConfirmed, PitInMarked, SoloExitConfirmed
 from server.engine.model import CarState
+from server.web.auth import may_pit
 from tests.fixtures.pit_desk import EVENT, Desk, control_client, pin_client, race_desk
 
 ACTOR = f"pin:{EVENT}"

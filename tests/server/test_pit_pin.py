@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.auth import Throttle
 from server.db import repository
 from server.db.migrate import upgrade
 from server.db.models import EventRow
-from server.idempotency import Answer, RecentAnswers
+from server.service.idempotency import Answer, RecentAnswers
+from server.web.auth import Throttle
 
 
 async def test_a_pin_is_hashed_and_checked_per_event(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from server.cli.track_import import TrackImportError, parse_track
 from server.engine.events import LoopRole
-from server.track_import import TrackImportError, parse_track
 
 
 def test_a_good_track() -> None:

@@ -7,10 +7,10 @@ import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.server import P3Emulator, ScheduledPassing
@@ -28,7 +28,7 @@ from timing_adapters.p3 import (
     encode_resend,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # vmindru/ambp3client test_server/amb-short.out, commit 072b0084 (Apache-2.0).
 SHORT = DATA / "p3-karting-ambp3client" / "amb-short.out"
 DECODER_ID = 0x0004_1813

@@ -5,10 +5,10 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import re
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.adapter import Detection
 from timing_adapters.mylaps_ts import (
     AckAuth,
@@ -26,7 +26,7 @@ from timing_adapters.mylaps_ts import (
 )
 from timing_adapters.mylaps_ts.capture import client_stream, read_forwarder_log
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # racemap/mylaps-to-racemap-forwarder, logs/MyLapsInputAdapter-by-sporttijden.log,
 # commit b6471c20 (MIT).
 LOG = (DATA / "mylaps-ts-exchange" / "racemap_MyLapsInputAdapter-by-sporttijden.log").read_bytes()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from pathlib import Path
 
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.mylaps_ts import (
     AckMarker,
     AckPassing,
@@ -41,7 +41,7 @@ from timing_adapters.mylaps_ts import (
 )
 from timing_adapters.mylaps_ts.capture import client_stream, read_forwarder_log
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # racemap/mylaps-to-racemap-forwarder, logs/MyLapsInputAdapter-by-sporttijden.log,
 # commit b6471c20 (MIT). The first 400 entries: Pong, GetLocations, AckGetInfo, Store, ...
 LOG = DATA / "mylaps-ts-exchange" / "racemap_MyLapsInputAdapter-by-sporttijden.log"

@@ -9,11 +9,11 @@ import re
 import socket
 import struct
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.mylaps_ts import (
     AckPing,
@@ -34,7 +34,7 @@ from timing_adapters.mylaps_ts import (
 from timing_adapters.mylaps_ts.capture import client_stream, read_forwarder_log
 from timing_adapters.mylaps_ts.server import MyLapsExchangeServer, parse_listen_url
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # racemap/mylaps-to-racemap-forwarder, logs/MyLapsInputAdapter-by-sporttijden.log,
 # commit b6471c20 (MIT).
 LOG = (DATA / "mylaps-ts-exchange" / "racemap_MyLapsInputAdapter-by-sporttijden.log").read_bytes()

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.p3 import crc16, escape, frame_crc, unescape
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
-        (b"123456789", 0xA69D),  # check value from the shared README
+        (b"123456789", 0xA69D),  # check value from tests/data/README.md
         (b"", 0xFFFF),  # the initial value, untouched
     ],
 )

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.p3 import BadFrame, P3Decoder, Passing, Status, encode
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # vmindru/ambp3client test_server/amb.out, commit 072b0084 (Apache-2.0).
 KARTING = DATA / "p3-karting-ambp3client"
 # datagutten/amb-p3-parser tests/test_data/, commit c7740414 (GPL-3.0-or-later).

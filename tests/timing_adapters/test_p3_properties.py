@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterator
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.p3 import (
     BadFrame,
@@ -27,7 +27,7 @@ from timing_adapters.p3 import (
     encode,
 )
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "timing-data"
+DATA = TIMING_DATA
 # vmindru/ambp3client test_server/amb-short.out, commit 072b0084 (Apache-2.0).
 SHORT = read_hex_capture(DATA / "p3-karting-ambp3client" / "amb-short.out")
 STREAM = b"".join(SHORT)

@@ -21,15 +21,15 @@ from test_rendering import (
     top_level_ids,
 )
 
-from server.actions import Outcome
-from server.contexts import CONTROL_BLOCKS, LIVE_BLOCKS, PIT_BLOCKS
 from server.engine.alerts import Alert
 from server.engine.events import Severity
 from server.engine.model import Entry, RaceControlMessage, StintClock
 from server.engine.snapshots import SprintClassification
-from server.pit_views import pit_context
-from server.rendering import Renderer
-from server.views import control_context, live_context
+from server.web.actions import Outcome
+from server.web.contexts import CONTROL_BLOCKS, LIVE_BLOCKS, PIT_BLOCKS
+from server.web.pit_views import pit_context
+from server.web.rendering import Renderer
+from server.web.views import control_context, live_context
 
 BLOCK_IDS = {
     "header": "session-header",

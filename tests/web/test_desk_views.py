@@ -7,15 +7,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC
 
-from server.car_views import car_detail_view, crossings_view, roster_view, snapshots_view
-from server.control_views import (
-    ACKNOWLEDGED_SHOWN,
-    alerts_view,
-    caution_buttons,
-    clock_view,
-    finish_view,
-    messages_view,
-)
 from server.engine import (
     DriverChangeConfirmed,
     Entry,
@@ -33,8 +24,17 @@ from server.engine import (
 from server.engine.alerts import Alert
 from server.engine.model import CarState, SessionStatus, StandingRow
 from server.engine.rules import IMG, PRESETS
-from server.pit_views import number_order, pit_context
-from server.views import stint_view
+from server.web.car_views import car_detail_view, crossings_view, roster_view, snapshots_view
+from server.web.control_views import (
+    ACKNOWLEDGED_SHOWN,
+    alerts_view,
+    caution_buttons,
+    clock_view,
+    finish_view,
+    messages_view,
+)
+from server.web.pit_views import number_order, pit_context
+from server.web.views import stint_view
 
 S = 1_000_000
 M = 60 * S

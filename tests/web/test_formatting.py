@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from server.formatting import format_minutes, format_time_of_day, parse_time_of_day
+from server.web.formatting import format_minutes, format_time_of_day, parse_time_of_day
 
 S = 1_000_000
 NOON = 1_700_049_600 * S  # 2023-11-15 12:00:00 UTC

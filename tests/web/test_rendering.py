@@ -11,8 +11,8 @@ import pytest
 
 from server.engine.events import Flag, SessionKind
 from server.engine.model import CarState, SessionStatus, StandingRow
-from server.rendering import Renderer
-from server.views import control_context, heartbeat_html, live_context
+from server.web.rendering import Renderer
+from server.web.views import control_context, heartbeat_html, live_context
 
 S = 1_000_000
 NOW = 1_700_000_000 * S

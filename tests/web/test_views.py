@@ -8,7 +8,7 @@ import pytest
 
 from server.engine.events import Flag, SessionKind
 from server.engine.model import CarState, SessionStatus, StandingRow
-from server.views import (
+from server.web.views import (
     control_context,
     decoder_view,
     format_age,

@@ -3,8 +3,8 @@
 Strategy: the decoders use a table-driven CRC with polynomial 0x1021, initial value 0xFFFF,
 no reflection and no final xor, but the update step differs from CRC-16/CCITT-FALSE: the
 table is indexed by the high byte of the running CRC alone and the data byte is xored in
-*after* the shift (verified on every frame of the shared captures). The table is built once
-at import; ``frame_crc`` applies the frame convention (CRC bytes zeroed while computing).
+*after* the shift (verified on every frame of the real captures in tests/data). The table is
+built once at import; ``frame_crc`` applies the frame convention (CRC bytes zeroed while computing).
 """
 
 from __future__ import annotations

@@ -1,0 +1,5 @@
+"""``python -m server.cli``: the same as the ``racecontrol`` command."""
+
+from server.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,136 @@
+"""What each CLI subcommand does (kept apart from argument parsing)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import date
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from server.app import create_app
+from server.cli.entries_import import EntriesImportError
+from server.cli.entries_import import import_entries as _import_entries
+from server.cli.track_import import TrackImportError
+from server.cli.track_import import import_track as _import_track
+from server.db import repository
+from server.db.connection import create_engine, sessionmaker
+from server.db.migrate import DatabaseNotMigrated, check_migrated, upgrade
+from server.settings import Settings
+
+
+class UserError(Exception):
+    """A problem the operator can fix; printed without a traceback."""
+
+
+def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
+    # one worker: the engine lives in this process. No permessage-deflate: it costs
+    # ~250 KB per connection and the same pre-rendered message goes to every client.
+    return uvicorn.Config(
+        app, host=host, port=port, ws_per_message_deflate=False, log_level="info", workers=1
+    )
+
+
+def serve(args: argparse.Namespace) -> None:
+    overrides: dict[str, object] = {}
+    if args.db:
+        overrides["database_url"] = args.db
+    if args.decoder:
+        overrides["decoders"] = args.decoder
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    asyncio.run(ensure_migrated(settings.database_url))
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
+    server.run()
+    if not server.started:
+        raise UserError("the server did not start (see the log above)")
+
+
+async def ensure_migrated(url: str) -> None:
+    """Refuse to start on an un-migrated database, saying which command to run."""
+    engine = create_engine(url)
+    try:
+        await check_migrated(engine)
+    except DatabaseNotMigrated as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+
+
+def db_upgrade(url: str) -> None:
+    upgrade(url)
+    print(f"database at {url} is up to date")
+
+
+async def add_user(url: str, name: str, password: str, role: str) -> None:
+    if not password:
+        raise UserError("an empty password is not allowed")
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            await repository.add_user(db, name, password, role)
+    finally:
+        await engine.dispose()
+
+
+async def create_token(url: str, role: str, label: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            return await repository.create_token(db, role, label)
+    finally:
+        await engine.dispose()
+
+
+async def set_pit_pin(url: str, event: str, pin: str | None) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            return await repository.set_pit_pin(db, event, pin)
+    except (LookupError, ValueError) as exc:
+        raise UserError(str(exc)) from exc
+    finally:
+        await engine.dispose()
+
+
+async def import_entries(url: str, path: Path, event: str, on_date: date | None = None) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    engine = create_engine(url)
+    try:
+        report = await _import_entries(sessionmaker(engine), path, event, on_date)
+    except EntriesImportError as exc:
+        raise UserError(f"{path}: nothing imported:\n{exc}") from exc
+    finally:
+        await engine.dispose()
+    return str(report)
+
+
+async def import_track(url: str, path: Path, event: str) -> str:
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    engine = create_engine(url)
+    try:
+        return await _import_track(sessionmaker(engine), path, event)
+    except TrackImportError as exc:
+        raise UserError(f"{path}: nothing imported:\n{exc}") from exc
+    finally:
+        await engine.dispose()
+
+
+def demo(args: argparse.Namespace) -> None:
+    from server.cli.demo import run_demo
+
+    asyncio.run(run_demo(args))
+
+
+def emulate(args: argparse.Namespace) -> None:
+    from server.cli.demo import run_emulator
+
+    asyncio.run(run_emulator(args))

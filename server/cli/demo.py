@@ -1,0 +1,172 @@
+"""``racecontrol demo`` and ``racecontrol emulate``.
+
+Strategy: the demo is the real product wired to an emulated decoder, not a shortcut:
+the emulator is a P3 server on a real TCP port, and the server's decoder runner
+connects to it exactly as it would to a decoder in a timing hut. The track has three
+loops (start/finish, pit-in, pit-out), one emulator each, and ``server/demo_script.py``
+plays race control and the pit marshal (driver changes, a solo exit, a missed stop, a
+full-course yellow, messages). All share one ``ScaledClock`` so a 2-hour race plays in 12
+minutes at 10x, and the browser is told the rate so its clocks tick at the same pace.
+``setup_database``, ``start_decoders`` and ``run_race`` are the demo's wiring, which the
+integration tests run on a short race.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import secrets
+import tempfile
+from pathlib import Path
+
+import uvicorn
+
+from server.cli.commands import add_user, import_entries, uvicorn_config
+from server.cli.demo_script import (
+    MINUTE,
+    PIT_IN,
+    PIT_OUT,
+    START_FINISH,
+    TRACK,
+    DemoPlan,
+    build_plan,
+    run_race,
+)
+from server.db import repository
+from server.db.connection import create_engine, sessionmaker
+from server.db.migrate import upgrade
+from server.db.track import replace_track
+from server.settings import Settings
+from server.web.state import app_state
+from timing_adapters.capture import read_hex_capture
+from timing_adapters.clock import Clock, ScaledClock
+from timing_adapters.emulator.scenario import Scenario, generate_race
+from timing_adapters.emulator.server import P3Emulator
+
+DEMO_EVENT = "Demo Endurance Weekend"
+
+
+async def setup_database(
+    url: str, scenario: Scenario, plan: DemoPlan, minutes: int, kind: str = "race"
+) -> None:
+    """Migrate, import the entries and the three-loop track, create the race session."""
+    await asyncio.to_thread(upgrade, url)
+    with tempfile.TemporaryDirectory() as tmp:
+        entries = Path(tmp) / "entries.csv"
+        entries.write_text(scenario.entries_csv(), encoding="utf-8")
+        await import_entries(url, entries, DEMO_EVENT)
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            event = await repository.get_or_create_event(db, DEMO_EVENT)
+            await replace_track(db, event.id, TRACK)
+        async with sessionmaker(engine)() as db:
+            hours = f"{minutes // 60} Hour" if minutes >= 60 else f"{minutes} min"
+            name = f"{hours} SprintDuro" if kind == "sprintduro" else f"{hours} Endurance"
+            await repository.create_session(db, DEMO_EVENT, kind, name, minutes, plan.rules)
+    finally:
+        await engine.dispose()
+
+
+async def start_decoders(clock: Clock, first_port: int = 0) -> dict[int, P3Emulator]:
+    """The three loops' P3 emulators, listening (start/finish on ``first_port``)."""
+    emulators = {
+        decoder: P3Emulator(decoder_id=decoder, clock=clock, status_interval_s=2.0)
+        for decoder in (START_FINISH, PIT_IN, PIT_OUT)
+    }
+    emulators[START_FINISH].port = first_port
+    for emulator in emulators.values():
+        await emulator.start()
+    return emulators
+
+
+async def run_demo(args: argparse.Namespace) -> None:
+    from server.app import create_app
+
+    db_file = Path(args.db_file).resolve()
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    url = f"sqlite+aiosqlite:///{db_file}"
+    scenario = generate_race(seed=args.seed, cars=args.cars, length_s=args.length_minutes * 60)
+    plan = build_plan(scenario)
+    # a SprintDuro when it is long enough for its 30-minute sprint to be decided
+    kind = "sprintduro" if args.length_minutes >= 60 else "race"
+    await setup_database(url, scenario, plan, args.length_minutes, kind)
+    password = secrets.token_urlsafe(9)
+    await add_user(url, "control", password, "control")
+
+    clock = ScaledClock(args.speed)
+    emulators = await start_decoders(clock, args.decoder_port)
+    urls = {d: f"tcp://127.0.0.1:{e.port}" for d, e in emulators.items()}
+    settings = Settings(
+        database_url=url,
+        decoders=list(urls.values()),
+        host=args.host,
+        port=args.port,
+        speed=args.speed,
+    )
+    app = create_app(settings, clock=clock)
+    server = uvicorn.Server(uvicorn_config(app, args.host, args.port))
+    serving = asyncio.create_task(server.serve())
+    playing: asyncio.Task[None] | None = None
+    try:
+        while not server.started:
+            if serving.done():
+                await serving  # start-up failed (port taken...): show why
+                return
+            await asyncio.sleep(0.05)
+        for emulator in emulators.values():
+            await emulator.wait_for_clients(1, timeout=30)
+        base = f"http://{args.host}:{args.port}"
+        stint_limit = plan.rules["max_stint_us"]
+        print(
+            f"\nracecontrol demo: {scenario_summary(len(scenario.cars), args)}\n"
+            f"  live timing   {base}/live\n"
+            f"  race control  {base}/control   (login: control / {password})\n"
+            f"  API docs      {base}/api/v1/docs\n"
+            f"  RMonitor      tcp://{settings.rmonitor_host}:{settings.rmonitor_port}"
+            " (scoreboards)\n"
+            f"  decoders      {urls[START_FINISH]} start/finish, {urls[PIT_IN]} pit in, "
+            f"{urls[PIT_OUT]} pit out (P3 emulators)\n"
+            f"  script        car {plan.missed_stop} skips its stop; full-course yellow at "
+            f"{plan.yellow[0] // MINUTE} min; max stint {stint_limit // MINUTE} min\n"
+            "Ctrl-C stops.\n",
+            flush=True,
+        )
+        race = app_state(app).race
+        playing = asyncio.create_task(run_race(plan, emulators, clock, race.submit))
+        await serving
+    finally:
+        if playing is not None:
+            playing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await playing
+        for emulator in emulators.values():
+            await emulator.stop()
+
+
+def scenario_summary(cars: int, args: argparse.Namespace) -> str:
+    return f"{cars} cars, {args.length_minutes} min race at {args.speed:g}x"
+
+
+async def run_emulator(args: argparse.Namespace) -> None:
+    clock = ScaledClock(args.speed)
+    emulator = P3Emulator(clock=clock, host=args.host, port=args.port)
+    port = await emulator.start()
+    print(f"P3 decoder emulator on tcp://{args.host}:{port}", flush=True)
+    try:
+        if args.capture is not None:
+            await emulator.play_capture(read_hex_capture(args.capture), realtime=True)
+        else:
+            scenario = generate_race(
+                seed=args.seed, cars=args.cars, length_s=args.length_minutes * 60
+            )
+            if args.entries_out is not None:
+                args.entries_out.write_text(scenario.entries_csv(), encoding="utf-8")
+                print(f"entries written to {args.entries_out}", flush=True)
+            await emulator.play(scenario.passings)
+        print("playback finished; the decoder stays up (Ctrl-C stops)", flush=True)
+        await asyncio.Event().wait()
+    finally:
+        await emulator.stop()

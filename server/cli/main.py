@@ -1,0 +1,162 @@
+"""The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, PINs, import,
+emulate."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+
+from server.settings import Settings
+
+T = TypeVar("T")
+DEFAULT_DB = Settings.model_fields["database_url"].default
+
+
+def _db_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        default=None,
+        help=f"database URL (default: $RACECONTROL_DATABASE_URL or {DEFAULT_DB})",
+    )
+
+
+def _db_url(args: argparse.Namespace) -> str:
+    return str(args.db or Settings().database_url)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="racecontrol", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    demo = sub.add_parser("demo", help="a simulated race on SQLite, decoder emulator included")
+    demo.add_argument("--speed", type=float, default=10.0, help="race time per wall second")
+    demo.add_argument("--host", default="127.0.0.1")
+    demo.add_argument("--port", type=int, default=8000)
+    demo.add_argument("--decoder-port", type=int, default=0, help="emulator port (0: any)")
+    demo.add_argument("--db-file", default="racecontrol-demo.db", help="recreated at start")
+    demo.add_argument("--cars", type=int, default=36)
+    demo.add_argument("--length-minutes", type=int, default=120)
+    demo.add_argument("--seed", type=int, default=1)
+
+    serve = sub.add_parser("serve", help="run the server")
+    _db_arg(serve)
+    serve.add_argument("--decoder", action="append", default=None, help="tcp://HOST:PORT")
+    serve.add_argument("--host", default=None)
+    serve.add_argument("--port", type=int, default=None)
+
+    db = sub.add_parser("db", help="database schema")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    _db_arg(db_sub.add_parser("upgrade", help="migrate the database to the newest schema"))
+
+    user = sub.add_parser("user", help="logins")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="add a user (asks for the password)")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["control", "steward", "timing", "pit"])
+    add.add_argument("--password", default=None, help="default: asked on the terminal")
+    _db_arg(add)
+
+    token = sub.add_parser("token", help="bearer tokens for the API")
+    token_sub = token.add_subparsers(dest="token_command", required=True)
+    create = token_sub.add_parser("create", help="create a token and print it once")
+    create.add_argument("--role", required=True, choices=["control", "steward", "timing", "pit"])
+    create.add_argument("--label", default="")
+    _db_arg(create)
+
+    pin = sub.add_parser("pin", help="the pit marshals' PIN of an event")
+    pin_sub = pin.add_subparsers(dest="pin_command", required=True)
+    pin_set = pin_sub.add_parser("set", help="set the PIN (a random one by default) and print it")
+    pin_set.add_argument("--event", required=True)
+    pin_set.add_argument("--pin", default=None, help="4 to 12 digits (default: 6 random)")
+    _db_arg(pin_set)
+
+    imp = sub.add_parser("import", help="load data")
+    imp_sub = imp.add_subparsers(dest="import_command", required=True)
+    entries = imp_sub.add_parser("entries", help="CSV: number,class,team,drivers,transponder")
+    entries.add_argument("file", type=Path)
+    entries.add_argument("--event", required=True)
+    entries.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=None,
+        help="the event's date (YYYY-MM-DD): licences and medicals must be valid on it",
+    )
+    _db_arg(entries)
+    track = imp_sub.add_parser("track", help="CSV: decoder,role,sector,distance_m,name")
+    track.add_argument("file", type=Path)
+    track.add_argument("--event", required=True)
+    _db_arg(track)
+
+    emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
+    emulate.add_argument("--host", default="127.0.0.1")
+    emulate.add_argument("--port", type=int, default=5403)
+    emulate.add_argument("--capture", type=Path, default=None, help="hex-per-line P3 capture")
+    emulate.add_argument("--speed", type=float, default=1.0)
+    emulate.add_argument("--seed", type=int, default=1)
+    emulate.add_argument("--cars", type=int, default=36)
+    emulate.add_argument("--length-minutes", type=int, default=120)
+    emulate.add_argument("--entries-out", type=Path, default=None, help="write the entries CSV")
+    return parser
+
+
+def _run(factory: Callable[[], Awaitable[T]]) -> T:
+    async def main() -> T:
+        return await factory()
+
+    return asyncio.run(main())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # one line per migration is noise
+    from server.cli import commands  # imported late: `racecontrol --help` stays fast
+
+    try:
+        if args.command == "demo":
+            commands.demo(args)
+        elif args.command == "serve":
+            commands.serve(args)
+        elif args.command == "db":
+            commands.db_upgrade(_db_url(args))
+        elif args.command == "user":
+            password = args.password or _ask_password()
+            _run(lambda: commands.add_user(_db_url(args), args.name, password, args.role))
+            print(f"user {args.name!r} added with role {args.role}")
+        elif args.command == "token":
+            print(_run(lambda: commands.create_token(_db_url(args), args.role, args.label)))
+        elif args.command == "import" and args.import_command == "track":
+            print(_run(lambda: commands.import_track(_db_url(args), args.file, args.event)))
+        elif args.command == "pin":
+            pin = _run(lambda: commands.set_pit_pin(_db_url(args), args.event, args.pin))
+            print(f"pit PIN for {args.event!r}: {pin}")
+        elif args.command == "import":
+            print(
+                _run(
+                    lambda: commands.import_entries(_db_url(args), args.file, args.event, args.date)
+                )
+            )
+        elif args.command == "emulate":
+            commands.emulate(args)
+    except commands.UserError as exc:
+        print(f"racecontrol: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def _ask_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if first != getpass.getpass("again: "):
+            raise SystemExit("racecontrol: the passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")

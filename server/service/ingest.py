@@ -1,0 +1,87 @@
+"""Decoder detections -> journal input events.
+
+Strategy: a P3 decoder's RTC (wall time) is taken as it comes, shifted by the offset its
+runner measured with GET_TIME when it has one; a decoder with a relative clock (seconds
+since power-on, a feed's race time) is mapped to the session clock with an offset held
+fixed once learned (``clock_map``). Either way laps stay differences of the same
+decoder's times, and flags, clock and crossings share one time base.
+A P3 decoder numbers its passings, and a RESEND after a reconnect may deliver one we
+already journaled: (decoder, passing number) pairs already seen are dropped here, before
+the journal, so a replayed journal never holds a passing twice. The highest number
+journaled per decoder tells a restarted runner where to resume. The event's track
+(``racecontrol import track``) says which decoder is which loop; without one, every
+decoder is the start/finish line.
+"""
+
+from __future__ import annotations
+
+from server.db.track import LoopConfig
+from server.engine.events import LoopRole, PassingDetected
+from server.service.clock_map import ClockMap, DecoderClock
+from timing_adapters.adapter import Detection
+
+
+class PassingMapper:
+    def __init__(self) -> None:
+        self._seen: set[tuple[str, int]] = set()
+        self.last_number: dict[str, int] = {}  # decoder id -> highest passing number seen
+        self.clocks = ClockMap()
+        # the event's track: decoder id -> loop; empty means one start/finish decoder
+        self.loops: dict[str, LoopConfig] = {}
+
+    def remember(self, event: PassingDetected) -> None:
+        """Note a journaled passing (also on replay, which restores the clock offsets)."""
+        if event.decoder_time_us is not None:
+            offset = event.at_us - event.decoder_time_us
+            known = self.clocks.decoders.get(event.decoder_id)
+            if known is None:
+                self.clocks.decoders[event.decoder_id] = DecoderClock(offset_us=offset)
+            else:
+                known.offset_us = offset
+        number = event.passing_number
+        if number is not None:
+            self._seen.add((event.decoder_id, number))
+            self.last_number[event.decoder_id] = max(
+                number, self.last_number.get(event.decoder_id, number)
+            )
+
+    def map(self, detection: Detection, received_at_us: int) -> PassingDetected | str:
+        """The input event for ``detection`` (its time mapped to the session clock), or
+        why it is dropped: ``duplicate`` (already journaled or queued) or
+        ``unknown_decoder`` (the event has a track and this decoder is not on it)."""
+        number = detection.passing_number
+        if number is not None and (detection.decoder_id, number) in self._seen:
+            return "duplicate"
+        role, sector = LoopRole.START_FINISH, None
+        if self.loops:
+            loop = self.loops.get(detection.decoder_id) or self.loops.get(detection.loop or "")
+            if loop is None:
+                return "unknown_decoder"
+            role, sector = loop.role, loop.sector
+        if detection.relative_clock:
+            at_us = self.clocks.to_session(detection.decoder_id, detection.time_us, received_at_us)
+        else:  # a wall-clock decoder (P3 RTC) as it comes, or by its measured offset
+            at_us = detection.time_us + (detection.offset_us or 0)
+        event = PassingDetected(
+            at_us=at_us,
+            transponder=detection.transponder,
+            decoder_id=detection.decoder_id,
+            passing_number=number,
+            loop=role,
+            decoder_time_us=detection.time_us,
+            sector=sector,
+        )
+        self.remember(event)
+        return event
+
+    def resume_number(self, url: str, decoder_urls: int) -> int | None:
+        """Where a restarted runner for ``url`` resumes, so it asks for what it missed.
+
+        Decoders are known by their own id, not their URL; with a single decoder
+        configured and a single one in the journal the two must be the same.
+        """
+        if url in self.last_number:
+            return self.last_number[url]
+        if decoder_urls == 1 and len(self.last_number) == 1:
+            return next(iter(self.last_number.values()))
+        return None

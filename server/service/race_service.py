@@ -1,0 +1,303 @@
+"""The single writer: journal first, then the engine, then one render for everyone.
+
+Strategy: every change to race state (a passing from a decoder, a flag from race
+control) is queued here as an input event. One task drains the queue in batches and
+appends each batch to the journal in ONE transaction (a burst of passings costs one
+fsync; ``durable_journal`` spools it locally while the database is down), then applies
+the events to the pure engine in journal order, and only then marks the pages dirty, so
+nothing is ever shown that is not durable. A publisher task renders each channel once
+per change (coalesced to ``publish_interval_s``) and hands the same string to every
+subscriber. Loading a session replays its journal, so a restart ends in the same state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import Counter
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db import repository
+from server.db.track import load_track
+from server.engine import RaceEngine
+from server.engine.events import InputEvent, PassingDetected
+from server.engine.model import Entry, SessionStatus, StandingRow
+from server.engine.outbound import LapCompleted, OutEvent
+from server.service.decoder_alerts import decoder_alert
+from server.service.durable_journal import DurableJournal
+from server.service.hub import Hub
+from server.service.ingest import PassingMapper
+from server.service.rmonitor_feed import snapshot_of
+from server.service.spool import Spool
+from server.web.contexts import render_channels
+from server.web.rendering import Renderer
+from server.web.views import heartbeat_html
+from timing_adapters.adapter import DecoderState, Detection
+from timing_adapters.clock import Clock
+from timing_adapters.rmonitor.server import RMonitorServer
+
+log = logging.getLogger("racecontrol.race")
+
+_BATCH_MAX = 1000
+_Pending = tuple[InputEvent, "asyncio.Future[list[OutEvent]] | None"]
+_QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
+
+
+ALL_CHANNELS = frozenset({"public", "control", "pit"})
+CONTROL_ONLY = frozenset({"control"})
+
+
+class NoActiveSession(RuntimeError):
+    """Race control has not created a session yet; nothing can be timed."""
+
+
+class RaceService:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        *,
+        clock: Clock,
+        hub: Hub,
+        renderer: Renderer,
+        spool: Spool,
+        publish_interval_s: float = 0.05,
+    ) -> None:
+        self._db = sessionmaker
+        self.journal = DurableJournal(sessionmaker, spool)
+        self.clock = clock
+        self.hub = hub
+        self.renderer = renderer
+        self.publish_interval_s = publish_interval_s
+        self.engine: RaceEngine | None = None
+        self.session_id: int | None = None
+        self.event_name = ""
+        self.decoders: dict[str, DecoderState] = {}
+        self.mapper = PassingMapper()
+        self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
+        self.journaled = 0  # input events committed (and applied) by this process
+        self.entries: list[Entry] = []
+        self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
+        self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
+        self._lock = asyncio.Lock()
+        self._dirty = asyncio.Event()
+        self._dirty_channels: set[str] = set()
+        self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
+
+    def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
+        """Ask the publisher to re-render ``channels`` (coalesced)."""
+        self._dirty_channels |= channels
+        self._dirty.set()
+
+    # --- loading -------------------------------------------------------------------
+
+    async def load_latest(self) -> None:
+        async with self._db() as db:
+            row = await repository.latest_session(db)
+        if row is not None:
+            await self.load_session(row.id)
+
+    async def replay(
+        self, session_id: int, mapper: PassingMapper | None = None
+    ) -> tuple[RaceEngine, str, list[Entry]]:
+        """A fresh engine for ``session_id`` with its whole journal applied, the event name
+        and the entries.
+
+        Raises ``LookupError`` for an unknown session.
+        """
+        async with self._db() as db:
+            config = await repository.session_config(db, session_id)
+            session = await repository.get_session(db, session_id)
+            event = await repository.get_event(db, session.event_id)
+            # licences are judged on the event's day (or the session's, when unset)
+            on_date = event.date or session.created_at.date()
+            entries = await repository.load_entries(db, session.event_id, on_date)
+        engine = RaceEngine(config, entries)
+        for event_in in await self.journal.read(session_id):
+            if mapper is not None and isinstance(event_in, PassingDetected):
+                mapper.remember(event_in)
+            engine.apply(event_in)
+        engine.tick(self.clock.now_us())
+        return engine, event.name, entries
+
+    async def load_session(self, session_id: int) -> None:
+        """Make ``session_id`` the timed session, rebuilding its state from the journal."""
+        async with self._lock:
+            await self.journal.try_drain()
+            mapper = PassingMapper()
+            engine, event_name, entries = await self.replay(session_id, mapper)
+            async with self._db() as db:
+                session = await repository.get_session(db, session_id)
+                mapper.loops = {
+                    loop.decoder: loop for loop in await load_track(db, session.event_id)
+                }
+            self.engine, self.mapper, self.entries = engine, mapper, entries
+            self.session_id, self.event_name = session_id, event_name
+            self._laps.clear()
+            log.info("session %s loaded from its journal", session_id)
+        self.mark_dirty()
+
+    # --- input ---------------------------------------------------------------------
+
+    async def submit(self, event: InputEvent) -> list[OutEvent]:
+        """Queue ``event``; once it is committed to the journal and applied, what the
+        engine said of it (a refusal carries its reason)."""
+        future: asyncio.Future[list[OutEvent]] = asyncio.get_running_loop().create_future()
+        await self._queue.put((event, future))
+        return await future
+
+    async def on_detection(self, detection: Detection) -> None:
+        """Adapter callback: a decoder passing becomes a journaled input event."""
+        if self.session_id is None:
+            self.dropped["no_session"] += 1
+            log.warning("passing of %s dropped: no session", detection.transponder)
+            return
+        event = self.mapper.map(detection, self.clock.now_us())
+        if isinstance(event, str):
+            self.dropped[event] += 1
+            if event == "unknown_decoder" and self.dropped[event] == 1:
+                log.warning(
+                    "passings of decoder %s dropped: not on the track", detection.decoder_id
+                )
+            return
+        # queued, not awaited: the writer commits a burst in one transaction. A crash
+        # before that commit loses at most the queue, which a P3 decoder resends (the
+        # runner resumes at the journal's last passing number).
+        await self._queue.put((event, None))
+
+    def on_decoder_state(self, state: DecoderState) -> None:
+        alert = decoder_alert(self.decoders.get(state.url), state, self.clock.now_us())
+        self.decoders[state.url] = state
+        self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health
+        if alert is not None:
+            # journaled like any input, so the alert is part of the session's record
+            self._queue_nowait(alert)
+
+    def _queue_nowait(self, event: InputEvent) -> None:
+        """Queue ``event`` from synchronous code; dropped (and counted) only if full."""
+        if self.session_id is None:
+            return
+        try:
+            self._queue.put_nowait((event, None))
+        except asyncio.QueueFull:
+            self.dropped["queue_full"] += 1
+
+    async def run_writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while not self._queue.empty() and len(batch) < _BATCH_MAX:
+                batch.append(self._queue.get_nowait())
+            async with self._lock:
+                await self._write_batch(batch)
+
+    async def _write_batch(self, batch: list[_Pending]) -> None:
+        engine, session_id = self.engine, self.session_id
+        if engine is None or session_id is None:
+            self.dropped["no_session"] += sum(future is None for _event, future in batch)
+            for _event, future in batch:
+                if future is not None and not future.done():
+                    future.set_exception(NoActiveSession("no session to time"))
+            return
+        events = [event for event, _future in batch]
+        try:
+            await self.journal.append(session_id, events, self.clock.now_us())
+        except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
+            log.exception("could not persist %d events", len(events))
+            for _event, future in batch:
+                if future is not None and not future.done():
+                    future.set_exception(exc)
+            return
+        self.journaled += len(events)
+        for event, future in batch:
+            out = engine.apply(event)
+            self._laps += [o for o in out if isinstance(o, LapCompleted)]
+            if future is not None and not future.done():
+                future.set_result(out)
+        self.mark_dirty()
+
+    async def run_spool_drain(self, interval_s: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(interval_s)
+            if self.journal.spool:
+                async with self._lock:
+                    await self.journal.try_drain()
+
+    # --- output --------------------------------------------------------------------
+
+    async def run_ticker(self, interval_s: float = 0.5) -> None:
+        """Time-driven rules (clock expiry, stopped cars, finish timeout)."""
+        while True:
+            await asyncio.sleep(interval_s)
+            if self.engine is not None:
+                async with self._lock:
+                    if self.engine.tick(self.clock.now_us()):
+                        self.mark_dirty()
+
+    async def run_heartbeat(self, interval_s: float) -> None:
+        """Lets browsers tell a quiet race from a dead connection."""
+        while True:
+            await asyncio.sleep(interval_s)
+            beat = heartbeat_html(self.clock.now_us())
+            for name in ALL_CHANNELS:
+                self.hub.channel(name).publish(beat, snapshot=False)
+
+    async def run_publisher(self) -> None:
+        """Render dirty channels, each at most once per ``publish_interval_s``; a channel
+        is never held back by another one's render (a decoder STATUS only concerns
+        race control, and must not delay the spectators' next lap)."""
+        loop = asyncio.get_running_loop()
+        last: dict[str, float] = {}
+        while True:
+            await self._dirty.wait()
+            now = loop.time()
+            interval = self.publish_interval_s
+            due = {c for c in self._dirty_channels if now - last.get(c, -interval) >= interval}
+            if due:
+                self._dirty_channels -= due
+                self.publish(frozenset(due))
+                last.update(dict.fromkeys(due, now))
+            if not self._dirty_channels:
+                self._dirty.clear()
+                continue
+            earliest = min(last.get(c, now) + interval for c in self._dirty_channels)
+            await asyncio.sleep(max(0.0, earliest - loop.time()))
+
+    def publish(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
+        """Render each channel once and hand the same string to all its subscribers.
+
+        A channel nobody watches is not rendered, only marked stale; ``refresh`` renders
+        it when its first viewer arrives.
+        """
+        if self.rmonitor is not None and "public" in channels:
+            now = self.clock.now_us()
+            laps, self._laps = self._laps, []
+            self.rmonitor.update(
+                snapshot_of(self.status(), self.entries, self.standings(), laps, now)
+            )
+        watched = frozenset(c for c in channels if self.hub.channel(c).subscribers)
+        self._stale |= channels - watched
+        self._render(watched)
+
+    def refresh(self, channel: str) -> None:
+        """Bring a stale channel's snapshot up to date (before a viewer subscribes)."""
+        if channel in self._stale:
+            self._render(frozenset({channel}))
+
+    def _render(self, channels: frozenset[str]) -> None:
+        self._stale -= channels
+        for name, message in render_channels(self, channels).items():
+            self.hub.channel(name).publish(message)
+
+    @property
+    def database_ok(self) -> bool:
+        """False while input events wait in the local spool for the database."""
+        return self.journal.database_ok
+
+    # --- views ---------------------------------------------------------------------
+
+    def status(self) -> SessionStatus | None:
+        return None if self.engine is None else self.engine.status()
+
+    def standings(self) -> list[StandingRow]:
+        return [] if self.engine is None else self.engine.standings()

@@ -1,0 +1,106 @@
+"""Who may write: a logged-in user (cookie session) or a bearer token, with a role.
+
+Strategy: the cookie session holds ``user`` (who, for the audit log and the journal's
+``actor``), ``role`` and, for a pit PIN login, ``event``: a PIN opens the pit page of
+that event only, so a PIN left in a phone stops working when the next event starts.
+Race control (``control``) may do everything a pit marshal may. PIN guesses are
+throttled per client address (a 4-digit PIN has only 10,000 values).
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, WebSocket, status
+
+from server.db import repository
+from server.web.state import app_state
+
+ROLES = ("control", "steward", "timing", "pit", "public")
+PIT_ROLES = frozenset({"pit", "control"})
+
+
+async def current_role(request: Request) -> str | None:
+    """The caller's role from a bearer token, else from the login cookie, else None."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token:
+        async with app_state(request.app).sessionmaker() as db:
+            return await repository.verify_token(db, token.strip())
+    role = request.session.get("role")
+    return role if isinstance(role, str) else None
+
+
+def actor_of(request: Request) -> str:
+    """Who is acting: the logged-in name ("pin:<event>" for a PIN login), else "api"."""
+    user = request.session.get("user")
+    return user if isinstance(user, str) and user else "api"
+
+
+def websocket_role(websocket: WebSocket) -> str | None:
+    role = websocket.session.get("role") if "session" in websocket.scope else None
+    return role if isinstance(role, str) else None
+
+
+def may_pit(role: str | None, pin_event: object, active_event: str) -> bool:
+    """Whether a caller may use the pit page: race control, a pit user, or a PIN login
+    of the event being timed."""
+    if role not in PIT_ROLES:
+        return False
+    return pin_event is None or pin_event == active_event
+
+
+def websocket_may_pit(websocket: WebSocket) -> bool:
+    session = websocket.session if "session" in websocket.scope else {}
+    active = app_state(websocket.app).race.event_name
+    return may_pit(websocket_role(websocket), session.get("event"), active)
+
+
+async def require_control(role: Annotated[str | None, Depends(current_role)]) -> str:
+    if role is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "log in or send a bearer token (racecontrol token create --role control)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if role != "control":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this")
+    return role
+
+
+async def require_pit(request: Request, role: Annotated[str | None, Depends(current_role)]) -> str:
+    if role is None:
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in or enter the pit PIN")
+    active = app_state(request.app).race.event_name
+    if not may_pit(role, request.session.get("event"), active):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this here")
+    return role
+
+
+ControlRole = Annotated[str, Depends(require_control)]
+PitRole = Annotated[str, Depends(require_pit)]
+
+
+class Throttle:
+    """At most ``limit`` failures per ``window_s`` per key (bounded memory: oldest keys go)."""
+
+    def __init__(self, limit: int = 5, window_s: float = 60.0, keys: int = 1024) -> None:
+        self.limit, self.window_s, self.keys = limit, window_s, keys
+        self._failures: OrderedDict[str, list[float]] = OrderedDict()
+
+    def _recent(self, key: str, now: float) -> list[float]:
+        times = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+        self._failures[key] = times
+        self._failures.move_to_end(key)
+        while len(self._failures) > self.keys:
+            self._failures.popitem(last=False)
+        return times
+
+    def blocked(self, key: str, now: float | None = None) -> bool:
+        return len(self._recent(key, time.monotonic() if now is None else now)) >= self.limit
+
+    def failed(self, key: str, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        self._recent(key, now).append(now)

@@ -1,0 +1,185 @@
+"""JSON API under /api/v1: sessions, flags, standings, decoders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, Field, ValidationError
+
+from server.db import repository
+from server.engine.events import Flag, FlagChanged, SessionKind
+from server.engine.model import StandingRow
+from server.service.race_service import NoActiveSession
+from server.web.auth import ControlRole, actor_of
+from server.web.state import app_state
+
+router = APIRouter(prefix="/api/v1", tags=["timing"])
+
+
+class SessionIn(BaseModel):
+    event: str = Field(min_length=1, max_length=200)
+    type: SessionKind
+    name: str = Field(min_length=1, max_length=200)
+    length_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    rules: dict[str, Any] | None = Field(
+        default=None,
+        description='the rule set: {"preset": "img"} plus RuleSet fields to override',
+        examples=[{"preset": "img", "max_stint_us": 7_200_000_000}],
+    )
+
+
+class SessionOut(BaseModel):
+    id: int
+    event: str
+    type: SessionKind
+    name: str
+    length_minutes: int | None
+    active: bool
+
+
+class FlagIn(BaseModel):
+    flag: Annotated[
+        Flag,
+        Field(
+            description="green, yellow (full-course), code_60 or safety_car (when the rule "
+            "set uses them), red, checkered; local_yellow with a station"
+        ),
+    ]
+    station: Annotated[
+        str | None,
+        Field(max_length=40, description="a corner station: local flags only"),
+    ] = None
+
+
+class StandingOut(BaseModel):
+    position: int
+    number: str
+    class_: str = Field(alias="class")
+    class_position: int
+    team: str
+    laps: int
+    last_lap_ms: float | None
+    best_lap_ms: float | None
+    best_lap_number: int | None
+    gap_ms: float | None
+    gap_laps: int
+    interval_ms: float | None
+    interval_laps: int
+    in_pit: bool
+    state: str
+
+    @classmethod
+    def of(cls, row: StandingRow) -> StandingOut:
+        def ms(us: int | None) -> float | None:
+            return None if us is None else us / 1000
+
+        return cls.model_validate(
+            {
+                "position": row.position,
+                "number": row.number,
+                "class": row.class_name,
+                "class_position": row.class_position,
+                "team": row.team,
+                "laps": row.laps,
+                "last_lap_ms": ms(row.last_lap_us),
+                "best_lap_ms": ms(row.best_lap_us),
+                "best_lap_number": row.best_lap_number,
+                "gap_ms": ms(row.gap_us),
+                "gap_laps": row.gap_laps,
+                "interval_ms": ms(row.interval_us),
+                "interval_laps": row.interval_laps,
+                "in_pit": row.in_pit,
+                "state": row.state.value,
+            }
+        )
+
+
+@router.get("/sessions")
+async def list_sessions(request: Request) -> list[SessionOut]:
+    state = app_state(request.app)
+    async with state.sessionmaker() as db:
+        rows = await repository.list_sessions(db)
+        return [
+            SessionOut(
+                id=row.id,
+                event=(await repository.get_event(db, row.event_id)).name,
+                type=SessionKind(row.type),
+                name=row.name,
+                length_minutes=row.length_minutes,
+                active=row.id == state.race.session_id,
+            )
+            for row in rows
+        ]
+
+
+@router.post("/sessions", status_code=status.HTTP_201_CREATED)
+async def create_session(request: Request, body: SessionIn, _role: ControlRole) -> SessionOut:
+    """Create a session of an event and make it the one being timed."""
+    state = app_state(request.app)
+    async with state.sessionmaker() as db:
+        try:
+            row = await repository.create_session(
+                db, body.event, body.type.value, body.name, body.length_minutes, body.rules
+            )
+        except ValueError as exc:  # an unknown preset or rule field, a bad value
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+        await repository.audit(db, "api", "session.create", body.model_dump(mode="json"))
+    await state.race.load_session(row.id)
+    return SessionOut(
+        id=row.id,
+        event=body.event,
+        type=body.type,
+        name=body.name,
+        length_minutes=body.length_minutes,
+        active=True,
+    )
+
+
+@router.post("/sessions/{session_id}/flag")
+async def change_flag(request: Request, session_id: int, _role: ControlRole) -> dict[str, Any]:
+    """Show a flag (JSON ``{"flag": "green"}`` or a form post from the control page)."""
+    state = app_state(request.app)
+    if request.headers.get("content-type", "").startswith("application/json"):
+        payload: Any = await request.json()
+    else:
+        payload = dict(await request.form())
+    try:
+        body = FlagIn.model_validate(payload)
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors()) from exc
+    if session_id != state.race.session_id:
+        raise HTTPException(status.HTTP_409_CONFLICT, "only the active session takes flags")
+    station = (body.station or "").strip() or None
+    event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag, station=station)
+    try:
+        await state.race.submit(event)
+    except NoActiveSession as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    async with state.sessionmaker() as db:
+        await repository.audit(db, actor_of(request), "flag", asdict(event))
+    current = state.race.status()
+    return {"session_id": session_id, "flag": current.flag.value if current else None}
+
+
+@router.get("/sessions/{session_id}/standings")
+async def standings(request: Request, session_id: int) -> list[StandingOut]:
+    """Standings in order; a past session is rebuilt from its journal."""
+    race = app_state(request.app).race
+    if session_id == race.session_id:
+        rows = race.standings()
+    else:
+        try:
+            engine, _event_name, _entries = await race.replay(session_id)
+        except LookupError as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+        rows = engine.standings()
+    return [StandingOut.of(row) for row in rows]
+
+
+@router.get("/decoders")
+async def decoders(request: Request) -> list[dict[str, Any]]:
+    """Each decoder connection: connected, last STATUS, noise, passings, bad frames."""
+    return [asdict(s) for s in app_state(request.app).race.decoders.values()]

@@ -1,0 +1,55 @@
+"""Websockets: each sends the channel's snapshot, then every update, as HTML fragments.
+
+Strategy: one subscription per socket to the hub channel of its audience. The race
+service's heartbeat goes to every channel, so a spectator's or a marshal's phone can
+tell a quiet race from a dead connection.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+
+from server.web.auth import websocket_may_pit, websocket_role
+from server.web.state import app_state
+
+router = APIRouter()
+
+
+async def _stream(websocket: WebSocket, channel_name: str) -> None:
+    state = app_state(websocket.app)
+    channel = state.hub.channel(channel_name)
+    await websocket.accept()
+    state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
+    try:
+        async with channel.subscribe() as subscriber:
+            while True:
+                await websocket.send_text(await subscriber.get())
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away; its subscription is gone with the context
+
+
+async def _refuse(websocket: WebSocket) -> None:
+    # accept first so the browser sees the policy close code, not a failed handshake
+    await websocket.accept()
+    await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
+
+
+@router.websocket("/ws/live")
+async def live(websocket: WebSocket) -> None:
+    await _stream(websocket, "public")
+
+
+@router.websocket("/ws/control")
+async def control(websocket: WebSocket) -> None:
+    if websocket_role(websocket) != "control":
+        await _refuse(websocket)
+        return
+    await _stream(websocket, "control")
+
+
+@router.websocket("/ws/pit")
+async def pit(websocket: WebSocket) -> None:
+    if not websocket_may_pit(websocket):
+        await _refuse(websocket)
+        return
+    await _stream(websocket, "pit")

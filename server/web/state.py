@@ -1,0 +1,28 @@
+"""What the app's lifespan builds and the routes use, typed in one place."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.service.hub import Hub
+from server.service.race_service import RaceService
+from server.settings import Settings
+from server.web.rendering import Renderer
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db_engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    hub: Hub
+    renderer: Renderer
+    race: RaceService
+
+
+def app_state(app: FastAPI) -> AppState:
+    state: AppState = app.state.racecontrol
+    return state
