@@ -11,22 +11,24 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import check_migrated
 from server.service.hub import Hub
-from server.service.race_service import RaceService
+from server.service.race_service import RaceService, WriteTimedOut
 from server.service.spool import Spool
+from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
 from server.web.rendering import Renderer
-from server.web.routes import api, pages, websockets
+from server.web.routes import api, health, pages, websockets
 from server.web.state import AppState
 from timing_adapters.clock import Clock, ScaledClock, WallClock
 from timing_adapters.registry import open_adapter
@@ -36,14 +38,28 @@ log = logging.getLogger("racecontrol")
 
 
 async def _serve_rmonitor(server: RMonitorServer) -> None:
-    """A taken port costs the scoreboards their feed, never the timing."""
+    """A taken port costs the scoreboards their feed, never the timing: said once, not retried
+    (the supervisor would otherwise restart it until the process gave up)."""
     try:
         await server.run()
     except OSError as exc:
         log.error("RMonitor output on %s:%d not started: %s", server.host, server.port, exc)
+        await asyncio.Event().wait()
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
+async def _write_timed_out(request: Request, exc: Exception) -> Response:
+    """A write the race service could not apply in time: 503 with what to do, never a hang."""
+    return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    on_fatal: Callable[[str], None] | None = None,
+) -> FastAPI:
+    """The app; ``on_fatal`` is called when a background task keeps failing (``serve`` stops
+    the process with a non-zero exit code so that its supervisor restarts it)."""
     if clock is None:
         clock = WallClock() if settings.speed == 1.0 else ScaledClock(settings.speed)
     renderer = Renderer()
@@ -63,6 +79,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                 renderer=renderer,
                 spool=Spool(Path(settings.spool_path)),
                 publish_interval_s=settings.publish_interval_s,
+                submit_timeout_s=settings.submit_timeout_s,
             )
             app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
             await race.load_latest()
@@ -71,19 +88,25 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
             # (bench/README.md: full collections set the fan-out's p99)
             gc.collect()
             gc.freeze()
+            supervisor = Supervisor(on_failure=race.on_task_failure, on_fatal=on_fatal)
+            app.state.racecontrol.supervisor = supervisor
             async with asyncio.TaskGroup() as tasks:
-                running = [
-                    tasks.create_task(race.run_writer()),
-                    tasks.create_task(race.run_publisher()),
-                    tasks.create_task(race.run_ticker()),
-                    tasks.create_task(race.run_heartbeat(settings.heartbeat_interval_s)),
-                    tasks.create_task(race.run_spool_drain()),
-                ]
+
+                def supervise(name: str, factory: TaskFactory) -> None:
+                    running.append(tasks.create_task(supervisor.run(name, factory), name=name))
+
+                running: list[asyncio.Task[None]] = []
+                supervise("writer", race.run_writer)
+                supervise("publisher", race.run_publisher)
+                supervise("ticker", race.run_ticker)
+                supervise("heartbeat", lambda: race.run_heartbeat(settings.heartbeat_interval_s))
+                supervise("spool drain", race.run_spool_drain)
                 if settings.rmonitor_port is not None:
-                    race.rmonitor = RMonitorServer(
+                    rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
                     )
-                    running.append(tasks.create_task(_serve_rmonitor(race.rmonitor)))
+                    race.rmonitor = rmonitor
+                    supervise("rmonitor output", lambda: _serve_rmonitor(rmonitor))
                 for url in settings.decoders:
                     adapter = open_adapter(
                         url,
@@ -94,7 +117,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                         last_passing_number=race.mapper.resume_number(url, len(settings.decoders)),
                     )
                     race.on_decoder_state(adapter.state)
-                    running.append(tasks.create_task(adapter.run()))
+                    supervise(f"decoder {url}", adapter.run)
                 yield
                 for task in running:
                     task.cancel()
@@ -113,4 +136,6 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(websockets.router)
+    app.include_router(health.router)
+    app.add_exception_handler(WriteTimedOut, _write_timed_out)
     return app

@@ -30,3 +30,5 @@ class Settings(BaseSettings):
     # shortest time between two renders of the live pages (coalesces bursts)
     publish_interval_s: float = 0.05
     heartbeat_interval_s: float = 2.0
+    # a page's write (a flag, a driver change) not applied within this long answers 503
+    submit_timeout_s: float = 5.0

@@ -29,7 +29,14 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
     # one worker: the engine lives in this process. No permessage-deflate: it costs
     # ~250 KB per connection and the same pre-rendered message goes to every client.
     return uvicorn.Config(
-        app, host=host, port=port, ws_per_message_deflate=False, log_level="info", workers=1
+        app,
+        host=host,
+        port=port,
+        ws_per_message_deflate=False,
+        log_level="info",
+        workers=1,
+        # SIGTERM ends within 10 s: open websockets and slow requests get 5 s, then are closed
+        timeout_graceful_shutdown=5,
     )
 
 
@@ -45,9 +52,17 @@ def serve(args: argparse.Namespace) -> None:
         overrides["port"] = args.port
     settings = Settings(**overrides)  # type: ignore[arg-type]
     asyncio.run(ensure_migrated(settings.database_url))
-    app = create_app(settings)
+    fatal: list[str] = []
+
+    def stop(reason: str) -> None:  # a task that keeps failing: exit non-zero, be restarted
+        fatal.append(reason)
+        server.should_exit = True
+
+    app = create_app(settings, on_fatal=stop)
     server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
     server.run()
+    if fatal:
+        raise UserError(f"stopped so that it can be restarted: {fatal[0]}")
     if not server.started:
         raise UserError("the server did not start (see the log above)")
 

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db import repository
 from server.db.track import load_track
 from server.engine import RaceEngine
-from server.engine.events import InputEvent, PassingDetected
+from server.engine.events import ExternalAlertRaised, InputEvent, PassingDetected, Severity
 from server.engine.model import Entry, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted, OutEvent
 from server.service.decoder_alerts import decoder_alert
@@ -52,6 +52,13 @@ class NoActiveSession(RuntimeError):
     """Race control has not created a session yet; nothing can be timed."""
 
 
+class WriteTimedOut(RuntimeError):
+    """A command was not committed and applied within ``SUBMIT_TIMEOUT_S`` (answered 503)."""
+
+
+SUBMIT_TIMEOUT_S = 5.0
+
+
 class RaceService:
     def __init__(
         self,
@@ -62,6 +69,7 @@ class RaceService:
         renderer: Renderer,
         spool: Spool,
         publish_interval_s: float = 0.05,
+        submit_timeout_s: float = SUBMIT_TIMEOUT_S,
     ) -> None:
         self._db = sessionmaker
         self.journal = DurableJournal(sessionmaker, spool)
@@ -69,6 +77,7 @@ class RaceService:
         self.hub = hub
         self.renderer = renderer
         self.publish_interval_s = publish_interval_s
+        self.submit_timeout_s = submit_timeout_s
         self.engine: RaceEngine | None = None
         self.session_id: int | None = None
         self.event_name = ""
@@ -142,10 +151,34 @@ class RaceService:
 
     async def submit(self, event: InputEvent) -> list[OutEvent]:
         """Queue ``event``; once it is committed to the journal and applied, what the
-        engine said of it (a refusal carries its reason)."""
+        engine said of it (a refusal carries its reason).
+
+        Raises ``WriteTimedOut`` when that takes longer than ``submit_timeout_s`` (a stuck writer, a
+        full queue): the page says so instead of hanging. The event may still be applied
+        later; the pit page's idempotency keys make a retry safe.
+        """
         future: asyncio.Future[list[OutEvent]] = asyncio.get_running_loop().create_future()
-        await self._queue.put((event, future))
-        return await future
+
+        async def queued_and_applied() -> list[OutEvent]:
+            await self._queue.put((event, future))
+            return await asyncio.shield(future)
+
+        timeout_s = self.submit_timeout_s
+        try:
+            return await asyncio.wait_for(queued_and_applied(), timeout_s)
+        except TimeoutError:
+            raise WriteTimedOut(
+                f"race control's write was not confirmed within {timeout_s:.0f} s; "
+                "check /healthz and the alerts, then try again"
+            ) from None
+
+    def on_task_failure(self, task: str, error: str) -> None:
+        """Supervisor callback: race control hears of every restarted background task."""
+        text = f"Background task {task} failed and was restarted: {error}"
+        alert = ExternalAlertRaised(
+            "task_failed", text, self.clock.now_us(), None, Severity.CRITICAL
+        )
+        self._queue_nowait(alert)
 
     async def on_detection(self, detection: Detection) -> None:
         """Adapter callback: a decoder passing becomes a journaled input event."""

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.service.hub import Hub
 from server.service.race_service import RaceService
+from server.service.supervisor import Supervisor
 from server.settings import Settings
 from server.web.rendering import Renderer
 
@@ -21,6 +22,7 @@ class AppState:
     hub: Hub
     renderer: Renderer
     race: RaceService
+    supervisor: Supervisor | None = None  # set once the lifespan starts the tasks
 
 
 def app_state(app: FastAPI) -> AppState:
