@@ -1,12 +1,17 @@
 """A local append-only spool for input events while the database is unreachable.
 
-Strategy: timing never stops. When a journal append fails, the batch is written here
-(JSON lines, flushed and fsynced before anything is applied, so it is as durable as the
-journal would have been) and the race goes on. While the spool holds anything, every
-new batch goes to the spool too, so events keep their order; the race service drains
-it into the database, oldest first, once the database answers again, and only then
-empties the file. A line that does not parse (a torn write at a crash) is logged and
-kept aside in ``<name>.bad`` instead of being lost or blocking the drain.
+Strategy: timing never stops. When a journal append fails, the batch is written here (JSON
+lines, flushed and fsynced before anything is applied, so it is as durable as the journal would
+have been) and the race goes on. While the spool holds anything, every new batch goes to the
+spool too, so events keep their order. The file is only ever appended to: a second small file,
+``<name>.ack``, holds the byte offset up to which the events are in the database (written to a
+temporary file, fsynced and renamed, so it is either the old or the new offset). Draining reads
+from that offset, and the two files are removed together once everything is acknowledged, so a
+drained batch never rewrites the file. A line that does not parse (a torn write at a crash) is
+kept aside in ``<name>.bad`` and skipped, never lost and never blocking the drain; a torn last
+line is closed with a newline when the spool is opened, so the next append starts clean.
+
+The methods do blocking file work: the race service calls them through ``asyncio.to_thread``.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import json
 import logging
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.engine.events import InputEvent, from_record, to_record
@@ -22,12 +28,46 @@ from server.engine.events import InputEvent, from_record, to_record
 log = logging.getLogger("racecontrol.spool")
 
 
+@dataclass(frozen=True, slots=True)
+class Spooled:
+    session_id: int
+    recorded_at_us: int
+    event: InputEvent
+    end_offset: int  # the byte offset just after this event's line
+
+
 class Spool:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.ack_path = path.with_name(path.name + ".ack")
+        self.bad_path = path.with_name(path.name + ".bad")
+        self._size = 0
+        self._acked = 0
+        self._set_aside_upto = 0  # bad lines before this offset are in .bad already
+        self._open()
+
+    def _open(self) -> None:
+        """Learn the size and acknowledged offset; close a torn last line."""
+        try:
+            self._size = self.path.stat().st_size
+        except FileNotFoundError:
+            self._size = 0
+        try:
+            self._acked = min(int(self.ack_path.read_text().strip() or 0), self._size)
+        except (FileNotFoundError, ValueError):
+            self._acked = 0
+        if self._size:
+            with self.path.open("rb+") as spool:
+                spool.seek(-1, os.SEEK_END)
+                if spool.read(1) != b"\n":  # a crash in the middle of a write
+                    spool.write(b"\n")
+                    spool.flush()
+                    os.fsync(spool.fileno())
+                    self._size += 1
 
     def __bool__(self) -> bool:
-        return self.path.exists() and self.path.stat().st_size > 0
+        """True while events wait for the database."""
+        return self._size > self._acked
 
     def append(self, session_id: int, events: Sequence[InputEvent], recorded_at_us: int) -> None:
         lines = "".join(
@@ -36,61 +76,68 @@ class Spool:
             )
             + "\n"
             for e in events
-        )
-        with self.path.open("a", encoding="utf-8") as spool:
+        ).encode()
+        with self.path.open("ab") as spool:
             spool.write(lines)
             spool.flush()
             os.fsync(spool.fileno())
+        self._size += len(lines)
 
-    def pending(self) -> list[tuple[int, int, InputEvent]]:
-        """(session id, recorded at, event) in spool order."""
+    def pending(self) -> list[Spooled]:
+        """The events not yet acknowledged, in spool order; unreadable lines go to ``.bad``."""
         if not self:
             return []
-        return self._read()[0]
-
-    def _read(self) -> tuple[list[tuple[int, int, InputEvent]], list[str]]:
-        out: list[tuple[int, int, InputEvent]] = []
-        bad: list[str] = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            try:
-                data = json.loads(line)
-                entry = (
-                    int(data["session_id"]),
-                    int(data["recorded_at_us"]),
-                    from_record(data["event"]),
-                )
-            except (ValueError, KeyError, TypeError):
-                bad.append(line)
-            else:
-                out.append(entry)
-        return out, bad
+        out: list[Spooled] = []
+        bad: list[bytes] = []
+        offset = self._acked
+        with self.path.open("rb") as spool:
+            spool.seek(self._acked)
+            for line in spool:
+                start, offset = offset, offset + len(line)
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line)
+                    out.append(
+                        Spooled(
+                            int(data["session_id"]),
+                            int(data["recorded_at_us"]),
+                            from_record(data["event"]),
+                            offset,
+                        )
+                    )
+                except (ValueError, KeyError, TypeError):
+                    if start >= self._set_aside_upto:
+                        bad.append(line)
+        if bad:
+            self._set_aside(bad)
+        self._set_aside_upto = max(self._set_aside_upto, offset)
+        if not out:  # nothing but unreadable or blank lines: set aside, nothing waits
+            self.acknowledge(offset)
+        return out
 
     def pending_for(self, session_id: int) -> list[InputEvent]:
-        return [event for sid, _at, event in self.pending() if sid == session_id]
+        return [s.event for s in self.pending() if s.session_id == session_id]
 
-    def drop_first(self, count: int) -> None:
-        """Forget the ``count`` oldest events (now in the database); atomic on disk."""
-        if not self:
-            return
-        entries, bad = self._read()
-        if bad:
-            log.error("%d unreadable spool lines kept in %s.bad", len(bad), self.path)
-            aside = self.path.with_suffix(self.path.suffix + ".bad")
-            with aside.open("a", encoding="utf-8") as file:
-                file.write("\n".join(bad) + "\n")
-        rest = entries[count:]
-        if not rest:
+    def acknowledge(self, offset: int) -> None:
+        """Everything before byte ``offset`` is in the database; when that is all of it, the
+        spool starts afresh."""
+        if offset >= self._size:
             self.path.unlink(missing_ok=True)
+            self.ack_path.unlink(missing_ok=True)
+            self._size = self._acked = self._set_aside_upto = 0
             return
-        tmp = self.path.with_suffix(self.path.suffix + ".tmp")
-        with tmp.open("w", encoding="utf-8") as file:
-            for session_id, recorded_at_us, event in rest:
-                record = {
-                    "session_id": session_id,
-                    "recorded_at_us": recorded_at_us,
-                    "event": to_record(event),
-                }
-                file.write(json.dumps(record) + "\n")
+        tmp = self.ack_path.with_name(self.ack_path.name + ".tmp")
+        with tmp.open("w", encoding="ascii") as file:
+            file.write(str(offset))
             file.flush()
             os.fsync(file.fileno())
-        os.replace(tmp, self.path)
+        os.replace(tmp, self.ack_path)
+        self._acked = offset
+
+    def _set_aside(self, lines: list[bytes]) -> None:
+        log.error("%d unreadable spool lines kept in %s", len(lines), self.bad_path)
+        with self.bad_path.open("ab") as file:
+            file.write(b"".join(line if line.endswith(b"\n") else line + b"\n" for line in lines))
+            file.flush()
+            os.fsync(file.fileno())
