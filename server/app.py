@@ -27,9 +27,11 @@ from server.service.race_service import RaceService, WriteTimedOut
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
+from server.web.contexts import render_channels
 from server.web.rendering import Renderer
 from server.web.routes import api, health, pages, websockets
 from server.web.state import AppState
+from server.web.views import heartbeat_html
 from timing_adapters.clock import Clock, ScaledClock, WallClock
 from timing_adapters.registry import open_adapter
 from timing_adapters.rmonitor.server import RMonitorServer
@@ -76,7 +78,8 @@ def create_app(
                 db,
                 clock=run_clock,
                 hub=hub,
-                renderer=renderer,
+                render=lambda race, channels: render_channels(renderer, race, channels),
+                heartbeat=heartbeat_html,
                 spool=Spool(Path(settings.spool_path)),
                 publish_interval_s=settings.publish_interval_s,
                 submit_timeout_s=settings.submit_timeout_s,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -30,9 +31,6 @@ from server.service.hub import Hub
 from server.service.ingest import PassingMapper
 from server.service.rmonitor_feed import snapshot_of
 from server.service.spool import Spool
-from server.web.contexts import render_channels
-from server.web.rendering import Renderer
-from server.web.views import heartbeat_html
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
 from timing_adapters.rmonitor.server import RMonitorServer
@@ -42,6 +40,11 @@ log = logging.getLogger("racecontrol.race")
 _BATCH_MAX = 1000
 _Pending = tuple[InputEvent, "asyncio.Future[list[OutEvent]] | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
+
+# the pages are the web layer's business: it hands the service how to render each channel's
+# message and the heartbeat, so this package never imports server.web
+ChannelRender = Callable[["RaceService", frozenset[str]], dict[str, str]]
+HeartbeatRender = Callable[[int], str]
 
 
 ALL_CHANNELS = frozenset({"public", "control", "pit"})
@@ -66,7 +69,8 @@ class RaceService:
         *,
         clock: Clock,
         hub: Hub,
-        renderer: Renderer,
+        render: ChannelRender,
+        heartbeat: HeartbeatRender,
         spool: Spool,
         publish_interval_s: float = 0.05,
         submit_timeout_s: float = SUBMIT_TIMEOUT_S,
@@ -75,7 +79,8 @@ class RaceService:
         self.journal = DurableJournal(sessionmaker, spool)
         self.clock = clock
         self.hub = hub
-        self.renderer = renderer
+        self._render_channels = render
+        self._heartbeat = heartbeat
         self.publish_interval_s = publish_interval_s
         self.submit_timeout_s = submit_timeout_s
         self.engine: RaceEngine | None = None
@@ -271,7 +276,7 @@ class RaceService:
         """Lets browsers tell a quiet race from a dead connection."""
         while True:
             await asyncio.sleep(interval_s)
-            beat = heartbeat_html(self.clock.now_us())
+            beat = self._heartbeat(self.clock.now_us())
             for name in ALL_CHANNELS:
                 self.hub.channel(name).publish(beat, snapshot=False)
 
@@ -319,7 +324,7 @@ class RaceService:
 
     def _render(self, channels: frozenset[str]) -> None:
         self._stale -= channels
-        for name, message in render_channels(self, channels).items():
+        for name, message in self._render_channels(self, channels).items():
             self.hub.channel(name).publish(message)
 
     @property

@@ -24,6 +24,7 @@ from timing_adapters.adapter import DecoderState
 
 if TYPE_CHECKING:
     from server.service.race_service import RaceService
+    from server.web.rendering import Renderer
 
 LIVE_BLOCKS = ("header", "ticker", "standings", "sprint")
 CONTROL_BLOCKS = (
@@ -135,7 +136,7 @@ def _pit_key(race: RaceService, cars: Sequence[CarDetail], now_us: int) -> objec
     return (race.session_id, id(race.entries), len(race.entries), rows, details, drivers)
 
 
-def pit_message(race: RaceService) -> str:
+def pit_message(renderer: Renderer, race: RaceService) -> str:
     """The pit channel's message. Its panels (every car's roster) are most of its size
     and change only at stops, so they are rendered again only when what they show
     changed; the header and the ticker every time."""
@@ -143,7 +144,6 @@ def pit_message(race: RaceService) -> str:
     cars = [] if engine is None else engine.cars(now)
     key = _pit_key(race, cars, now)
     cached = _PIT_PANELS.get(race)
-    renderer = race.renderer
     if cached is None or cached.key != key:
         context = pit(race, cars)
         html = renderer.fragments("pit.html", ("pit_lane", "pit_panels"), context)
@@ -161,15 +161,17 @@ def pit_message(race: RaceService) -> str:
     return renderer.fragments("pit.html", ("header", "ticker"), context) + cached.html
 
 
-def render_channels(race: RaceService, channels: frozenset[str]) -> dict[str, str]:
+def render_channels(
+    renderer: Renderer, race: RaceService, channels: frozenset[str]
+) -> dict[str, str]:
     """The websocket message of each of ``channels`` that has a page."""
     out: dict[str, str] = {}
     if "public" in channels:
-        out["public"] = race.renderer.fragments("live.html", LIVE_BLOCKS, live(race))
+        out["public"] = renderer.fragments("live.html", LIVE_BLOCKS, live(race))
     if "control" in channels:
-        out["control"] = race.renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
+        out["control"] = renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
     if "pit" in channels:
-        out["pit"] = pit_message(race)
+        out["pit"] = pit_message(renderer, race)
     return out
 
 

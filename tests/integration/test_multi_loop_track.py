@@ -146,7 +146,7 @@ async def test_multi_loop_track_with_offset_clocks(db_url: str, tmp_path: Path) 
                     d is not None and abs(d - (pit_out - pit_in)) <= TOLERANCE_US for d in durations
                 ), (number, durations, pit_out - pit_in)
             # race control sees each decoder's clock offset and the sector times
-            page = srv.race.renderer.page("control.html", contexts.control(srv.race))
+            page = srv.state.renderer.page("control.html", contexts.control(srv.race))
             for state in srv.race.decoders.values():
                 assert state.clock_offset_us is not None
                 assert f"{state.clock_offset_us / S:+.3f} s" in page
