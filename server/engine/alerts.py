@@ -31,6 +31,7 @@ class AlertKind(StrEnum):
     MIN_STOP_NOT_MET = "min_stop_not_met"
     MISSED_STOP = "missed_stop"  # classified without the mandatory stop(s)
     UNKNOWN_TRANSPONDER = "unknown_transponder"
+    SUSPECT_PASSING = "suspect_passing"  # a decoder's passings timed far from their arrival
     EXTERNAL = "external"  # prefix of the ids of alerts raised outside the engine
 
 

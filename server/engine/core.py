@@ -50,6 +50,7 @@ from server.engine.outbound import (
 from server.engine.positions import order, rows
 from server.engine.session_clock import SessionClock
 from server.engine.states import is_stopped, state_after_passing
+from server.engine.suspects import SuspectPassings, suspect_reason
 from server.engine.transponders import TransponderMap
 
 
@@ -75,6 +76,7 @@ class SessionCore:
         self.sprint_at_us: int | None = None
         self.messages: list[RaceControlMessage] = []
         self.externals: list[Alert] = []  # raised by the server (decoders), journaled
+        self.suspects: dict[str, SuspectPassings] = {}  # by decoder: held, never scored
         self.acks: set[str] = set()  # acknowledged alert ids
         self.crossings = 0  # accepted crossings, a version for classifications built on them
         self.changed = False  # standings changed during the current apply() or tick()
@@ -99,6 +101,9 @@ class SessionCore:
     # --- passings ---------------------------------------------------------------------
 
     def passing(self, p: PassingDetected) -> list[OutEvent]:
+        why = suspect_reason(p, self.clock.green_at_us, self.config.suspect_margin_us)
+        if why is not None:
+            return self.suspect(p, why)
         number = self.transponders.car_of(p.transponder, p.at_us)
         if number is None:
             self.rejected[RejectReason.UNKNOWN_TRANSPONDER.value] += 1
@@ -201,6 +206,17 @@ class SessionCore:
             return False
         split = self.clock.at_race_time(self.config.rules.sprint_split_us)
         return split is not None and at_us >= split
+
+    def suspect(self, p: PassingDetected, why: str) -> list[OutEvent]:
+        held = self.suspects.get(p.decoder_id)
+        if held is None:
+            assert p.received_at_us is not None  # only then can a passing be suspect
+            held = SuspectPassings(p.decoder_id, 0, p.at_us, p.received_at_us, why)
+            self.suspects[p.decoder_id] = held
+        held.count += 1
+        self.endurance.alerts_version += 1  # the alert's count moved
+        number = self.transponders.car_of(p.transponder, p.at_us) or ""
+        return self.reject(p.transponder, p.at_us, number, RejectReason.SUSPECT_TIME)
 
     def reject(
         self, transponder: str, at_us: int, number: str, reason: RejectReason

@@ -64,6 +64,8 @@ class PassingDetected:
     # mapping survives a restart and every crossing can be explained)
     decoder_time_us: int | None = None
     sector: int | None = None  # which sector loop, for LoopRole.SECTOR
+    # when it reached us, on the session clock: a passing timed far from it is suspect
+    received_at_us: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

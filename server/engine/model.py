@@ -71,6 +71,9 @@ class SessionConfig:
     finish_timeout_us: int = 600_000_000
     # a running car silent for this many of its best laps (or typical laps) is STOPPED
     stopped_after_laps: float = 3.0
+    # a passing timed this much ahead of its arrival (or before the start, arriving this
+    # long after it) is held as suspect and alerted, never scored
+    suspect_margin_us: int = 600_000_000
     rules: RuleSet = IMG
 
 

@@ -22,6 +22,7 @@ class RejectReason(StrEnum):
     NOT_STARTED = "not_started"  # before the session went green
     FINISHED = "finished"  # the car (or the session) is already classified
     RETIRED = "retired"  # race control retired the car
+    SUSPECT_TIME = "suspect_time"  # timed far from when it arrived: a decoder clock is wrong
 
 
 @dataclass(frozen=True, slots=True)

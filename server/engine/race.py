@@ -53,6 +53,7 @@ from server.engine.outbound import (
 from server.engine.race_control import dispatch
 from server.engine.rules import HOUR_US
 from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
+from server.engine.suspects import alert_text as suspect_alert_text
 
 _CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
 
@@ -225,6 +226,11 @@ class RaceEngine:
             text = f"Unknown transponder {transponder} seen"
             key = alert_id(kind, transponder)
             alerts.append(Alert(key, kind, Severity.WARNING, text, seen.first_seen_us))
+        for decoder, held in core.suspects.items():
+            key = alert_id(AlertKind.SUSPECT_PASSING, decoder)
+            text = suspect_alert_text(held)
+            at_us = held.first_received_us
+            alerts.append(Alert(key, AlertKind.SUSPECT_PASSING, Severity.CRITICAL, text, at_us))
         return alerts
 
     def _close(

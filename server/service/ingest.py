@@ -70,6 +70,7 @@ class PassingMapper:
             loop=role,
             decoder_time_us=detection.time_us,
             sector=sector,
+            received_at_us=received_at_us,
         )
         self.remember(event)
         return event

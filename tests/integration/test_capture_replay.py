@@ -17,9 +17,25 @@ from timing_adapters.p3 import P3Decoder, Passing
 
 CAPTURE = TIMING_DATA / "p3-karting-ambp3client" / "amb.out"
 MIN_LAP_US = 20_000_000
+SPEED = 300.0  # the capture's 27 minutes in about 5 s
 ENTRIES = "number,class,team,drivers,transponder\n" + "\n".join(
     f"{n},K,Kart {n},Driver {n},{t}" for n, t in (("1", 5691251), ("2", 3292480), ("3", 3438895))
 )
+
+
+class HeldClock:
+    """Stands at ``origin_us`` until released, then runs ``speed`` times the wall."""
+
+    def __init__(self, origin_us: int, speed: float) -> None:
+        self.rate = speed
+        self._origin_us = origin_us
+        self._running: ScaledClock | None = None
+
+    def release(self) -> None:
+        self._running = ScaledClock(self.rate, origin_us=self._origin_us)
+
+    def now_us(self) -> int:
+        return self._origin_us if self._running is None else self._running.now_us()
 
 
 def expected_laps(passings: list[Passing]) -> tuple[dict[str, int], int]:
@@ -47,8 +63,10 @@ async def test_replayed_capture_gives_laps_per_transponder(db_url: str) -> None:
     assert dropped == 1  # the 2.767 s double read of transponder 3438895
 
     token = await prepare_database(db_url, ENTRIES, "Karting 2019-03-02")
-    # the server clock runs in the capture's time base, so the green flag precedes it
-    clock = ScaledClock(1.0, origin_us=passings[0].rtc_time_us - 10_000_000)
+    # the server clock runs in the capture's time base, held 10 s before its first passing
+    # until the green flag; the capture is then played at the clock's pace (faster than that,
+    # its passings would be in the server's future: suspect, and rightly not scored)
+    clock = HeldClock(passings[0].rtc_time_us - 10_000_000, SPEED)
     emulator = P3Emulator(clock=clock, status_interval_s=0.5)
     port = await emulator.start()
     try:
@@ -65,7 +83,8 @@ async def test_replayed_capture_gives_laps_per_transponder(db_url: str) -> None:
             flag = await api.post(f"/api/v1/sessions/{session_id}/flag", json={"flag": "green"})
             assert flag.status_code == 200, flag.text
             await emulator.wait_for_clients(1)
-            await emulator.play_capture(frames, realtime=False)
+            clock.release()
+            await emulator.play_capture(frames, realtime=True)
 
             async def all_laps_in() -> bool:
                 rows = (await api.get(f"/api/v1/sessions/{session_id}/standings")).json()
