@@ -53,8 +53,8 @@ class Renderer:
     def static_dir(self) -> Path:
         return self._static_dir
 
-    def static_url(self, path: str) -> str:
-        """``/static/<path>?v=<content hash>``, so browsers never run a stale live.js."""
+    def static_version(self, path: str) -> str:
+        """The content hash of ``static/<path>`` (12 hex digits), "" for a missing file."""
         version = self._versions.get(path)
         if version is None:
             try:
@@ -63,6 +63,11 @@ class Renderer:
                 data = b""
             version = hashlib.sha256(data).hexdigest()[:12] if data else ""
             self._versions[path] = version
+        return version
+
+    def static_url(self, path: str) -> str:
+        """``/static/<path>?v=<content hash>``, so browsers never run a stale live.js."""
+        version = self.static_version(path)
         url = f"{self._static_prefix}/{path}"
         return f"{url}?v={version}" if version else url
 

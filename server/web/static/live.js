@@ -311,10 +311,14 @@
     for (var i = 0; i < rows.length; i++) {
       var row = rows[i];
       row.hidden = active !== "" && row.dataset.class !== active;
-      var cells = row.querySelectorAll("[data-overall]");
+      // the server sends the overall value as the text (half the bytes of sending both)
+      // and the in-class one as data-in-class; the overall one is kept before a switch
+      var cells = row.querySelectorAll("[data-in-class]");
       for (var c = 0; c < cells.length; c++) {
-        var text = active === "" ? cells[c].dataset.overall : cells[c].dataset.inClass;
-        if (cells[c].textContent !== text) cells[c].textContent = text;
+        var cell = cells[c];
+        if (cell.dataset.overall === undefined) cell.dataset.overall = cell.textContent;
+        var text = active === "" ? cell.dataset.overall : cell.dataset.inClass;
+        if (cell.textContent !== text) cell.textContent = text;
       }
     }
   }
