@@ -83,6 +83,7 @@ def control(race: RaceService) -> dict[str, Any]:
         messages=() if engine is None else engine.messages(),
         entries=race.entries,
         rules=session_rules(race),
+        database_down_since_us=race.journal.down_since_us,
     )
 
 

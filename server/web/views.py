@@ -48,6 +48,7 @@ from server.web.formatting import (
     format_gap,
     format_lap,
     format_seconds_ago,
+    format_time_of_day,
     heartbeat_html,
     row_dom_id,
 )
@@ -260,6 +261,7 @@ def control_context(
     entries: Sequence[Entry] = (),
     rules: RuleSet = IMG,
     tz: tzinfo | None = None,
+    database_down_since_us: int | None = None,
 ) -> dict[str, Any]:
     """Everything ``control.html`` renders: the live context plus alerts, flags, clock,
     finish prediction, messages, decoders and what the correction forms pick from.
@@ -312,5 +314,11 @@ def control_context(
         alerts=alerts_view(alerts, status, tz),
         ticker=messages_view(messages, CONTROL_MESSAGES, tz),
         cars=[{"number": e.number, "team": e.team} for e in entries],
+        # None while the database answers; else since when events wait in the local spool
+        database_down_since=(
+            None
+            if database_down_since_us is None
+            else format_time_of_day(database_down_since_us, tz)
+        ),
     )
     return context

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
 from server.engine.events import PassingDetected
+from server.web import contexts
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
 from timing_adapters.clock import WallClock
 from timing_adapters.emulator.server import P3Emulator
@@ -85,10 +86,15 @@ async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) ->
             await wait_until(lambda: sum(r.laps for r in srv.race.standings()) == 15)
             assert srv.race.database_ok is False
             assert spool.exists() and len(spool.read_text().splitlines()) == 10
+            # race control is told, on the decoders panel that every update re-renders
+            page = srv.state.renderer.page("control.html", contexts.control(srv.race))
+            assert "Database unreachable since" in page
 
             await set_connections(db_url, allowed=True)
             await wait_until(lambda: not spool.exists(), timeout=30)
             assert srv.race.database_ok is True
+            page = srv.state.renderer.page("control.html", contexts.control(srv.race))
+            assert "Database unreachable" not in page
             lap_of_everyone()
             await wait_until(lambda: srv.race.journaled == 26)
             before = (await api.get(f"/api/v1/sessions/{sid}/standings")).json()
