@@ -17,6 +17,7 @@ import asyncio
 import hashlib
 import secrets
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -89,10 +90,18 @@ async def verify_token(db: AsyncSession, token: str) -> Role | None:
 
 
 async def audit(
-    db: AsyncSession, actor: str, action: str, detail: Mapping[str, Any] | None = None
+    db: AsyncSession,
+    actor: str,
+    action: str,
+    detail: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Record who did what (``detail`` must be JSON-safe: the what and the why)."""
-    db.add(AuditRow(actor=actor, action=action, detail=dict(detail or {})))
+    """Record who did what (``detail`` must be JSON-safe: the what and the why); ``at`` for
+    a line written late (kept locally while the database was unreachable)."""
+    row = AuditRow(actor=actor, action=action, detail=dict(detail or {}))
+    if at is not None:
+        row.at = at
+    db.add(row)
     await db.commit()
 
 

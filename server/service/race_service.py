@@ -13,10 +13,12 @@ subscriber. Loading a session replays its journal, so a restart ends in the same
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
@@ -25,6 +27,7 @@ from server.engine import RaceEngine
 from server.engine.events import ExternalAlertRaised, InputEvent, PassingDetected, Severity
 from server.engine.model import Entry, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted, OutEvent
+from server.service.audit import AuditLog
 from server.service.decoder_alerts import decoder_alert
 from server.service.durable_journal import DurableJournal
 from server.service.hub import Hub
@@ -77,6 +80,7 @@ class RaceService:
     ) -> None:
         self._db = sessionmaker
         self.journal = DurableJournal(sessionmaker, spool)
+        self.audit = AuditLog(sessionmaker, spool.path.with_name(spool.path.name + ".audit"))
         self.clock = clock
         self.hub = hub
         self._render_channels = render
@@ -260,6 +264,9 @@ class RaceService:
             if self.journal.spool:
                 async with self._lock:
                     await self.journal.try_drain()
+            if self.audit.holding and not self.journal.spool:
+                with contextlib.suppress(SQLAlchemyError, OSError):  # still down: next time
+                    await self.audit.drain()
 
     # --- output --------------------------------------------------------------------
 
