@@ -1,6 +1,6 @@
-"""The routes' typed dependencies over a real server before any session exists: a command
-that needs the engine answers 409 (after the role check), pages still open, and the pit
-page says in words that nothing is being timed."""
+"""The routes' typed dependencies over a real server: before any session exists, a command
+that needs the engine answers 409 (after the role check), pages still open and the pit page
+says nothing is being timed; once one is timed, a refusal is the engine's, in its words."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.fixtures.app_server import prepare_database, running_server
-from tests.fixtures.pit_desk import ENTRIES, EVENT, add_accounts, control_client
+from tests.fixtures.pit_desk import ENTRIES, EVENT, add_accounts, control_client, race_desk
 
 NEEDS_THE_ENGINE = [
     ("post", "/control/flag", {"flag": "green"}),
@@ -56,3 +56,18 @@ async def test_pages_open_and_the_pit_says_nothing_is_timed(db_url: str) -> None
         answer = await control.post("/pit/in", data={"number": "7"})
         assert answer.status_code == 200 and 'data-reason="no_session"' in answer.text
         assert "no session is being timed" in answer.text
+
+
+async def test_race_control_hears_the_engines_refusal_in_its_words(db_url: str) -> None:
+    async with race_desk(db_url) as desk, control_client(desk.srv) as control:
+        first = await control.post("/control/retire", data={"number": "9", "reason": "gearbox"})
+        assert 'data-ok="true"' in first.text and "car 9 retired" in first.text
+        again = await control.post("/control/retire", data={"number": "9", "reason": "again"})
+        assert 'data-ok="false"' in again.text and 'data-reason="already_retired"' in again.text
+        assert "car 9 is already retired" in again.text
+        mark = await control.post("/pit/in", data={"number": "9"})
+        assert 'data-reason="car_retired"' in mark.text and "car 9 is retired" in mark.text
+        forced = await control.post(
+            "/control/driver-change", data={"number": "9", "driver": "Ed Eng", "override": "1"}
+        )
+        assert 'data-reason="car_retired"' in forced.text  # not a refusal race control clears
