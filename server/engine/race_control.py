@@ -154,7 +154,7 @@ def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
 
 
 def _pause(core: SessionCore, event: SessionClockPaused) -> list[OutEvent]:
-    reason: str | None = None
+    reason: Refusal | None = None
     if not core.config.rules.red_may_stop_clock:
         reason = Refusal.NOT_IN_RULES
     elif core.flags.current is not Flag.RED:
