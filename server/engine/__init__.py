@@ -77,6 +77,7 @@ from server.engine.outbound import (
     UnknownTransponderSeen,
 )
 from server.engine.race import RaceEngine
+from server.engine.refusals import OVERRIDABLE, Refusal
 from server.engine.rules import (
     HOUR_US,
     IMG,
@@ -94,6 +95,7 @@ __all__ = [
     "HOUR_US",
     "IMG",
     "MINUTE_US",
+    "OVERRIDABLE",
     "PRESETS",
     "Alert",
     "AlertAcknowledged",
@@ -145,6 +147,7 @@ __all__ = [
     "RaceControlMessage",
     "RaceControlMessagePosted",
     "RaceEngine",
+    "Refusal",
     "RejectReason",
     "RuleSet",
     "SessionClockPaused",

@@ -21,6 +21,7 @@ from server.engine.events import (
     PassingDeleted,
     PassingDetected,
 )
+from server.engine.refusals import Refusal
 
 CarOf = Callable[[str, int], str | None]
 
@@ -66,10 +67,10 @@ def refusal(
     log: Sequence[InputEvent],
     corrections: Sequence[Correction],
     car_of: CarOf,
-) -> str | None:
+) -> Refusal | None:
     """Why ``correction`` cannot apply, or None."""
     if correction.number not in cars:
-        return "unknown_car"
+        return Refusal.UNKNOWN_CAR
     if not isinstance(correction, PassingDeleted):
         return None
     wanted = correction.loop
@@ -87,4 +88,4 @@ def refusal(
         )
         if number == correction.number:
             return None
-    return "no_such_passing"
+    return Refusal.NO_SUCH_PASSING

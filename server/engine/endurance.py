@@ -38,12 +38,12 @@ from server.engine.model import CarState, ProposedPenalty, SessionConfig
 from server.engine.outbound import (
     CommandRefused,
     DriverChangeRecorded,
-    DriverChangeRefused,
     OutEvent,
     PitStopCompleted,
     SoloExitRecorded,
 )
 from server.engine.pits import CarPits, Change, Stop
+from server.engine.refusals import Refusal
 from server.engine.rules import DriveTime
 from server.engine.session_clock import SessionClock
 from server.engine.stints import (
@@ -128,24 +128,41 @@ class Endurance:
         elif len(car.crossings) == 1:  # its stint starts: stint and window alerts are timed
             self.touch(car.number, now=False)
 
+    def change_refusal(self, car: CarTiming, driver_in: str, at_us: int) -> Refusal | None:
+        """Why ``driver_in`` may not take ``car`` over at ``at_us``: the roster, the licence,
+        then the rest rule (None: the change is recorded)."""
+        reason = change_refusal(car.entry, driver_in)
+        if reason is None and self.rest_owed_until(car, driver_in, at_us) is not None:
+            reason = Refusal.REST_NOT_OVER
+        return reason
+
+    def rest_owed_until(self, car: CarTiming, driver_in: str, at_us: int) -> int | None:
+        """Until when ``driver_in`` must still rest before taking ``car`` over at ``at_us``;
+        None when nothing is owed (on the grid, rested, or the driver of the last stint
+        again: a mis-tap corrected during the stop is no change at all)."""
+        if not car.started or driver_in == self._driver_out(car):
+            return None
+        until = self.view(car).rest.get(driver_in)
+        if until is None or self.rules.min_rest_us is None or at_us >= until:
+            return None
+        return until
+
+    def _driver_out(self, car: CarTiming) -> str | None:
+        stints = self.view(car).stints
+        return stints[-1].driver if stints else self.starting[car.number]
+
     def driver_change(self, car: CarTiming, e: DriverChangeConfirmed) -> list[OutEvent]:
+        """Record a change that ``change_refusal`` let through (or race control forced)."""
         number = car.number
-        reason = change_refusal(car.entry, e.driver_in)
-        if reason is not None and not e.override:  # race control may clear it
-            return [DriverChangeRefused(number, e.driver_in, e.at_us, reason)]
         if not car.started:  # still on the grid: who starts
             old, self.starting[number] = self.starting[number], e.driver_in
             self.touch(number)
             return [DriverChangeRecorded(number, old, e.driver_in, e.at_us, pending=False)]
-        view, pits = self.view(car), self.pits[number]
-        driver_out = view.stints[-1].driver if view.stints else self.starting[number]
+        pits, driver_out = self.pits[number], self._driver_out(car)
         change: Change | None = None
         if e.driver_in != driver_out:  # the same driver again: no change after all
-            until = view.rest.get(e.driver_in)
-            early = until is not None and self.rules.min_rest_us is not None and e.at_us < until
-            if early and not e.override:
-                return [DriverChangeRefused(number, e.driver_in, e.at_us, "rest_not_over")]
-            change = Change(e.driver_in, e.at_us, e.actor, until if early else None)
+            owed = self.rest_owed_until(car, e.driver_in, e.at_us)  # not None: overridden
+            change = Change(e.driver_in, e.at_us, e.actor, owed)
         stop = pits.open_stop()
         if stop is not None:
             stop.change = change
@@ -159,7 +176,7 @@ class Endurance:
 
     def solo_exit(self, car: CarTiming, e: SoloExitConfirmed) -> list[OutEvent]:
         if not car.started:
-            return [CommandRefused("SoloExitConfirmed", e.at_us, "not_started", car.number)]
+            return [CommandRefused("SoloExitConfirmed", e.at_us, Refusal.NOT_STARTED, car.number)]
         pits = self.pits[car.number]
         stop = pits.open_stop()
         if stop is not None:

@@ -1,7 +1,7 @@
 """Flags: which flag may follow which (one table), and the timeline of flags shown.
 
 Strategy: ``TRANSITIONS`` is the only place that knows the session's flag rules; a
-refused change gets a reason string that the engine reports as ``FlagRejected`` (never
+refused change gets a ``Refusal`` that the engine reports as ``FlagRejected`` (never
 an exception, never a state change). The timeline keeps accepted changes in time order,
 so the flag of a lap is looked up by bisect on its start time and a walk over the few
 changes during the lap: the most severe one marks it (RED over full-course YELLOW).
@@ -17,6 +17,7 @@ from __future__ import annotations
 from bisect import bisect_right
 
 from server.engine.events import Flag
+from server.engine.refusals import Refusal
 
 CAUTIONS = frozenset({Flag.YELLOW, Flag.CODE_60, Flag.SAFETY_CAR})
 _RACING = frozenset({Flag.GREEN, *CAUTIONS})
@@ -46,34 +47,34 @@ class FlagTimeline:
     def current(self) -> Flag:
         return self._flags[-1] if self._flags else Flag.NONE
 
-    def refusal(self, at_us: int, flag: Flag, cautions: frozenset[Flag]) -> str | None:
+    def refusal(self, at_us: int, flag: Flag, cautions: frozenset[Flag]) -> Refusal | None:
         """Why ``flag`` may not be shown at ``at_us`` now, or None when it may."""
         current = self.current
         if flag in CAUTIONS and flag not in cautions:
-            return "not_in_rules"
+            return Refusal.NOT_IN_RULES
         if flag is Flag.LOCAL_YELLOW:  # only ever at a station
-            return "invalid_transition"
+            return Refusal.INVALID_TRANSITION
         if flag is current:
-            return "already_shown"
+            return Refusal.ALREADY_SHOWN
         if flag not in TRANSITIONS[current]:
-            return "invalid_transition"
+            return Refusal.INVALID_TRANSITION
         if self._at and at_us < self._at[-1]:
-            return "out_of_order"
+            return Refusal.OUT_OF_ORDER
         return None
 
     def show(self, at_us: int, flag: Flag) -> None:
         self._at.append(at_us)
         self._flags.append(flag)
 
-    def station_refusal(self, station: str, flag: Flag) -> str | None:
+    def station_refusal(self, station: str, flag: Flag) -> Refusal | None:
         """Why ``flag`` may not be shown at corner ``station`` now, or None."""
         if flag is Flag.LOCAL_YELLOW:
             if Flag.LOCAL_YELLOW not in TRANSITIONS[self.current]:
-                return "invalid_transition"
-            return "already_shown" if station in self.local_yellows else None
+                return Refusal.INVALID_TRANSITION
+            return Refusal.ALREADY_SHOWN if station in self.local_yellows else None
         if flag is Flag.GREEN:
-            return None if station in self.local_yellows else "already_shown"
-        return "invalid_transition"
+            return None if station in self.local_yellows else Refusal.ALREADY_SHOWN
+        return Refusal.INVALID_TRANSITION
 
     def show_station(self, station: str, flag: Flag) -> None:
         if flag is Flag.LOCAL_YELLOW:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from server.engine.alerts import Alert
 from server.engine.events import Flag
 from server.engine.model import CarState, RaceControlMessage
+from server.engine.refusals import Refusal
 
 
 class RejectReason(StrEnum):
@@ -67,7 +68,7 @@ class FlagShown:
 class FlagRejected:
     flag: Flag
     at_us: int
-    reason: str  # "already_shown", "invalid_transition" or "out_of_order"
+    reason: Refusal  # ALREADY_SHOWN, INVALID_TRANSITION, NOT_IN_RULES or OUT_OF_ORDER
     current: Flag
 
 
@@ -126,7 +127,7 @@ class CommandRefused:
 
     command: str  # the input event's type name
     at_us: int
-    reason: str
+    reason: Refusal
     number: str | None = None
 
 
@@ -135,7 +136,7 @@ class DriverChangeRefused:
     number: str
     driver_in: str
     at_us: int
-    reason: str  # "not_on_roster", "licence_flagged", "rest_not_over", "unknown_car", ...
+    reason: Refusal  # NOT_ON_ROSTER, LICENCE_FLAGGED, REST_NOT_OVER, UNKNOWN_CAR, ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,7 +50,8 @@ from server.engine.outbound import (
     SnapshotTaken,
     StandingsChanged,
 )
-from server.engine.race_control import dispatch
+from server.engine.race_control import dispatch, driver_change_refusal
+from server.engine.refusals import Refusal
 from server.engine.rules import HOUR_US
 from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
 from server.engine.suspects import alert_text as suspect_alert_text
@@ -133,6 +134,21 @@ class RaceEngine:
         if at is None:
             at = car.last_seen_us or 0
         return car_detail(self._core.endurance, car, at)
+
+    def driver_change_refusal(
+        self, number: str, driver_in: str, at_us: int, *, override: bool = False
+    ) -> Refusal | None:
+        """Why ``apply`` would refuse ``driver_in`` getting into car ``number`` at ``at_us``
+        now (None: it would record the change): the very check ``apply`` makes, for a page
+        to ask before a marshal taps."""
+        return driver_change_refusal(self._core, number, driver_in, at_us, override=override)
+
+    def rest_until(self, number: str, driver: str, at_us: int) -> int | None:
+        """Until when ``driver`` must still rest before taking car ``number`` over at
+        ``at_us`` (what ``Refusal.REST_NOT_OVER`` waits for); None when nothing is owed
+        or no such car is entered."""
+        car = self._core.cars.get(number)
+        return None if car is None else self._core.endurance.rest_owed_until(car, driver, at_us)
 
     def cars(self, now_us: int | None = None) -> list[CarDetail]:
         return [self.car_detail(row.number, now_us) for row in self._core.standings()]

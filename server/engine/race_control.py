@@ -40,6 +40,7 @@ from server.engine.outbound import (
     MessagePosted,
     OutEvent,
 )
+from server.engine.refusals import OVERRIDABLE, Refusal
 
 
 def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
@@ -51,17 +52,16 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
         case PitInMarked() | PitOutMarked():
             return _mark(core, event)
         case DriverChangeConfirmed():
-            car = core.cars.get(event.number)
-            reason = _over(core, event.number, event.at_us)
-            if car is None or reason is not None:
-                reason = reason or "unknown_car"
-                return [DriverChangeRefused(event.number, event.driver_in, event.at_us, reason)]
-            return core.endurance.driver_change(car, event)
+            number, driver_in, at_us = event.number, event.driver_in, event.at_us
+            reason = driver_change_refusal(core, number, driver_in, at_us, override=event.override)
+            if reason is not None:
+                return [DriverChangeRefused(number, driver_in, at_us, reason)]
+            return core.endurance.driver_change(core.cars[number], event)
         case SoloExitConfirmed():
             car = core.cars.get(event.number)
             reason = _over(core, event.number, event.at_us)
             if car is None or reason is not None:
-                return [_refused(event, reason or "unknown_car", event.number)]
+                return [_refused(event, reason or Refusal.UNKNOWN_CAR, event.number)]
             return core.endurance.solo_exit(car, event)
         case CarRetired():
             return _retire(core, event)
@@ -94,18 +94,29 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
     return []  # PassingDeleted, TransponderAssigned: applied by the rebuild itself
 
 
-def _refused(event: InputEvent, reason: str, number: str | None = None) -> CommandRefused:
+def driver_change_refusal(
+    core: SessionCore, number: str, driver_in: str, at_us: int, *, override: bool
+) -> Refusal | None:
+    """Why ``driver_in`` may not get into car ``number`` at ``at_us`` (None: recorded):
+    the one check, made by ``apply`` and by the engine's query of the same name."""
+    reason = _over(core, number, at_us)
+    if reason is None:
+        reason = core.endurance.change_refusal(core.cars[number], driver_in, at_us)
+    return None if override and reason in OVERRIDABLE else reason
+
+
+def _refused(event: InputEvent, reason: Refusal, number: str | None = None) -> CommandRefused:
     return CommandRefused(type(event).__name__, event.at_us, reason, number)
 
 
-def _over(core: SessionCore, number: str, at_us: int) -> str | None:
+def _over(core: SessionCore, number: str, at_us: int) -> Refusal | None:
     """Why car ``number`` can take nothing more at ``at_us`` (None: it can)."""
     car = core.cars.get(number)
     if car is None:
-        return "unknown_car"
+        return Refusal.UNKNOWN_CAR
     if car.retired_at_us is not None and at_us >= car.retired_at_us:
-        return "car_retired"
-    return "car_finished" if core.car_over(car, at_us) else None
+        return Refusal.CAR_RETIRED
+    return Refusal.CAR_FINISHED if core.car_over(car, at_us) else None
 
 
 def _mark(core: SessionCore, event: PitInMarked | PitOutMarked) -> list[OutEvent]:
@@ -113,11 +124,11 @@ def _mark(core: SessionCore, event: PitInMarked | PitOutMarked) -> list[OutEvent
     green = core.clock.green_at_us
     reason = _over(core, event.number, event.at_us)
     if reason is None and (green is None or event.at_us < green):
-        reason = "not_started"
+        reason = Refusal.NOT_STARTED
     if car is not None and car.last_seen_us is not None and event.at_us < car.last_seen_us:
-        reason = reason or "out_of_order"
+        reason = reason or Refusal.OUT_OF_ORDER
     if car is None or reason is not None:
-        return [_refused(event, reason or "unknown_car", event.number)]
+        return [_refused(event, reason or Refusal.UNKNOWN_CAR, event.number)]
     loop = LoopRole.PIT_IN if isinstance(event, PitInMarked) else LoopRole.PIT_OUT
     return core.pit_or_sector(car, event.at_us, loop)
 
@@ -125,11 +136,11 @@ def _mark(core: SessionCore, event: PitInMarked | PitOutMarked) -> list[OutEvent
 def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
     car = core.cars.get(event.number)
     if car is None:
-        return [_refused(event, "unknown_car", event.number)]
+        return [_refused(event, Refusal.UNKNOWN_CAR, event.number)]
     if car.retired_at_us is not None:
-        return [_refused(event, "already_retired", event.number)]
+        return [_refused(event, Refusal.ALREADY_RETIRED, event.number)]
     if core.car_over(car, event.at_us):
-        return [_refused(event, "car_finished", event.number)]
+        return [_refused(event, Refusal.CAR_FINISHED, event.number)]
     shown = car.reported_state
     car.retired_at_us = event.at_us
     core.endurance.touch(car.number)  # its stint ends; the standings show it
@@ -143,11 +154,11 @@ def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
 
 
 def _pause(core: SessionCore, event: SessionClockPaused) -> list[OutEvent]:
-    reason: str | None = None
+    reason: Refusal | None = None
     if not core.config.rules.red_may_stop_clock:
-        reason = "not_in_rules"
+        reason = Refusal.NOT_IN_RULES
     elif core.flags.current is not Flag.RED:
-        reason = "not_under_red"
+        reason = Refusal.NOT_UNDER_RED
     else:
         reason = core.clock.pause_refusal(event.at_us)
     if reason is not None:

@@ -9,6 +9,8 @@ pause stands in front of is unknown (None), so nothing that depends on it can ha
 
 from __future__ import annotations
 
+from server.engine.refusals import Refusal
+
 
 class SessionClock:
     __slots__ = ("green_at_us", "pauses")
@@ -28,23 +30,23 @@ class SessionClock:
         """Total length of the closed pauses."""
         return sum(end - start for start, end in self.pauses if end is not None)
 
-    def pause_refusal(self, at_us: int) -> str | None:
+    def pause_refusal(self, at_us: int) -> Refusal | None:
         if self.green_at_us is None or at_us < self.green_at_us:
-            return "not_started"
+            return Refusal.NOT_STARTED
         if self.paused_since_us is not None:
-            return "already_paused"
+            return Refusal.ALREADY_PAUSED
         if self.pauses and at_us < (self.pauses[-1][1] or 0):
-            return "out_of_order"
+            return Refusal.OUT_OF_ORDER
         return None
 
     def pause(self, at_us: int) -> None:
         self.pauses.append((at_us, None))
 
-    def resume_refusal(self, at_us: int) -> str | None:
+    def resume_refusal(self, at_us: int) -> Refusal | None:
         since = self.paused_since_us
         if since is None:
-            return "not_paused"
-        return "out_of_order" if at_us < since else None
+            return Refusal.NOT_PAUSED
+        return Refusal.OUT_OF_ORDER if at_us < since else None
 
     def resume(self, at_us: int) -> None:
         self.pauses[-1] = (self.pauses[-1][0], at_us)

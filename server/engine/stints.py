@@ -23,6 +23,7 @@ from server.engine.drivetime import Span, driven_us, merge, reaches_at
 from server.engine.events import Severity
 from server.engine.model import Entry, StintClock
 from server.engine.pits import Stop
+from server.engine.refusals import Refusal
 from server.engine.rules import RuleSet
 
 
@@ -96,12 +97,12 @@ def rest_until(stints: Sequence[Stint], min_rest_us: int | None) -> dict[str, in
     return result
 
 
-def change_refusal(entry: Entry, driver_in: str) -> str | None:
+def change_refusal(entry: Entry, driver_in: str) -> Refusal | None:
     """Why ``driver_in`` may not get in this car at all (the rest rule aside), or None."""
     if entry.drivers and driver_in not in entry.drivers:
-        return "not_on_roster"
+        return Refusal.NOT_ON_ROSTER
     if driver_in in entry.flagged_drivers:
-        return "licence_flagged"
+        return Refusal.LICENCE_FLAGGED
     return None
 
 

@@ -4,19 +4,19 @@ and say what happened in words a marshal reads at a glance.
 Strategy: every command becomes an input event stamped with the server clock and the
 actor, and goes through ``RaceService.submit`` like a passing (journal first, then the
 engine), refused or not: the journal is the record of what was asked. ``submit`` hands
-back the engine's answer, and a refusal in it always wins; the words come from the
-state (``change_refusal``, the rest times the engine derived, the car's state), so a
-refusal says e.g. until when the driver must rest.
+back the engine's answer, and that answer is the verdict: this module never checks a
+rule itself. A ``Refusal`` becomes words through one table (``WORDS``); the only thing
+the words ask the engine for is until when a driver must rest.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import repository
 from server.engine.events import (
@@ -27,158 +27,112 @@ from server.engine.events import (
     SoloExitConfirmed,
     to_record,
 )
-from server.engine.model import CarDetail, CarState
-from server.engine.outbound import CommandRefused, DriverChangeRefused
-from server.engine.rules import RuleSet
-from server.engine.stints import change_refusal
+from server.engine.outbound import (
+    CommandRefused,
+    DriverChangeRecorded,
+    DriverChangeRefused,
+    FlagRejected,
+    OutEvent,
+)
+from server.engine.refusals import Refusal
 from server.service.race_service import NoActiveSession, RaceService
 from server.web.formatting import format_minutes, format_time_of_day
 
-_REFUSALS = (CommandRefused, DriverChangeRefused)
-_OVER = {CarState.RETIRED: "car_retired", CarState.FINISHED: "car_finished"}
+# what each refusal says; {number} is the car, {driver} the driver getting in, {until}
+# when a resting driver may drive again
+WORDS: dict[Refusal, str] = {
+    Refusal.UNKNOWN_CAR: "car {number} is not entered",
+    Refusal.CAR_RETIRED: "car {number} is retired",
+    Refusal.CAR_FINISHED: "car {number} has finished",
+    Refusal.ALREADY_RETIRED: "car {number} is already retired",
+    Refusal.NOT_STARTED: "the session has not started (no green flag yet)",
+    Refusal.OUT_OF_ORDER: "something later is already recorded",
+    Refusal.NOT_ON_ROSTER: "{driver} is not on the roster of car {number}",
+    Refusal.LICENCE_FLAGGED: "{driver}'s licence or medical is flagged: race control must clear it",
+    Refusal.REST_NOT_OVER: "{driver}'s rest is not over: may drive from {until}",
+    Refusal.ALREADY_SHOWN: "that flag is already shown",
+    Refusal.INVALID_TRANSITION: "that flag cannot follow the flag shown now",
+    Refusal.NOT_IN_RULES: "the rule set does not allow it",
+    Refusal.NOT_UNDER_RED: "the race clock stops under a red flag only",
+    Refusal.ALREADY_PAUSED: "the race clock is already stopped",
+    Refusal.NOT_PAUSED: "the race clock is running",
+    Refusal.NO_SUCH_PASSING: "car {number} has no such passing",
+    Refusal.NO_SESSION: "no session is being timed",
+}
+NOT_RECORDED = "not_recorded"  # neither recorded nor refused: never expected
+_NOT_RECORDED_TEXT = "the engine did not record it: ask race control"
+_REFUSALS = (CommandRefused, DriverChangeRefused, FlagRejected)
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
     ok: bool
     text: str
-    reason: str | None = None  # the engine's reason code for a refusal
+    reason: str | None = None  # a Refusal, or a page's own code (a time it cannot read)
 
 
-def reason_text(reason: str, number: str, driver: str = "") -> str:
-    texts = {
-        "unknown_car": f"car {number} is not entered",
-        "car_retired": f"car {number} is retired",
-        "car_finished": f"car {number} has finished",
-        "not_started": "the session has not started (no green flag yet)",
-        "not_on_roster": f"{driver} is not on the roster of car {number}",
-        "licence_flagged": f"{driver}'s licence or medical is flagged: race control must clear it",
-        "rest_not_over": f"{driver}'s rest is not over",
-        "no_session": "no session is being timed",
-        "not_recorded": "the engine did not record it: ask race control",
-    }
-    return texts.get(reason, reason.replace("_", " "))
+def refusal_text(refusal: Refusal, number: str = "", driver: str = "", until: str = "") -> str:
+    return WORDS[refusal].format(number=number, driver=driver, until=until)
 
 
-def _detail(race: RaceService, number: str, at_us: int) -> CarDetail | None:
-    if race.engine is None:
-        return None
-    try:
-        return race.engine.car_detail(number, at_us)
-    except KeyError:
-        return None
+def refusal_of(out: Sequence[OutEvent]) -> Refusal | None:
+    """The engine's refusal among the facts it reported for one command (None: applied)."""
+    return next((o.reason for o in out if isinstance(o, _REFUSALS)), None)
 
 
-def car_refusal(race: RaceService, number: str, at_us: int, *, started: bool) -> str | None:
-    """Why car ``number`` can take no pit command now (None: it can)."""
-    status = race.status()
-    if status is None:
-        return "no_session"
-    detail = _detail(race, number, at_us)
-    if detail is None:
-        return "unknown_car"
-    if detail.state in _OVER:
-        return _OVER[detail.state]
-    if started and (status.green_at_us is None or at_us < status.green_at_us):
-        return "not_started"
-    return None
+def refused(
+    race: RaceService, event: InputEvent, refusal: Refusal, tz: tzinfo | None = None
+) -> Outcome:
+    """The outcome of ``event`` refused: the engine's reason in words."""
+    number, driver = getattr(event, "number", None) or "", getattr(event, "driver_in", "")
+    until = ""
+    if refusal is Refusal.REST_NOT_OVER:
+        # a refused command changed nothing: the engine still owes the rest it refused for
+        rest = None if race.engine is None else race.engine.rest_until(number, driver, event.at_us)
+        until = "the end of the rest" if rest is None else _when(rest, event.at_us, tz)
+    return Outcome(False, refusal_text(refusal, number, driver, until), refusal)
 
 
-def driver_change_refusal(
-    race: RaceService,
-    rules: RuleSet,
-    number: str,
-    driver: str,
-    at_us: int,
-    *,
-    override: bool = False,
-    tz: tzinfo | None = None,
-) -> tuple[str, str] | None:
-    """(reason, words) when the engine will refuse ``driver`` getting into ``number``."""
-    reason = car_refusal(race, number, at_us, started=False)
-    if reason is not None:
-        return reason, reason_text(reason, number, driver)
-    entry = next((e for e in race.entries if e.number == number), None)
-    reason = None if entry is None or override else change_refusal(entry, driver)
-    if reason is not None:
-        return reason, reason_text(reason, number, driver)
-    detail = _detail(race, number, at_us)
-    if detail is None or detail.state is CarState.NOT_STARTED:
-        return None
-    # the engine compares with the driver of the last stint: confirming that driver again
-    # during the stop (a mis-tap corrected) is no change at all, never a rest question
-    driver_out = detail.stints[-1].driver if detail.stints else detail.driver
-    if driver == driver_out:
-        return None
-    until = next((d.rest_until_us for d in detail.drivers if d.name == driver), None)
-    if until is None or rules.min_rest_us is None or at_us >= until or override:
-        return None
-    when = f"{format_time_of_day(until, tz)} ({format_minutes(until - at_us)})"
-    return "rest_not_over", f"{driver}'s rest is not over: may drive from {when}"
-
-
-def change_recorded(detail: CarDetail | None, driver: str) -> bool:
-    """Whether the state shows ``driver`` in the car, getting in at this stop or next."""
-    if detail is None:
-        return False
-    if driver in (detail.driver, detail.pending_driver):
-        return True
-    last = detail.stops[-1] if detail.stops else None
-    return last is not None and last.pit_out_us is None and last.driver_in == driver
+def _when(at_us: int, now_us: int, tz: tzinfo | None) -> str:
+    return f"{format_time_of_day(at_us, tz)} ({format_minutes(at_us - now_us)})"
 
 
 async def submit_audited(
-    race: RaceService,
-    db: async_sessionmaker[AsyncSession],
-    event: InputEvent,
-    actor: str,
-    action: str,
-    **detail: Any,
-) -> None:
-    """Journal and apply ``event``, then write the audit line (raises NoActiveSession)."""
-    await race.submit(event)
-    async with db() as session:
-        await repository.audit(session, actor, action, {**to_record(event), **detail})
+    race: RaceService, db: AsyncSession, event: InputEvent, actor: str, action: str, **detail: Any
+) -> list[OutEvent]:
+    """Journal and apply ``event``, write the audit line, and hand back what the engine
+    said of it (raises NoActiveSession)."""
+    out = await race.submit(event)
+    await repository.audit(db, actor, action, {**to_record(event), **detail})
+    return out
 
 
 async def _run(
     race: RaceService,
-    db: async_sessionmaker[AsyncSession],
+    db: AsyncSession,
     event: InputEvent,
     actor: str,
     action: str,
-    decide: Callable[[], Outcome],
+    applied: Callable[[Sequence[OutEvent]], Outcome],
+    tz: tzinfo | None = None,
 ) -> Outcome:
-    """Submit ``event``, then ``decide`` what happened from the state, and audit both."""
+    """Submit ``event``; the engine's refusal, or ``applied`` to what it reported, is the
+    outcome; audit both."""
     try:
         out = await race.submit(event)
     except NoActiveSession:
-        return Outcome(False, reason_text("no_session", ""), "no_session")
-    outcome = decide()
-    # the engine is the judge: a refusal it reports wins over the state's reading
-    refusal = next((o.reason for o in out if isinstance(o, _REFUSALS)), None)
-    if refusal is not None and (outcome.ok or outcome.reason != refusal):
-        number, driver = getattr(event, "number", ""), getattr(event, "driver_in", "")
-        outcome = Outcome(False, reason_text(refusal, number, driver), refusal)
-    async with db() as session:
-        extra = {"outcome": "recorded" if outcome.ok else "refused", "reason": outcome.reason}
-        await repository.audit(session, actor, action, {**to_record(event), **extra})
+        return Outcome(False, refusal_text(Refusal.NO_SESSION), Refusal.NO_SESSION)
+    refusal = refusal_of(out)
+    outcome = applied(out) if refusal is None else refused(race, event, refusal, tz)
+    reason = None if outcome.reason is None else str(outcome.reason)
+    extra = {"outcome": "recorded" if outcome.ok else "refused", "reason": reason}
+    await repository.audit(db, actor, action, {**to_record(event), **extra})
     return outcome
-
-
-def _refused_or(
-    refused: tuple[str, str] | None, done: Callable[[], Outcome]
-) -> Callable[[], Outcome]:
-    def decide() -> Outcome:
-        return Outcome(False, refused[1], refused[0]) if refused is not None else done()
-
-    return decide
 
 
 async def confirm_driver_change(
     race: RaceService,
-    db: async_sessionmaker[AsyncSession],
-    rules: RuleSet,
+    db: AsyncSession,
     number: str,
     driver: str,
     actor: str,
@@ -186,57 +140,41 @@ async def confirm_driver_change(
     override: bool = False,
     tz: tzinfo | None = None,
 ) -> Outcome:
-    at = race.clock.now_us()
-    event = DriverChangeConfirmed(number, driver, at, actor, override)
-    refused = driver_change_refusal(race, rules, number, driver, at, override=override, tz=tz)
+    event = DriverChangeConfirmed(number, driver, race.clock.now_us(), actor, override)
 
-    def decide() -> Outcome:
-        # the roster, licence and car checks come first in the engine and do not depend
-        # on the stop: trust them; whether the rest rule bit is read from the state after
-        if refused is not None and refused[0] != "rest_not_over":
-            return Outcome(False, refused[1], refused[0])
-        detail = _detail(race, number, race.clock.now_us())
-        if detail is None or not change_recorded(detail, driver):
-            reason, text = refused or ("not_recorded", reason_text("not_recorded", number))
-            return Outcome(False, text, reason)
-        if detail.pending_driver == driver:
+    def applied(out: Sequence[OutEvent]) -> Outcome:
+        recorded = next((o for o in out if isinstance(o, DriverChangeRecorded)), None)
+        if recorded is None:
+            return Outcome(False, _NOT_RECORDED_TEXT, NOT_RECORDED)
+        # confirmed on track: the driver gets in at the next pit-in (unless it is the
+        # driver already in the car, which changes nothing)
+        if recorded.pending and recorded.driver_in != recorded.driver_out:
             return Outcome(True, f"Car {number}: {driver} gets in at the next stop")
         return Outcome(True, f"Car {number}: {driver} in")
 
-    return await _run(race, db, event, actor, "pit.driver_change", decide)
+    return await _run(race, db, event, actor, "pit.driver_change", applied, tz)
 
 
 async def confirm_solo_exit(
-    race: RaceService, db: async_sessionmaker[AsyncSession], number: str, actor: str
+    race: RaceService, db: AsyncSession, number: str, actor: str
 ) -> Outcome:
-    at = race.clock.now_us()
-    event = SoloExitConfirmed(number, at, actor)
-    reason = car_refusal(race, number, at, started=True)
-    refused = None if reason is None else (reason, reason_text(reason, number))
+    event = SoloExitConfirmed(number, race.clock.now_us(), actor)
 
-    def done() -> Outcome:
+    def applied(_out: Sequence[OutEvent]) -> Outcome:
         return Outcome(True, f"Car {number}: solo driver fully out of the car")
 
-    return await _run(race, db, event, actor, "pit.solo_exit", _refused_or(refused, done))
+    return await _run(race, db, event, actor, "pit.solo_exit", applied)
 
 
 async def mark_pit(
-    race: RaceService,
-    db: async_sessionmaker[AsyncSession],
-    number: str,
-    actor: str,
-    *,
-    going_in: bool,
+    race: RaceService, db: AsyncSession, number: str, actor: str, *, going_in: bool
 ) -> Outcome:
-    at = race.clock.now_us()
     mark = PitInMarked if going_in else PitOutMarked
-    event: InputEvent = mark(number, at, actor)
-    reason = car_refusal(race, number, at, started=True)
-    refused = None if reason is None else (reason, reason_text(reason, number))
+    event: InputEvent = mark(number, race.clock.now_us(), actor)
 
-    def done() -> Outcome:
+    def applied(_out: Sequence[OutEvent]) -> Outcome:
         where = "in the pit lane" if going_in else "out of the pit lane"
         return Outcome(True, f"Car {number} marked {where}")
 
     action = "pit.in" if going_in else "pit.out"
-    return await _run(race, db, event, actor, action, _refused_or(refused, done))
+    return await _run(race, db, event, actor, action, applied)

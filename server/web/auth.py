@@ -16,18 +16,20 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, WebSocket, status
 
 from server.db import repository
-from server.web.state import app_state
+from server.web.deps import RaceDep, StateDep
 
 ROLES = ("control", "steward", "timing", "pit", "public")
 PIT_ROLES = frozenset({"pit", "control"})
 
 
-async def current_role(request: Request) -> str | None:
+async def current_role(request: Request, state: StateDep) -> str | None:
     """The caller's role from a bearer token, else from the login cookie, else None."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() == "bearer" and token:
-        async with app_state(request.app).sessionmaker() as db:
+        # a session of its own, closed at once: in the route's session (DbDep) this
+        # read's transaction would stay open across the command the route journals
+        async with state.sessionmaker() as db:
             return await repository.verify_token(db, token.strip())
     role = request.session.get("role")
     return role if isinstance(role, str) else None
@@ -37,6 +39,10 @@ def actor_of(request: Request) -> str:
     """Who is acting: the logged-in name ("pin:<event>" for a PIN login), else "api"."""
     user = request.session.get("user")
     return user if isinstance(user, str) and user else "api"
+
+
+RoleDep = Annotated[str | None, Depends(current_role)]  # None: not logged in
+ActorDep = Annotated[str, Depends(actor_of)]
 
 
 def websocket_role(websocket: WebSocket) -> str | None:
@@ -52,13 +58,12 @@ def may_pit(role: str | None, pin_event: object, active_event: str) -> bool:
     return pin_event is None or pin_event == active_event
 
 
-def websocket_may_pit(websocket: WebSocket) -> bool:
+def websocket_may_pit(websocket: WebSocket, race: RaceDep) -> bool:
     session = websocket.session if "session" in websocket.scope else {}
-    active = app_state(websocket.app).race.event_name
-    return may_pit(websocket_role(websocket), session.get("event"), active)
+    return may_pit(websocket_role(websocket), session.get("event"), race.event_name)
 
 
-async def require_control(role: Annotated[str | None, Depends(current_role)]) -> str:
+async def require_control(role: RoleDep) -> str:
     if role is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
@@ -70,17 +75,17 @@ async def require_control(role: Annotated[str | None, Depends(current_role)]) ->
     return role
 
 
-async def require_pit(request: Request, role: Annotated[str | None, Depends(current_role)]) -> str:
+async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
     if role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in or enter the pit PIN")
-    active = app_state(request.app).race.event_name
-    if not may_pit(role, request.session.get("event"), active):
+    if not may_pit(role, request.session.get("event"), race.event_name):
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this here")
     return role
 
 
 ControlRole = Annotated[str, Depends(require_control)]
 PitRole = Annotated[str, Depends(require_pit)]
+WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 
 
 class Throttle:

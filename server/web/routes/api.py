@@ -13,8 +13,8 @@ from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
 from server.engine.model import StandingRow
 from server.service.race_service import NoActiveSession
-from server.web.auth import ControlRole, actor_of
-from server.web.state import app_state
+from server.web.auth import ActorDep, ControlRole
+from server.web.deps import DbDep, RaceDep
 
 router = APIRouter(prefix="/api/v1", tags=["timing"])
 
@@ -98,36 +98,34 @@ class StandingOut(BaseModel):
 
 
 @router.get("/sessions")
-async def list_sessions(request: Request) -> list[SessionOut]:
-    state = app_state(request.app)
-    async with state.sessionmaker() as db:
-        rows = await repository.list_sessions(db)
-        return [
-            SessionOut(
-                id=row.id,
-                event=(await repository.get_event(db, row.event_id)).name,
-                type=SessionKind(row.type),
-                name=row.name,
-                length_minutes=row.length_minutes,
-                active=row.id == state.race.session_id,
-            )
-            for row in rows
-        ]
+async def list_sessions(race: RaceDep, db: DbDep) -> list[SessionOut]:
+    rows = await repository.list_sessions(db)
+    return [
+        SessionOut(
+            id=row.id,
+            event=(await repository.get_event(db, row.event_id)).name,
+            type=SessionKind(row.type),
+            name=row.name,
+            length_minutes=row.length_minutes,
+            active=row.id == race.session_id,
+        )
+        for row in rows
+    ]
 
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED)
-async def create_session(request: Request, body: SessionIn, _role: ControlRole) -> SessionOut:
+async def create_session(
+    body: SessionIn, _role: ControlRole, race: RaceDep, db: DbDep
+) -> SessionOut:
     """Create a session of an event and make it the one being timed."""
-    state = app_state(request.app)
-    async with state.sessionmaker() as db:
-        try:
-            row = await repository.create_session(
-                db, body.event, body.type.value, body.name, body.length_minutes, body.rules
-            )
-        except ValueError as exc:  # an unknown preset or rule field, a bad value
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-        await repository.audit(db, "api", "session.create", body.model_dump(mode="json"))
-    await state.race.load_session(row.id)
+    try:
+        row = await repository.create_session(
+            db, body.event, body.type.value, body.name, body.length_minutes, body.rules
+        )
+    except ValueError as exc:  # an unknown preset or rule field, a bad value
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    await repository.audit(db, "api", "session.create", body.model_dump(mode="json"))
+    await race.load_session(row.id)
     return SessionOut(
         id=row.id,
         event=body.event,
@@ -139,9 +137,15 @@ async def create_session(request: Request, body: SessionIn, _role: ControlRole) 
 
 
 @router.post("/sessions/{session_id}/flag")
-async def change_flag(request: Request, session_id: int, _role: ControlRole) -> dict[str, Any]:
+async def change_flag(
+    request: Request,
+    session_id: int,
+    _role: ControlRole,
+    race: RaceDep,
+    db: DbDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
     """Show a flag (JSON ``{"flag": "green"}`` or a form post from the control page)."""
-    state = app_state(request.app)
     if request.headers.get("content-type", "").startswith("application/json"):
         payload: Any = await request.json()
     else:
@@ -150,24 +154,22 @@ async def change_flag(request: Request, session_id: int, _role: ControlRole) -> 
         body = FlagIn.model_validate(payload)
     except ValidationError as exc:
         raise RequestValidationError(exc.errors()) from exc
-    if session_id != state.race.session_id:
+    if session_id != race.session_id:
         raise HTTPException(status.HTTP_409_CONFLICT, "only the active session takes flags")
     station = (body.station or "").strip() or None
-    event = FlagChanged(at_us=state.race.clock.now_us(), flag=body.flag, station=station)
+    event = FlagChanged(at_us=race.clock.now_us(), flag=body.flag, station=station)
     try:
-        await state.race.submit(event)
+        await race.submit(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    async with state.sessionmaker() as db:
-        await repository.audit(db, actor_of(request), "flag", asdict(event))
-    current = state.race.status()
+    await repository.audit(db, actor, "flag", asdict(event))
+    current = race.status()
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 
 
 @router.get("/sessions/{session_id}/standings")
-async def standings(request: Request, session_id: int) -> list[StandingOut]:
+async def standings(race: RaceDep, session_id: int) -> list[StandingOut]:
     """Standings in order; a past session is rebuilt from its journal."""
-    race = app_state(request.app).race
     if session_id == race.session_id:
         rows = race.standings()
     else:
@@ -180,6 +182,6 @@ async def standings(request: Request, session_id: int) -> list[StandingOut]:
 
 
 @router.get("/decoders")
-async def decoders(request: Request) -> list[dict[str, Any]]:
+async def decoders(race: RaceDep) -> list[dict[str, Any]]:
     """Each decoder connection: connected, last STATUS, noise, passings, bad frames."""
-    return [asdict(s) for s in app_state(request.app).race.decoders.values()]
+    return [asdict(s) for s in race.decoders.values()]

@@ -5,16 +5,17 @@ classifications kept with the session.
 Strategy: each command is a form post of a few lines: build the input event (server
 clock, actor, reason), journal and apply it through the race service, audit it, and
 answer with a one-line fragment for the form (or 204 when the websocket update is the
-answer). Corrections are checked against the state after they were applied, since the
-race service does not hand back the engine's verdict.
+answer). A refusal is the engine's (``submit`` hands back what it said); whether an added
+passing changed the car's timing is read from the state after it.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi import APIRouter, Form, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.engine.events import (
     AlertAcknowledged,
@@ -29,14 +30,16 @@ from server.engine.events import (
     SessionClockResumed,
     TransponderAssigned,
 )
-from server.engine.model import CarState
+from server.engine.outbound import OutEvent
+from server.engine.race import RaceEngine
 from server.service.race_service import NoActiveSession, RaceService
-from server.web import actions, contexts
-from server.web.auth import ControlRole, actor_of, current_role
+from server.web import actions
+from server.web.auth import ActorDep, ControlRole, RoleDep
 from server.web.car_views import car_detail_view, crossings_view, snapshots_view
+from server.web.deps import DbDep, EngineDep, RaceDep, StateDep
 from server.web.formatting import format_time_of_day, parse_time_of_day
+from server.web.rendering import Renderer
 from server.web.routes.pit import render_outcome
-from server.web.state import app_state
 
 router = APIRouter(prefix="/control", include_in_schema=False)
 Number = Annotated[str, Form(min_length=1, max_length=16)]
@@ -44,24 +47,17 @@ Reason = Annotated[str, Form(min_length=1, max_length=200)]
 Outcome = actions.Outcome
 
 
-def _race(request: Request) -> RaceService:
-    race = app_state(request.app).race
-    if race.engine is None:
-        raise HTTPException(status.HTTP_409_CONFLICT, "no session is being timed")
-    return race
-
-
-async def _submit(request: Request, event: InputEvent, action: str) -> None:
-    state = app_state(request.app)
+async def _submit(
+    race: RaceService, db: AsyncSession, actor: str, event: InputEvent, action: str
+) -> list[OutEvent]:
     try:
-        actor = actor_of(request)
-        await actions.submit_audited(state.race, state.sessionmaker, event, actor, action)
+        return await actions.submit_audited(race, db, event, actor, action)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
 
-def _fragment(request: Request, outcome: Outcome) -> HTMLResponse:
-    return HTMLResponse(render_outcome(request, outcome))
+def _fragment(renderer: Renderer, outcome: Outcome) -> HTMLResponse:
+    return HTMLResponse(render_outcome(renderer, outcome))
 
 
 def _known_car(race: RaceService, number: str) -> None:
@@ -71,15 +67,18 @@ def _known_car(race: RaceService, number: str) -> None:
 
 @router.post("/flag")
 async def flag(
-    request: Request,
     _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     flag: Annotated[Flag, Form()],
     station: Annotated[str | None, Form(max_length=40)] = None,
 ) -> HTMLResponse:
     """Any flag for the timed session; with a station, a local yellow (or its clearing)."""
-    race = _race(request)
+    race = state.race
     where = (station or "").strip() or None
-    await _submit(request, FlagChanged(race.clock.now_us(), flag, where), "flag")
+    await _submit(race, db, actor, FlagChanged(race.clock.now_us(), flag, where), "flag")
     current = race.status()
     if where is not None:
         shown = current is not None and where in current.local_yellows
@@ -90,181 +89,202 @@ async def flag(
         text = f"flag {flag.value.replace('_', ' ')}"
     if not ok and current is not None:
         text = f"{text} not shown under the {current.flag.value.replace('_', ' ')} flag"
-    return _fragment(request, Outcome(ok, text))
+    return _fragment(state.renderer, Outcome(ok, text))
 
 
 @router.post("/clock")
 async def clock(
-    request: Request, _role: ControlRole, action: Annotated[str, Form(pattern="^(pause|resume)$")]
+    _role: ControlRole,
+    _engine: EngineDep,
+    race: RaceDep,
+    db: DbDep,
+    actor: ActorDep,
+    action: Annotated[str, Form(pattern="^(pause|resume)$")],
 ) -> Response:
-    race = _race(request)
-    actor, now = actor_of(request), race.clock.now_us()
+    now = race.clock.now_us()
     event = SessionClockPaused(now, actor) if action == "pause" else SessionClockResumed(now, actor)
-    await _submit(request, event, f"clock.{action}")
+    await _submit(race, db, actor, event, f"clock.{action}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/alerts/ack")
 async def acknowledge(
-    request: Request, _role: ControlRole, alert_id: Annotated[str, Form(max_length=300)]
+    _role: ControlRole,
+    _engine: EngineDep,
+    race: RaceDep,
+    db: DbDep,
+    actor: ActorDep,
+    alert_id: Annotated[str, Form(max_length=300)],
 ) -> Response:
-    race = _race(request)
-    event = AlertAcknowledged(alert_id, race.clock.now_us(), actor_of(request))
-    await _submit(request, event, "alert.ack")
+    event = AlertAcknowledged(alert_id, race.clock.now_us(), actor)
+    await _submit(race, db, actor, event, "alert.ack")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/messages")
 async def post_message(
-    request: Request,
     _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     text: Annotated[str, Form(min_length=1, max_length=200)],
     number: Annotated[str, Form(max_length=16)] = "",
 ) -> HTMLResponse:
-    race = _race(request)
+    race = state.race
     if number:
         _known_car(race, number)
     words = " ".join(text.split())
-    event = RaceControlMessagePosted(race.clock.now_us(), words, number or None, actor_of(request))
-    await _submit(request, event, "message")
-    return _fragment(request, Outcome(True, "posted to every page"))
+    event = RaceControlMessagePosted(race.clock.now_us(), words, number or None, actor)
+    await _submit(race, db, actor, event, "message")
+    return _fragment(state.renderer, Outcome(True, "posted to every page"))
 
 
-def _timing_of(race: RaceService, number: str) -> tuple[object, ...]:
+def _timing_of(race: RaceService, engine: RaceEngine, number: str) -> tuple[object, ...]:
     """What a car's passings show (its laps and crossings), to tell if a correction did."""
-    assert race.engine is not None
     row = next((r for r in race.standings() if r.number == number), None)
-    laps = tuple(lap.at_us for lap in race.engine.laps_of(number))
+    laps = tuple(lap.at_us for lap in engine.laps_of(number))
     return (laps, None if row is None else (row.laps, row.last_crossing_us))
 
 
 @router.post("/corrections/add")
 async def add_passing(
-    request: Request,
     _role: ControlRole,
+    engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     number: Number,
     time: Annotated[str, Form(max_length=20)],
     reason: Reason,
 ) -> HTMLResponse:
-    race = _race(request)
+    race, renderer = state.race, state.renderer
     _known_car(race, number)
     now = race.clock.now_us()
     try:
         at = parse_time_of_day(time, now)
     except ValueError as exc:
-        return _fragment(request, Outcome(False, str(exc), "bad_time"))
+        return _fragment(renderer, Outcome(False, str(exc), "bad_time"))
     if at > now:
-        return _fragment(request, Outcome(False, "that time has not come yet", "future"))
-    before = _timing_of(race, number)
-    await _submit(request, PassingAdded(number, at, reason, actor_of(request)), "correction.add")
+        return _fragment(renderer, Outcome(False, "that time has not come yet", "future"))
+    before = _timing_of(race, engine, number)
+    await _submit(race, db, actor, PassingAdded(number, at, reason, actor), "correction.add")
     text = f"passing of car {number} at {format_time_of_day(at, millis=True)} added"
-    if _timing_of(race, number) == before:  # recorded, but filtered like a double read
+    if _timing_of(race, engine, number) == before:  # recorded, but filtered like a double read
         text += ", but it changes nothing (too close to another crossing?)"
-    return _fragment(request, Outcome(True, text))
+    return _fragment(renderer, Outcome(True, text))
 
 
 @router.post("/corrections/delete")
 async def delete_passing(
-    request: Request,
     _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     number: Number,
     crossing_at_us: Annotated[int, Form()],
     reason: Reason,
 ) -> HTMLResponse:
-    race = _race(request)
+    race = state.race
     _known_car(race, number)
-    before = _timing_of(race, number)
-    event = PassingDeleted(number, crossing_at_us, race.clock.now_us(), reason, actor_of(request))
-    await _submit(request, event, "correction.delete")
+    event = PassingDeleted(number, crossing_at_us, race.clock.now_us(), reason, actor)
+    out = await _submit(race, db, actor, event, "correction.delete")
     when = format_time_of_day(crossing_at_us, millis=True)
-    if _timing_of(race, number) == before:  # the engine found no such passing
-        return _fragment(request, Outcome(False, f"no passing of car {number} at {when}"))
-    return _fragment(request, Outcome(True, f"passing of car {number} at {when} deleted"))
+    if actions.refusal_of(out) is not None:  # the engine found no such passing
+        return _fragment(state.renderer, Outcome(False, f"no passing of car {number} at {when}"))
+    return _fragment(state.renderer, Outcome(True, f"passing of car {number} at {when} deleted"))
 
 
 @router.post("/corrections/assign")
 async def assign_transponder(
-    request: Request,
     _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     transponder: Annotated[str, Form(min_length=1, max_length=32)],
     number: Number,
     reason: Reason,
 ) -> HTMLResponse:
-    race = _race(request)
+    race = state.race
     _known_car(race, number)
     code = transponder.strip()
-    event = TransponderAssigned(code, number, race.clock.now_us(), reason, actor_of(request))
-    await _submit(request, event, "correction.assign")
-    return _fragment(request, Outcome(True, f"transponder {code} now counts for car {number}"))
+    event = TransponderAssigned(code, number, race.clock.now_us(), reason, actor)
+    await _submit(race, db, actor, event, "correction.assign")
+    text = f"transponder {code} now counts for car {number}"
+    return _fragment(state.renderer, Outcome(True, text))
 
 
 @router.post("/driver-change")
 async def driver_change(
-    request: Request,
     _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
     number: Number,
     driver: Annotated[str, Form(min_length=1, max_length=200)],
     override: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """A driver change entered (or forced past the rest rule) by race control."""
-    state = app_state(request.app)
-    _race(request)
+    forced = override.lower() in ("1", "true", "on", "yes")
     outcome = await actions.confirm_driver_change(
-        state.race,
-        state.sessionmaker,
-        contexts.session_rules(state.race),
-        number,
-        driver,
-        actor_of(request),
-        override=override.lower() in ("1", "true", "on", "yes"),
+        state.race, db, number, driver, actor, override=forced
     )
-    return _fragment(request, outcome)
+    return _fragment(state.renderer, outcome)
 
 
 @router.post("/retire")
-async def retire(request: Request, _role: ControlRole, number: Number, reason: Reason) -> Response:
-    race = _race(request)
+async def retire(
+    _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    db: DbDep,
+    actor: ActorDep,
+    number: Number,
+    reason: Reason,
+) -> Response:
+    race = state.race
     _known_car(race, number)
-    event = CarRetired(number, race.clock.now_us(), reason, actor_of(request))
-    await _submit(request, event, "car.retire")
-    assert race.engine is not None
-    retired = race.engine.car_detail(number).state is CarState.RETIRED
-    text = f"car {number} retired" if retired else f"car {number} not retired (finished?)"
-    return _fragment(request, Outcome(retired, text))
+    event = CarRetired(number, race.clock.now_us(), reason, actor)
+    refusal = actions.refusal_of(await _submit(race, db, actor, event, "car.retire"))
+    if refusal is not None:  # already retired, or classified
+        return _fragment(state.renderer, actions.refused(race, event, refusal))
+    return _fragment(state.renderer, Outcome(True, f"car {number} retired"))
 
 
 @router.get("/cars/{number}")
-async def car_detail(request: Request, _role: ControlRole, number: str) -> HTMLResponse:
-    race = _race(request)
-    assert race.engine is not None
-    now = race.clock.now_us()
+async def car_detail(
+    _role: ControlRole, engine: EngineDep, state: StateDep, number: str
+) -> HTMLResponse:
+    now = state.race.clock.now_us()
     try:
-        detail = race.engine.car_detail(number, now)
+        detail = engine.car_detail(number, now)
     except KeyError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"car {number} is not entered") from exc
-    view = car_detail_view(detail, race.status(), now)
-    html = app_state(request.app).renderer.page("_car_detail.html", {"car": view})
-    return HTMLResponse(html)
+    view = car_detail_view(detail, state.race.status(), now)
+    return HTMLResponse(state.renderer.page("_car_detail.html", {"car": view}))
 
 
 @router.get("/crossings")
-async def crossings(request: Request, _role: ControlRole, number: str = "") -> HTMLResponse:
+async def crossings(
+    _role: ControlRole, engine: EngineDep, state: StateDep, number: str = ""
+) -> HTMLResponse:
     """``<option>``s of the car's latest crossings, for the delete-a-passing form."""
-    race = _race(request)
-    assert race.engine is not None
     try:
-        laps = race.engine.laps_of(number)
+        laps = engine.laps_of(number)
     except KeyError:
         laps = []
-    renderer = app_state(request.app).renderer
-    return HTMLResponse(renderer.page("_crossings.html", {"crossings": crossings_view(laps)}))
+    context = {"crossings": crossings_view(laps)}
+    return HTMLResponse(state.renderer.page("_crossings.html", context))
 
 
 @router.get("/snapshots")
-async def snapshots(request: Request) -> Response:
-    if await current_role(request) != "control":
+async def snapshots(role: RoleDep, state: StateDep) -> Response:
+    if role != "control":
         return RedirectResponse("/login?next=/control/snapshots", status_code=303)
-    race = app_state(request.app).race
+    race = state.race
     engine, current = race.engine, race.status()
     views = (
         []
@@ -276,4 +296,4 @@ async def snapshots(request: Request) -> Response:
         "session_name": "" if current is None else current.name,
         "snapshots": views,
     }
-    return HTMLResponse(app_state(request.app).renderer.page("snapshots.html", context))
+    return HTMLResponse(state.renderer.page("snapshots.html", context))

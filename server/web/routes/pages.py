@@ -16,9 +16,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.db import repository
 from server.web import contexts
-from server.web.auth import Throttle, current_role
+from server.web.auth import RoleDep, Throttle
+from server.web.deps import DbDep, StateDep
 from server.web.routes import control, pit
-from server.web.state import app_state
+from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 router.include_router(control.router)
@@ -44,64 +45,61 @@ async def index() -> Response:
 
 
 @router.get("/live")
-async def live(request: Request) -> HTMLResponse:
-    state = app_state(request.app)
+async def live(state: StateDep) -> HTMLResponse:
     return HTMLResponse(state.renderer.page("live.html", contexts.live(state.race)))
 
 
 @router.get("/control")
-async def control_page(request: Request) -> Response:
-    state = app_state(request.app)
-    if await current_role(request) != "control":
+async def control_page(state: StateDep, role: RoleDep) -> Response:
+    if role != "control":
         return RedirectResponse("/login?next=/control", status_code=303)
     return HTMLResponse(state.renderer.page("control.html", contexts.control(state.race)))
 
 
-def _login_page(request: Request, next: str, error: str | None, code: int = 200) -> HTMLResponse:
-    state = app_state(request.app)
+def _login_page(state: AppState, next: str, error: str | None, code: int = 200) -> HTMLResponse:
     context = {"next": next, "error": error, "event_name": state.race.event_name}
     return HTMLResponse(state.renderer.page("login.html", context), status_code=code)
 
 
 @router.get("/login")
-async def login_form(request: Request, next: str = "/control") -> HTMLResponse:
-    return _login_page(request, next, None)
+async def login_form(state: StateDep, next: str = "/control") -> HTMLResponse:
+    return _login_page(state, next, None)
 
 
 @router.post("/login")
 async def login(
     request: Request,
+    state: StateDep,
+    db: DbDep,
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/control",
 ) -> Response:
-    state = app_state(request.app)
-    async with state.sessionmaker() as db:
-        role = await repository.verify_user(db, name, password)
+    role = await repository.verify_user(db, name, password)
     if role is None:
-        return _login_page(request, next, "Unknown name or wrong password.", 401)
+        return _login_page(state, next, "Unknown name or wrong password.", 401)
     request.session.clear()  # nothing of an earlier (PIN) login carries over
     request.session.update({"user": name, "role": role})
     return RedirectResponse(_local(next, "/control"), status_code=303)
 
 
 @router.post("/login/pin")
-async def login_pin(request: Request, pin: Annotated[str, Form(max_length=12)]) -> Response:
-    state = app_state(request.app)
+async def login_pin(
+    request: Request, state: StateDep, db: DbDep, pin: Annotated[str, Form(max_length=12)]
+) -> Response:
     client = request.client.host if request.client else "?"
     throttle = _pin_throttle(request)
     event = state.race.event_name
     if throttle.blocked(client):
-        return _login_page(request, "/pit", "Too many wrong PINs: wait a minute.", 429)
+        return _login_page(state, "/pit", "Too many wrong PINs: wait a minute.", 429)
     if not event:
-        return _login_page(request, "/pit", "No event is being timed yet.", 409)
-    async with state.sessionmaker() as db:
-        ok = await repository.verify_pit_pin(db, event, pin.strip())
-        if ok:
-            await repository.audit(db, f"pin:{event}", "login.pin", {"client": client})
+        return _login_page(state, "/pit", "No event is being timed yet.", 409)
+    ok = await repository.verify_pit_pin(db, event, pin.strip())
+    if ok:
+        await repository.audit(db, f"pin:{event}", "login.pin", {"client": client})
     if not ok:
         throttle.failed(client)
-        return _login_page(request, "/pit", "Wrong PIN.", 401)
+        return _login_page(state, "/pit", "Wrong PIN.", 401)
     request.session.clear()
     request.session.update({"user": f"pin:{event}", "role": "pit", "event": event})
     return RedirectResponse("/pit", status_code=303)

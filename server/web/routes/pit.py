@@ -15,14 +15,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from server.engine.refusals import OVERRIDABLE
 from server.service.idempotency import Answer, RecentAnswers
 from server.web import actions, contexts
-from server.web.auth import PitRole, actor_of, current_role, may_pit
-from server.web.state import app_state
-
-# refusals race control may override (the engine records who did, in the journal)
-OVERRIDABLE = ("rest_not_over", "not_on_roster", "licence_flagged")
+from server.web.auth import ActorDep, PitRole, RoleDep, may_pit
+from server.web.deps import DbDep, StateDep
+from server.web.rendering import Renderer
+from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 Number = Annotated[str, Form(min_length=1, max_length=16)]
@@ -39,26 +40,23 @@ def recent_answers(request: Request) -> RecentAnswers:
 
 
 def render_outcome(
-    request: Request, outcome: actions.Outcome, override: dict[str, object] | None = None
+    renderer: Renderer, outcome: actions.Outcome, override: dict[str, object] | None = None
 ) -> str:
-    renderer = app_state(request.app).renderer
     return renderer.page("_result.html", {"outcome": outcome, "override": override})
 
 
 async def _answer(
-    request: Request, key: str | None, work: Callable[[], Awaitable[str]]
+    request: Request, actor: str, key: str | None, work: Callable[[], Awaitable[str]]
 ) -> HTMLResponse:
     async def run() -> Answer:
         return Answer(await work())
 
-    answer = await recent_answers(request).answer(actor_of(request), key, run)
+    answer = await recent_answers(request).answer(actor, key, run)
     return HTMLResponse(answer.html, status_code=answer.status)
 
 
 @router.get("/pit")
-async def pit_page(request: Request) -> Response:
-    state = app_state(request.app)
-    role = await current_role(request)
+async def pit_page(request: Request, role: RoleDep, state: StateDep) -> Response:
     if not may_pit(role, request.session.get("event"), state.race.event_name):
         return RedirectResponse("/login?next=/pit", status_code=303)
     return HTMLResponse(state.renderer.page("pit.html", contexts.pit(state.race)))
@@ -68,57 +66,80 @@ async def pit_page(request: Request) -> Response:
 async def driver_change(
     request: Request,
     role: PitRole,
+    actor: ActorDep,
+    state: StateDep,
+    db: DbDep,
     number: Number,
     driver: Annotated[str, Form(min_length=1, max_length=200)],
     idem: Key = None,
 ) -> HTMLResponse:
-    state = app_state(request.app)
-
     async def work() -> str:
-        rules = contexts.session_rules(state.race)
-        outcome = await actions.confirm_driver_change(
-            state.race, state.sessionmaker, rules, number, driver, actor_of(request)
-        )
+        outcome = await actions.confirm_driver_change(state.race, db, number, driver, actor)
         override: dict[str, object] | None = None
         if outcome.reason in OVERRIDABLE and role == "control":
             values = {"number": number, "driver": driver, "override": "1"}
             override = {"url": "/control/driver-change", "values": values}
             override |= {"driver": driver, "number": number}
-        return render_outcome(request, outcome, override)
+        return render_outcome(state.renderer, outcome, override)
 
-    return await _answer(request, idem, work)
+    return await _answer(request, actor, idem, work)
 
 
 @router.post("/pit/solo-exit")
-async def solo_exit(request: Request, _role: PitRole, number: Number, idem: Key = None) -> Response:
-    state = app_state(request.app)
-
+async def solo_exit(
+    request: Request,
+    _role: PitRole,
+    actor: ActorDep,
+    state: StateDep,
+    db: DbDep,
+    number: Number,
+    idem: Key = None,
+) -> Response:
     async def work() -> str:
-        outcome = await actions.confirm_solo_exit(
-            state.race, state.sessionmaker, number, actor_of(request)
-        )
-        return render_outcome(request, outcome)
+        outcome = await actions.confirm_solo_exit(state.race, db, number, actor)
+        return render_outcome(state.renderer, outcome)
 
-    return await _answer(request, idem, work)
+    return await _answer(request, actor, idem, work)
 
 
-async def _mark(request: Request, number: str, idem: str | None, going_in: bool) -> HTMLResponse:
-    state = app_state(request.app)
-
+async def _mark(
+    request: Request,
+    actor: str,
+    state: AppState,
+    db: AsyncSession,
+    number: str,
+    idem: str | None,
+    *,
+    going_in: bool,
+) -> HTMLResponse:
     async def work() -> str:
-        outcome = await actions.mark_pit(
-            state.race, state.sessionmaker, number, actor_of(request), going_in=going_in
-        )
-        return render_outcome(request, outcome)
+        outcome = await actions.mark_pit(state.race, db, number, actor, going_in=going_in)
+        return render_outcome(state.renderer, outcome)
 
-    return await _answer(request, idem, work)
+    return await _answer(request, actor, idem, work)
 
 
 @router.post("/pit/in")
-async def pit_in(request: Request, _role: PitRole, number: Number, idem: Key = None) -> Response:
-    return await _mark(request, number, idem, going_in=True)
+async def pit_in(
+    request: Request,
+    _role: PitRole,
+    actor: ActorDep,
+    state: StateDep,
+    db: DbDep,
+    number: Number,
+    idem: Key = None,
+) -> Response:
+    return await _mark(request, actor, state, db, number, idem, going_in=True)
 
 
 @router.post("/pit/out")
-async def pit_out(request: Request, _role: PitRole, number: Number, idem: Key = None) -> Response:
-    return await _mark(request, number, idem, going_in=False)
+async def pit_out(
+    request: Request,
+    _role: PitRole,
+    actor: ActorDep,
+    state: StateDep,
+    db: DbDep,
+    number: Number,
+    idem: Key = None,
+) -> Response:
+    return await _mark(request, actor, state, db, number, idem, going_in=False)

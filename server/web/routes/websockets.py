@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from server.web.auth import websocket_may_pit, websocket_role
-from server.web.state import app_state
+from server.web.auth import WebsocketMayPit, websocket_role
+from server.web.deps import StateDep
+from server.web.state import AppState
 
 router = APIRouter()
 
 
-async def _stream(websocket: WebSocket, channel_name: str) -> None:
-    state = app_state(websocket.app)
+async def _stream(websocket: WebSocket, state: AppState, channel_name: str) -> None:
     channel = state.hub.channel(channel_name)
     await websocket.accept()
     state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
@@ -35,21 +35,21 @@ async def _refuse(websocket: WebSocket) -> None:
 
 
 @router.websocket("/ws/live")
-async def live(websocket: WebSocket) -> None:
-    await _stream(websocket, "public")
+async def live(websocket: WebSocket, state: StateDep) -> None:
+    await _stream(websocket, state, "public")
 
 
 @router.websocket("/ws/control")
-async def control(websocket: WebSocket) -> None:
+async def control(websocket: WebSocket, state: StateDep) -> None:
     if websocket_role(websocket) != "control":
         await _refuse(websocket)
         return
-    await _stream(websocket, "control")
+    await _stream(websocket, state, "control")
 
 
 @router.websocket("/ws/pit")
-async def pit(websocket: WebSocket) -> None:
-    if not websocket_may_pit(websocket):
+async def pit(websocket: WebSocket, state: StateDep, allowed: WebsocketMayPit) -> None:
+    if not allowed:
         await _refuse(websocket)
         return
-    await _stream(websocket, "pit")
+    await _stream(websocket, state, "pit")

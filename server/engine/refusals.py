@@ -1,0 +1,42 @@
+"""Why the engine refuses a command: one enum, decided by the engine alone.
+
+Strategy: every refusal the engine reports (``CommandRefused``, ``DriverChangeRefused``,
+``FlagRejected``) carries a ``Refusal``; pages ask the engine (``RaceEngine``'s queries
+or the facts ``apply`` returned) and only turn the member into words, never re-check a
+rule. The values are the strings the audit log and the pages have always shown (a
+``StrEnum`` compares equal to them), so nothing recorded earlier changes meaning.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Refusal(StrEnum):
+    # the car
+    UNKNOWN_CAR = "unknown_car"  # no entry has this number
+    CAR_RETIRED = "car_retired"  # race control retired it
+    CAR_FINISHED = "car_finished"  # classified: it takes nothing more
+    ALREADY_RETIRED = "already_retired"
+    NOT_STARTED = "not_started"  # before the green flag (or before the car started)
+    OUT_OF_ORDER = "out_of_order"  # earlier than what the engine already applied
+    # the driver change
+    NOT_ON_ROSTER = "not_on_roster"
+    LICENCE_FLAGGED = "licence_flagged"  # licence or medical expired: race control clears it
+    REST_NOT_OVER = "rest_not_over"  # the driver's minimum rest is still running
+    # flags and the race clock
+    ALREADY_SHOWN = "already_shown"
+    INVALID_TRANSITION = "invalid_transition"
+    NOT_IN_RULES = "not_in_rules"  # the rule set does not allow it
+    NOT_UNDER_RED = "not_under_red"  # the clock stops under a red flag only
+    ALREADY_PAUSED = "already_paused"
+    NOT_PAUSED = "not_paused"
+    # corrections
+    NO_SUCH_PASSING = "no_such_passing"
+    # no engine at all: the race service answers it, before any rule
+    NO_SESSION = "no_session"
+
+
+# refusals race control may override (``DriverChangeConfirmed.override``); the journal
+# keeps who did. A car that is unknown, retired or finished stays refused.
+OVERRIDABLE = frozenset({Refusal.NOT_ON_ROSTER, Refusal.LICENCE_FLAGGED, Refusal.REST_NOT_OVER})
