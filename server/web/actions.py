@@ -16,9 +16,6 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from server.db import repository
 from server.engine.events import (
     DriverChangeConfirmed,
     InputEvent,
@@ -98,18 +95,17 @@ def _when(at_us: int, now_us: int, tz: tzinfo | None) -> str:
 
 
 async def submit_audited(
-    race: RaceService, db: AsyncSession, event: InputEvent, actor: str, action: str, **detail: Any
+    race: RaceService, event: InputEvent, actor: str, action: str, **detail: Any
 ) -> list[OutEvent]:
     """Journal and apply ``event``, write the audit line, and hand back what the engine
     said of it (raises NoActiveSession)."""
     out = await race.submit(event)
-    await repository.audit(db, actor, action, {**to_record(event), **detail})
+    await race.audit.record(actor, action, {**to_record(event), **detail})
     return out
 
 
 async def _run(
     race: RaceService,
-    db: AsyncSession,
     event: InputEvent,
     actor: str,
     action: str,
@@ -126,13 +122,12 @@ async def _run(
     outcome = applied(out) if refusal is None else refused(race, event, refusal, tz)
     reason = None if outcome.reason is None else str(outcome.reason)
     extra = {"outcome": "recorded" if outcome.ok else "refused", "reason": reason}
-    await repository.audit(db, actor, action, {**to_record(event), **extra})
+    await race.audit.record(actor, action, {**to_record(event), **extra})
     return outcome
 
 
 async def confirm_driver_change(
     race: RaceService,
-    db: AsyncSession,
     number: str,
     driver: str,
     actor: str,
@@ -152,23 +147,19 @@ async def confirm_driver_change(
             return Outcome(True, f"Car {number}: {driver} gets in at the next stop")
         return Outcome(True, f"Car {number}: {driver} in")
 
-    return await _run(race, db, event, actor, "pit.driver_change", applied, tz)
+    return await _run(race, event, actor, "pit.driver_change", applied, tz)
 
 
-async def confirm_solo_exit(
-    race: RaceService, db: AsyncSession, number: str, actor: str
-) -> Outcome:
+async def confirm_solo_exit(race: RaceService, number: str, actor: str) -> Outcome:
     event = SoloExitConfirmed(number, race.clock.now_us(), actor)
 
     def applied(_out: Sequence[OutEvent]) -> Outcome:
         return Outcome(True, f"Car {number}: solo driver fully out of the car")
 
-    return await _run(race, db, event, actor, "pit.solo_exit", applied)
+    return await _run(race, event, actor, "pit.solo_exit", applied)
 
 
-async def mark_pit(
-    race: RaceService, db: AsyncSession, number: str, actor: str, *, going_in: bool
-) -> Outcome:
+async def mark_pit(race: RaceService, number: str, actor: str, *, going_in: bool) -> Outcome:
     mark = PitInMarked if going_in else PitOutMarked
     event: InputEvent = mark(number, race.clock.now_us(), actor)
 
@@ -177,4 +168,4 @@ async def mark_pit(
         return Outcome(True, f"Car {number} marked {where}")
 
     action = "pit.in" if going_in else "pit.out"
-    return await _run(race, db, event, actor, action, applied)
+    return await _run(race, event, actor, action, applied)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -23,6 +23,8 @@ class AppState:
     renderer: Renderer
     race: RaceService
     supervisor: Supervisor | None = None  # set once the lifespan starts the tasks
+    # sha256 of each bearer token verified by the database -> its role, for an outage
+    verified_tokens: dict[str, str] = field(default_factory=dict)
 
 
 def app_state(app: FastAPI) -> AppState:

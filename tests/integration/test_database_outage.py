@@ -6,11 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, pool, text
+from sqlalchemy import make_url, pool, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
+from server.db.models import AuditRow
 from server.engine.events import PassingDetected
 from server.web import contexts
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
@@ -89,19 +90,30 @@ async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) ->
             # race control is told, on the decoders panel that every update re-renders
             page = srv.state.renderer.page("control.html", contexts.control(srv.race))
             assert "Database unreachable since" in page
+            # and race control keeps working: a flag and a message with an API token answer
+            # 200, their events spooled, their audit lines held
+            yellow = await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "yellow"})
+            assert yellow.status_code == 200 and yellow.json()["flag"] == "yellow"
+            posted = await api.post("/control/messages", data={"text": "Debris at turn 3"})
+            assert posted.status_code == 200, posted.text
+            assert srv.race.audit.holding
 
             await set_connections(db_url, allowed=True)
             await wait_until(lambda: not spool.exists(), timeout=30)
             assert srv.race.database_ok is True
             page = srv.state.renderer.page("control.html", contexts.control(srv.race))
             assert "Database unreachable" not in page
+            await wait_until(lambda: not srv.race.audit.holding, timeout=30)
             lap_of_everyone()
-            await wait_until(lambda: srv.race.journaled == 26)
+            await wait_until(lambda: srv.race.journaled == 28)
             before = (await api.get(f"/api/v1/sessions/{sid}/standings")).json()
 
         engine = create_engine(db_url)
         journal = await JournalStore(sessionmaker(engine)).read(sid)
+        async with sessionmaker(engine)() as db:
+            audited = [(r.actor, r.action) for r in await db.scalars(select(AuditRow))]
         await engine.dispose()
+        assert ("api", "flag") in audited and ("api", "message") in audited
         passings = [e for _seq, e in journal if isinstance(e, PassingDetected)]
         assert len(passings) == 25  # none lost, none twice
         assert [p.passing_number for p in passings] == sorted(

@@ -162,7 +162,7 @@ async def change_flag(
         await race.submit(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await repository.audit(db, actor, "flag", asdict(event))
+    await race.audit.record(actor, "flag", asdict(event))
     current = race.status()
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 

@@ -15,7 +15,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, HTTPException, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.engine.events import (
     AlertAcknowledged,
@@ -36,7 +35,7 @@ from server.service.race_service import NoActiveSession, RaceService
 from server.web import actions
 from server.web.auth import ActorDep, ControlRole, RoleDep
 from server.web.car_views import car_detail_view, crossings_view, snapshots_view
-from server.web.deps import DbDep, EngineDep, RaceDep, StateDep
+from server.web.deps import EngineDep, RaceDep, StateDep
 from server.web.formatting import format_time_of_day, parse_time_of_day
 from server.web.rendering import Renderer
 from server.web.routes.pit import render_outcome
@@ -47,11 +46,9 @@ Reason = Annotated[str, Form(min_length=1, max_length=200)]
 Outcome = actions.Outcome
 
 
-async def _submit(
-    race: RaceService, db: AsyncSession, actor: str, event: InputEvent, action: str
-) -> list[OutEvent]:
+async def _submit(race: RaceService, actor: str, event: InputEvent, action: str) -> list[OutEvent]:
     try:
-        return await actions.submit_audited(race, db, event, actor, action)
+        return await actions.submit_audited(race, event, actor, action)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
 
@@ -70,7 +67,6 @@ async def flag(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     flag: Annotated[Flag, Form()],
     station: Annotated[str | None, Form(max_length=40)] = None,
@@ -78,7 +74,7 @@ async def flag(
     """Any flag for the timed session; with a station, a local yellow (or its clearing)."""
     race = state.race
     where = (station or "").strip() or None
-    await _submit(race, db, actor, FlagChanged(race.clock.now_us(), flag, where), "flag")
+    await _submit(race, actor, FlagChanged(race.clock.now_us(), flag, where), "flag")
     current = race.status()
     if where is not None:
         shown = current is not None and where in current.local_yellows
@@ -97,13 +93,12 @@ async def clock(
     _role: ControlRole,
     _engine: EngineDep,
     race: RaceDep,
-    db: DbDep,
     actor: ActorDep,
     action: Annotated[str, Form(pattern="^(pause|resume)$")],
 ) -> Response:
     now = race.clock.now_us()
     event = SessionClockPaused(now, actor) if action == "pause" else SessionClockResumed(now, actor)
-    await _submit(race, db, actor, event, f"clock.{action}")
+    await _submit(race, actor, event, f"clock.{action}")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -112,12 +107,11 @@ async def acknowledge(
     _role: ControlRole,
     _engine: EngineDep,
     race: RaceDep,
-    db: DbDep,
     actor: ActorDep,
     alert_id: Annotated[str, Form(max_length=300)],
 ) -> Response:
     event = AlertAcknowledged(alert_id, race.clock.now_us(), actor)
-    await _submit(race, db, actor, event, "alert.ack")
+    await _submit(race, actor, event, "alert.ack")
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -126,7 +120,6 @@ async def post_message(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     text: Annotated[str, Form(min_length=1, max_length=200)],
     number: Annotated[str, Form(max_length=16)] = "",
@@ -136,7 +129,7 @@ async def post_message(
         _known_car(race, number)
     words = " ".join(text.split())
     event = RaceControlMessagePosted(race.clock.now_us(), words, number or None, actor)
-    await _submit(race, db, actor, event, "message")
+    await _submit(race, actor, event, "message")
     return _fragment(state.renderer, Outcome(True, "posted to every page"))
 
 
@@ -152,7 +145,6 @@ async def add_passing(
     _role: ControlRole,
     engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     number: Number,
     time: Annotated[str, Form(max_length=20)],
@@ -168,7 +160,7 @@ async def add_passing(
     if at > now:
         return _fragment(renderer, Outcome(False, "that time has not come yet", "future"))
     before = _timing_of(race, engine, number)
-    await _submit(race, db, actor, PassingAdded(number, at, reason, actor), "correction.add")
+    await _submit(race, actor, PassingAdded(number, at, reason, actor), "correction.add")
     text = f"passing of car {number} at {format_time_of_day(at, millis=True)} added"
     if _timing_of(race, engine, number) == before:  # recorded, but filtered like a double read
         text += ", but it changes nothing (too close to another crossing?)"
@@ -180,7 +172,6 @@ async def delete_passing(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     number: Number,
     crossing_at_us: Annotated[int, Form()],
@@ -189,7 +180,7 @@ async def delete_passing(
     race = state.race
     _known_car(race, number)
     event = PassingDeleted(number, crossing_at_us, race.clock.now_us(), reason, actor)
-    out = await _submit(race, db, actor, event, "correction.delete")
+    out = await _submit(race, actor, event, "correction.delete")
     when = format_time_of_day(crossing_at_us, millis=True)
     if actions.refusal_of(out) is not None:  # the engine found no such passing
         return _fragment(state.renderer, Outcome(False, f"no passing of car {number} at {when}"))
@@ -201,7 +192,6 @@ async def assign_transponder(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     transponder: Annotated[str, Form(min_length=1, max_length=32)],
     number: Number,
@@ -211,7 +201,7 @@ async def assign_transponder(
     _known_car(race, number)
     code = transponder.strip()
     event = TransponderAssigned(code, number, race.clock.now_us(), reason, actor)
-    await _submit(race, db, actor, event, "correction.assign")
+    await _submit(race, actor, event, "correction.assign")
     text = f"transponder {code} now counts for car {number}"
     return _fragment(state.renderer, Outcome(True, text))
 
@@ -221,7 +211,6 @@ async def driver_change(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     number: Number,
     driver: Annotated[str, Form(min_length=1, max_length=200)],
@@ -230,7 +219,7 @@ async def driver_change(
     """A driver change entered (or forced past the rest rule) by race control."""
     forced = override.lower() in ("1", "true", "on", "yes")
     outcome = await actions.confirm_driver_change(
-        state.race, db, number, driver, actor, override=forced
+        state.race, number, driver, actor, override=forced
     )
     return _fragment(state.renderer, outcome)
 
@@ -240,7 +229,6 @@ async def retire(
     _role: ControlRole,
     _engine: EngineDep,
     state: StateDep,
-    db: DbDep,
     actor: ActorDep,
     number: Number,
     reason: Reason,
@@ -248,7 +236,7 @@ async def retire(
     race = state.race
     _known_car(race, number)
     event = CarRetired(number, race.clock.now_us(), reason, actor)
-    refusal = actions.refusal_of(await _submit(race, db, actor, event, "car.retire"))
+    refusal = actions.refusal_of(await _submit(race, actor, event, "car.retire"))
     if refusal is not None:  # already retired, or classified
         return _fragment(state.renderer, actions.refused(race, event, refusal))
     return _fragment(state.renderer, Outcome(True, f"car {number} retired"))

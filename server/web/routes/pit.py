@@ -15,13 +15,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.engine.refusals import OVERRIDABLE
 from server.service.idempotency import Answer, RecentAnswers
 from server.web import actions, contexts
 from server.web.auth import ActorDep, PitRole, RoleDep, may_pit
-from server.web.deps import DbDep, StateDep
+from server.web.deps import StateDep
 from server.web.rendering import Renderer
 from server.web.state import AppState
 
@@ -68,13 +67,12 @@ async def driver_change(
     role: PitRole,
     actor: ActorDep,
     state: StateDep,
-    db: DbDep,
     number: Number,
     driver: Annotated[str, Form(min_length=1, max_length=200)],
     idem: Key = None,
 ) -> HTMLResponse:
     async def work() -> str:
-        outcome = await actions.confirm_driver_change(state.race, db, number, driver, actor)
+        outcome = await actions.confirm_driver_change(state.race, number, driver, actor)
         override: dict[str, object] | None = None
         if outcome.reason in OVERRIDABLE and role == "control":
             values = {"number": number, "driver": driver, "override": "1"}
@@ -91,12 +89,11 @@ async def solo_exit(
     _role: PitRole,
     actor: ActorDep,
     state: StateDep,
-    db: DbDep,
     number: Number,
     idem: Key = None,
 ) -> Response:
     async def work() -> str:
-        outcome = await actions.confirm_solo_exit(state.race, db, number, actor)
+        outcome = await actions.confirm_solo_exit(state.race, number, actor)
         return render_outcome(state.renderer, outcome)
 
     return await _answer(request, actor, idem, work)
@@ -106,14 +103,13 @@ async def _mark(
     request: Request,
     actor: str,
     state: AppState,
-    db: AsyncSession,
     number: str,
     idem: str | None,
     *,
     going_in: bool,
 ) -> HTMLResponse:
     async def work() -> str:
-        outcome = await actions.mark_pit(state.race, db, number, actor, going_in=going_in)
+        outcome = await actions.mark_pit(state.race, number, actor, going_in=going_in)
         return render_outcome(state.renderer, outcome)
 
     return await _answer(request, actor, idem, work)
@@ -125,11 +121,10 @@ async def pit_in(
     _role: PitRole,
     actor: ActorDep,
     state: StateDep,
-    db: DbDep,
     number: Number,
     idem: Key = None,
 ) -> Response:
-    return await _mark(request, actor, state, db, number, idem, going_in=True)
+    return await _mark(request, actor, state, number, idem, going_in=True)
 
 
 @router.post("/pit/out")
@@ -138,8 +133,7 @@ async def pit_out(
     _role: PitRole,
     actor: ActorDep,
     state: StateDep,
-    db: DbDep,
     number: Number,
     idem: Key = None,
 ) -> Response:
-    return await _mark(request, actor, state, db, number, idem, going_in=False)
+    return await _mark(request, actor, state, number, idem, going_in=False)
