@@ -16,6 +16,8 @@ from server.engine.events import (
     AlertAcknowledged,
     CarRetired,
     DriverChangeConfirmed,
+    EntryChanged,
+    EntryListSet,
     ExternalAlertRaised,
     Flag,
     FlagChanged,
@@ -91,7 +93,22 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
         case PassingAdded():
             car = core.cars[event.number]  # checked when the correction was accepted
             return core.car_passing(car, event.at_us, event.loop, "")
+        case EntryListSet():
+            return _entry_list(core, event)
+        case EntryChanged():
+            if core.end.finished:  # a finished session's results stay as they were
+                return [_refused(event, "session_finished", event.entry.number)]
+            core.change_entry(event.entry, event.at_us)
+            return []
     return []  # PassingDeleted, TransponderAssigned: applied by the rebuild itself
+
+
+def _entry_list(core: SessionCore, event: EntryListSet) -> list[OutEvent]:
+    try:
+        core.enter_list(event.entries)
+    except ValueError as exc:  # checked on import; refused here rather than crash a replay
+        return [_refused(event, f"invalid_entry_list: {exc}")]
+    return []
 
 
 def _refused(event: InputEvent, reason: str, number: str | None = None) -> CommandRefused:

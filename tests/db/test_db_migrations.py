@@ -36,6 +36,7 @@ BRIEF = {
     "users",
     "api_tokens",
     "audit_log",
+    "session_results",
 }
 
 
@@ -54,7 +55,8 @@ async def test_models_cover_the_brief() -> None:
     assert (ALEMBIC_DIR / "versions" / "0002_pit_pin.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0003_session_rules.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0004_licences.py").is_file()
-    assert head_revisions() == {"0004"}
+    assert (ALEMBIC_DIR / "versions" / "0005_self_contained_sessions.py").is_file()
+    assert head_revisions() == {"0005"}
 
 
 async def test_upgrade_creates_the_models_schema(db_engine: AsyncEngine) -> None:

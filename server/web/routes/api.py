@@ -164,18 +164,39 @@ async def change_flag(request: Request, session_id: int, _role: ControlRole) -> 
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 
 
-@router.get("/sessions/{session_id}/standings")
+REBUILD_RETRY_AFTER_S = 1
+
+
+@router.get(
+    "/sessions/{session_id}/standings",
+    responses={
+        404: {"description": "no such session"},
+        503: {
+            "description": "a past session's standings are being rebuilt from its journal "
+            "(in the background); retry after the Retry-After header's seconds"
+        },
+    },
+)
 async def standings(request: Request, session_id: int) -> list[StandingOut]:
-    """Standings in order; a past session is rebuilt from its journal."""
+    """Standings in order. The timed session's are live; a past session's are the ones
+    stored when it ended (or last rebuilt): a request never replays a journal. When none
+    are stored (or they are older than the journal), the answer is 503 with Retry-After
+    while a background task rebuilds them off the event loop."""
     race = app_state(request.app).race
     if session_id == race.session_id:
         rows = race.standings()
     else:
         try:
-            engine, _event_name, _entries = await race.replay(session_id)
+            past = await race.past_standings(session_id)
         except LookupError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-        rows = engine.standings()
+        if past is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the standings of session {session_id} are being rebuilt; retry shortly",
+                headers={"Retry-After": str(REBUILD_RETRY_AFTER_S)},
+            )
+        rows = past
     return [StandingOut.of(row) for row in rows]
 
 
