@@ -26,7 +26,8 @@ class SessionIn(BaseModel):
     length_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     rules: dict[str, Any] | None = Field(
         default=None,
-        description='the rule set: {"preset": "img"} plus RuleSet fields to override',
+        description='the rule set: {"preset": "img"} plus RuleSet fields to override; '
+        "stored resolved (every field), so later preset changes never touch this session",
         examples=[{"preset": "img", "max_stint_us": 7_200_000_000}],
     )
 
