@@ -16,6 +16,7 @@ import asyncio
 import logging
 from collections import Counter
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
@@ -154,11 +155,7 @@ class RaceService:
         first by every replay from then on), so the session still loads."""
         events = await self.journal.read(session_id)
         if not any(isinstance(event_in, EntryListSet) for event_in in events):
-            async with self._db() as db:
-                session = await repository.get_session(db, session_id)
-                event = await repository.get_event(db, session.event_id)
-                on_date = event.date or session.created_at.date()
-                entries = await repository.load_entries(db, session.event_id, on_date)
+            entries = await self._current_entries(session_id)
             entry_list = EntryListSet(at_us=0, entries=tuple(entries))
             await self.journal.append(session_id, [entry_list], self.clock.now_us())
             log.warning("session %s: entry list journaled from today's entries", session_id)
@@ -218,11 +215,18 @@ class RaceService:
         the server's database) reach the timed session within ``interval_s``."""
         while True:
             await asyncio.sleep(interval_s)
-            if self.engine is not None and not self.engine.status().finished:
+            if self.engine is None or self.engine.status().finished:
+                continue
+            try:
                 await self.entries_changed("import")
+            except (SQLAlchemyError, OSError) as exc:
+                # the database is down: the spool and its alert say so already; a watch
+                # failing every 2 s must not make the supervisor give up on the server
+                log.debug("entry watch: database unreachable (%s)", exc)
 
     async def _current_entries(self, session_id: int) -> list[Entry]:
-        """The session's event's entries as the tables hold them now."""
+        """The session's event's entries as the tables hold them now (licences judged on
+        the event's day, or the session's when unset)."""
         async with self._db() as db:
             session = await repository.get_session(db, session_id)
             event = await repository.get_event(db, session.event_id)
