@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from server.engine.alerts import Alert, AlertKind, alert_id
 from server.engine.core import SessionCore
+from server.engine.entry_events import apply_entry_event
 from server.engine.events import (
     AlertAcknowledged,
     CarRetired,
@@ -80,6 +81,8 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
             message = RaceControlMessage(event.at_us, event.text, event.number, event.actor)
             core.messages.append(message)
             return [MessagePosted(message)]
+        case EntryListSet() | EntryChanged():
+            return apply_entry_event(core, event)
         case AlertAcknowledged():
             core.acks.add(event.alert_id)
             core.endurance.alerts_version += 1
@@ -93,22 +96,7 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
         case PassingAdded():
             car = core.cars[event.number]  # checked when the correction was accepted
             return core.car_passing(car, event.at_us, event.loop, "")
-        case EntryListSet():
-            return _entry_list(core, event)
-        case EntryChanged():
-            if core.end.finished:  # a finished session's results stay as they were
-                return [_refused(event, "session_finished", event.entry.number)]
-            core.change_entry(event.entry, event.at_us)
-            return []
     return []  # PassingDeleted, TransponderAssigned: applied by the rebuild itself
-
-
-def _entry_list(core: SessionCore, event: EntryListSet) -> list[OutEvent]:
-    try:
-        core.enter_list(event.entries)
-    except ValueError as exc:  # checked on import; refused here rather than crash a replay
-        return [_refused(event, f"invalid_entry_list: {exc}")]
-    return []
 
 
 def _refused(event: InputEvent, reason: str, number: str | None = None) -> CommandRefused:

@@ -173,7 +173,7 @@ def test_an_entry_change_after_the_finish_is_refused_and_changes_nothing() -> No
 def test_an_entry_list_claiming_a_transponder_twice_is_refused() -> None:
     engine = RaceEngine(CONFIG)
     out = engine.apply(EntryListSet(0, (entry("1", "A", "T1"), entry("2", "A", "T1"))))
-    assert "invalid_entry_list" in of_type(out, CommandRefused)[0].reason
+    assert of_type(out, CommandRefused)[0].reason == "invalid_entry_list"
     assert engine.entries() == []
 
 
