@@ -120,6 +120,7 @@ def create_app(
                 supervise("ticker", race.run_ticker)
                 supervise("heartbeat", lambda: race.run_heartbeat(settings.heartbeat_interval_s))
                 supervise("spool drain", race.run_spool_drain)
+                supervise("entry watch", race.run_entry_watch)
                 if settings.rmonitor_port is not None:
                     rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -297,10 +297,14 @@ async def import_entries(
     path_or_text: str | Path | bytes,
     event_name: str,
     event_date: date | None = None,
+    on_imported: Callable[[], Awaitable[object]] | None = None,
 ) -> ImportReport:
     """Import a CSV entry list into ``event_name`` (created if missing); all or nothing.
 
     Raises :class:`EntriesImportError` listing every bad row; then nothing is written.
+    ``on_imported`` is awaited after the commit: in the server's process, the race
+    service's ``entries_changed`` journals the changes for the timed session at once
+    (from another process, the service's entry watch finds them within seconds).
     """
     cars, errors = _parse(_read_text(path_or_text))
     async with db_sessionmaker() as db, db.begin():
@@ -311,6 +315,8 @@ async def import_entries(
         if errors:
             raise EntriesImportError(sorted(errors, key=lambda error: error.row))
         classes_created, created, updated = await _write(db, event.id, cars)
+    if on_imported is not None:
+        await on_imported()
     return ImportReport(
         event_id=event.id,
         cars_created=created,

@@ -20,7 +20,7 @@ from server.db.models import JournalRow
 from server.engine.events import InputEvent, from_record, to_record
 
 
-def _row(session_id: int, event: InputEvent, recorded_at_us: int) -> dict[str, Any]:
+def journal_row(session_id: int, event: InputEvent, recorded_at_us: int) -> dict[str, Any]:
     payload = to_record(event)
     return {
         "session_id": session_id,
@@ -41,7 +41,7 @@ class JournalStore:
         """Journal ``events`` atomically; their sequence numbers, in the same order."""
         if not events:
             return []
-        rows = [_row(session_id, event, recorded_at_us) for event in events]
+        rows = [journal_row(session_id, event, recorded_at_us) for event in events]
         async with self._sessionmaker() as db, db.begin():
             connection = await db.connection()
             if connection.dialect.name == "sqlite":
@@ -57,6 +57,11 @@ class JournalStore:
             result = await db.execute(statement, rows)
             return list(result.scalars())
 
+    async def last_seq(self, session_id: int) -> int:
+        """The seq of the session's latest event (0: none yet); an index lookup."""
+        async with self._sessionmaker() as db:
+            return await last_journal_seq(db, session_id)
+
     async def read(self, session_id: int, after_seq: int = 0) -> list[tuple[int, InputEvent]]:
         """The session's events in journal order (only those after ``after_seq``, if given)."""
         statement = (
@@ -67,3 +72,9 @@ class JournalStore:
         async with self._sessionmaker() as db:
             result = await db.execute(statement)
             return [(seq, from_record({**payload, "type": kind})) for seq, kind, payload in result]
+
+
+async def last_journal_seq(db: AsyncSession, session_id: int) -> int:
+    """The seq of the session's latest event (0: none yet); an index lookup, no read."""
+    statement = select(func.max(JournalRow.seq)).where(JournalRow.session_id == session_id)
+    return int(await db.scalar(statement) or 0)

@@ -193,9 +193,11 @@ class SessionRow(Base):
     state: Mapped[str] = mapped_column(
         String(32), default="not_started", server_default="not_started"
     )
-    # the rule set as chosen: {"preset": "img", <RuleSet field>: <JSON value>, ...}
-    # (server/engine/rule_spec.py); None: the IMG defaults. Stored so a replay is exact.
+    # the rule set resolved: {"name": "img", <every RuleSet field>: <JSON value>}
+    # (server/engine/rule_spec.py), so a replay is exact whatever the presets become
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # the event's minimum lap when the session was created (shorter laps are double reads)
+    min_lap_ms: Mapped[int] = mapped_column(default=20_000, server_default="20000")
 
 
 class JournalRow(Base):
@@ -216,6 +218,20 @@ class JournalRow(Base):
     payload: Mapped[dict[str, Any]]
     at_us: Mapped[int] = mapped_column(BigInteger)  # session time base (the event's own time)
     recorded_at_us: Mapped[int] = mapped_column(BigInteger)  # server clock when journaled
+
+
+class SessionResultRow(Base):
+    """A session's standings as computed at journal ``seq`` (its last event then), so a
+    past session's results are read, not replayed. Valid while ``seq`` is still the
+    session's last journal seq; derived data, so deleting the session deletes it."""
+
+    __tablename__ = "session_results"
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger)  # 0: the journal was empty
+    standings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    computed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class UserRow(Base):

@@ -18,6 +18,7 @@ from server.db.accounts import (
 )
 from server.db.entries import load_entries
 from server.db.models import EventRow, Role, SessionRow
+from server.db.results import StoredResults, current_results, save_results
 from server.db.sessions import (
     NotFound,
     create_session,
@@ -35,16 +36,19 @@ __all__ = [
     "NotFound",
     "Role",
     "SessionRow",
+    "StoredResults",
     "add_user",
     "audit",
     "create_session",
     "create_token",
+    "current_results",
     "get_event",
     "get_or_create_event",
     "get_session",
     "latest_session",
     "list_sessions",
     "load_entries",
+    "save_results",
     "session_config",
     "set_pit_pin",
     "set_session_state",

@@ -62,16 +62,14 @@ class SessionCore:
         assignments: Sequence[TransponderAssigned] = (),
     ) -> None:
         self.config = config
-        self.transponders = TransponderMap(entries, assignments)
+        self.transponders = TransponderMap((), assignments)
         self.cars: dict[str, CarTiming] = {}
-        for entry in entries:
-            if entry.number in self.cars:
-                raise ValueError(f"car {entry.number!r} is entered twice")
-            self.cars[entry.number] = CarTiming(entry)
         self.flags = FlagTimeline()
         self.clock = SessionClock()
         self.end = FinishState()
         self.endurance = Endurance(config, self.cars, self.flags, self.clock)
+        self.entries_version = 0  # changes of the entry list
+        self.enter_list(entries)
         self.rejected = {reason.value: 0 for reason in RejectReason}
         self.sprint_at_us: int | None = None
         self.messages: list[RaceControlMessage] = []
@@ -97,6 +95,38 @@ class SessionCore:
         if self._ordered is None:
             self._ordered = order(self.cars.values(), self.config.kind)
         return self._ordered
+
+    # --- entries ----------------------------------------------------------------------
+
+    def enter_list(self, entries: Sequence[Entry]) -> None:
+        """The entry list the session starts with (its transponders count for the whole
+        session); raises ``ValueError`` for a car or a transponder entered twice."""
+        numbers = [entry.number for entry in entries]
+        twice = sorted({n for n in numbers if numbers.count(n) > 1 or n in self.cars})
+        if twice:
+            raise ValueError(f"car {twice[0]!r} is entered twice")
+        self.transponders.enter_list(entries)
+        for entry in entries:
+            self._put(entry)
+
+    def change_entry(self, entry: Entry, at_us: int) -> None:
+        """Car ``entry.number`` entered or changed at ``at_us`` (its new transponders count
+        from then on)."""
+        car = self.cars.get(entry.number)
+        before = () if car is None else car.entry.transponders
+        self.transponders.change_entry(entry.number, before, entry.transponders, at_us)
+        self._put(entry)
+
+    def _put(self, entry: Entry) -> None:
+        car = self.cars.get(entry.number)
+        if car is None:
+            car = self.cars[entry.number] = CarTiming(entry)
+        else:
+            car.entry = entry
+        self.endurance.entered(car)
+        self.entries_version += 1
+        self._ordered = self._rows = None
+        self.changed = True
 
     # --- passings ---------------------------------------------------------------------
 

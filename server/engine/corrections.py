@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 
 from server.engine.events import (
     Correction,
+    EntryChanged,
+    EntryListSet,
     InputEvent,
     LoopRole,
     PassingAdded,
@@ -50,7 +52,12 @@ def effective(
     added = [a for a in added if (a.number, a.at_us, a.loop) not in deleted]
     index = 0
     for event in log:
-        while index < len(added) and added[index].at_us < event.at_us:
+        # never before an entry event: the car an added passing is for must be entered
+        while (
+            index < len(added)
+            and added[index].at_us < event.at_us
+            and not isinstance(event, EntryListSet | EntryChanged)
+        ):
             yield added[index]
             index += 1
         if isinstance(event, PassingDetected):

@@ -106,6 +106,17 @@ class Endurance:
 
     # --- input ------------------------------------------------------------------------
 
+    def entered(self, car: CarTiming) -> None:
+        """Car ``car`` was entered, or its entry changed (class, team, drivers)."""
+        number = car.number
+        self.pits.setdefault(number, CarPits())
+        starter = self.starting.get(number)
+        drivers = car.entry.drivers
+        # the first listed driver starts, unless a change before the start named another
+        if number not in self.starting or (not car.started and starter not in drivers):
+            self.starting[number] = (drivers or (None,))[0]
+        self.touch(number)
+
     def pit_in(self, car: CarTiming, at_us: int) -> None:
         if car.started and self.pits[car.number].pit_in(at_us):
             car.pit_open = True

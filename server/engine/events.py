@@ -12,6 +12,7 @@ the audit trail.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
 from enum import StrEnum
 from typing import Any
@@ -46,6 +47,20 @@ class SessionKind(StrEnum):
     QUALIFYING = "qualifying"
     RACE = "race"
     SPRINTDURO = "sprintduro"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A car entered in the event. Numbers are strings: "07" and "7" are different cars."""
+
+    number: str
+    class_name: str
+    team: str
+    drivers: tuple[str, ...] = ()
+    transponders: tuple[str, ...] = ()
+    # drivers whose licence or medical is missing or expired on the event date: race
+    # control sees the flag, and a driver change putting one of them in is refused
+    flagged_drivers: tuple[str, ...] = ()
 
 
 # --- input events (journaled) -------------------------------------------------------
@@ -212,6 +227,30 @@ class TransponderAssigned:
     from_us: int | None = None
 
 
+# --- the entry list (journaled: a replay never reads the entry tables) ---------------
+
+
+@dataclass(frozen=True, slots=True)
+class EntryListSet:
+    """The entry list the session starts with, as it was when the session was created
+    (licences judged on the event date). Its transponders count for the whole session;
+    it is the first event of a journal (a replay puts it first in older journals)."""
+
+    at_us: int
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryChanged:
+    """Car ``entry.number`` was entered, or its class, team, drivers or transponders
+    changed, from ``at_us`` on: a transponder it gained counts for it, one it lost for
+    nobody, from then on (earlier passings keep the car they were scored for)."""
+
+    at_us: int
+    entry: Entry
+    actor: str = ""
+
+
 InputEvent = (
     PassingDetected
     | FlagChanged
@@ -228,7 +267,10 @@ InputEvent = (
     | PassingAdded
     | PassingDeleted
     | TransponderAssigned
+    | EntryListSet
+    | EntryChanged
 )
+EntryEvent = EntryListSet | EntryChanged
 Correction = PassingAdded | PassingDeleted | TransponderAssigned
 
 _INPUT_TYPES: dict[str, type[InputEvent]] = {
@@ -249,6 +291,8 @@ _INPUT_TYPES: dict[str, type[InputEvent]] = {
         PassingAdded,
         PassingDeleted,
         TransponderAssigned,
+        EntryListSet,
+        EntryChanged,
     )
 }
 # enum-valued fields, by name (the same name has the same enum in every event)
@@ -276,4 +320,27 @@ def from_record(data: dict[str, Any]) -> InputEvent:
     for field_name, enum in _ENUM_FIELDS.items():
         if payload.get(field_name) is not None:
             payload[field_name] = enum(payload[field_name])
+    if "entries" in payload:
+        payload["entries"] = tuple(_entry(item) for item in payload["entries"])
+    if "entry" in payload:
+        payload["entry"] = _entry(payload["entry"])
     return cls(**payload)
+
+
+def _entry(data: dict[str, Any]) -> Entry:
+    """An ``Entry`` from its record (JSON gives lists where the dataclass has tuples)."""
+    values = dict(data)
+    for name in ("drivers", "transponders", "flagged_drivers"):
+        values[name] = tuple(values.get(name, ()))
+    return Entry(**values)
+
+
+def entry_list_first(events: Sequence[InputEvent]) -> list[InputEvent]:
+    """``events`` in the order a replay applies them: the first ``EntryListSet`` before
+    everything. A new journal starts with it already; a journal written before entries
+    were journaled got it appended once (by the replay), and gets the same order again
+    on every later replay."""
+    first = next((i for i, e in enumerate(events) if isinstance(e, EntryListSet)), None)
+    if first is None or first == 0:
+        return list(events)
+    return [events[first], *events[:first], *events[first + 1 :]]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from server.engine.events import Entry as Entry  # the entry list is journaled
 from server.engine.events import Flag, SessionKind
 from server.engine.rules import IMG, PenaltyKind, RuleSet
 
@@ -32,20 +33,6 @@ class StintClock(StrEnum):
     RUNNING = "running"
     FROZEN = "frozen"  # a caution the rule set freezes stint clocks under
     IN_PIT = "in_pit"
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """A car entered in the event. Numbers are strings: "07" and "7" are different cars."""
-
-    number: str
-    class_name: str
-    team: str
-    drivers: tuple[str, ...] = ()
-    transponders: tuple[str, ...] = ()
-    # drivers whose licence or medical is missing or expired on the event date: race
-    # control sees the flag, and a driver change putting one of them in is refused
-    flagged_drivers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

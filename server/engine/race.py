@@ -60,7 +60,9 @@ _CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
 
 
 class RaceEngine:
-    def __init__(self, config: SessionConfig, entries: Sequence[Entry]) -> None:
+    def __init__(self, config: SessionConfig, entries: Sequence[Entry] = ()) -> None:
+        """``entries``: an entry list given up front (tests, tools); a session's engine
+        gets its entries from its journal (``EntryListSet``, ``EntryChanged``)."""
         self._config = config
         self._entries = tuple(entries)
         self._core = SessionCore(config, self._entries)
@@ -69,11 +71,14 @@ class RaceEngine:
         self._book = AlertBook()
         # the endurance (alerts, timed) versions the alert candidates were derived from
         self._alerts_version = (-1, -1)
-        self._rows_reported = 0  # the endurance version last reported as StandingsChanged
+        # the endurance version last reported as StandingsChanged (entries given up front
+        # are the starting point, not a change)
+        self._rows_reported = self._core.endurance.version
         self._now_us: int | None = None  # the latest tick
         self._snapshots_reported = 0
         self._snapshots: tuple[object, list[ClassificationSnapshot]] = (None, [])
         self._rebuilds = 0  # cores built from the log (a version for cached classifications)
+        self._entries_seen: tuple[object, list[Entry]] = (None, [])
 
     # --- queries ----------------------------------------------------------------------
 
@@ -84,6 +89,14 @@ class RaceEngine:
 
     def standings(self) -> list[StandingRow]:
         return list(self._core.standings())
+
+    def entries(self) -> list[Entry]:
+        """The entry list as the journal has it now, in the order cars were entered; the
+        same list object until it changes (callers key caches on it)."""
+        key = (self._rebuilds, self._core.entries_version)
+        if self._entries_seen[0] != key:
+            self._entries_seen = (key, [car.entry for car in self._core.cars.values()])
+        return self._entries_seen[1]
 
     def status(self) -> SessionStatus:
         config, core = self._config, self._core

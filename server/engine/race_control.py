@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from server.engine.alerts import Alert, AlertKind, alert_id
 from server.engine.core import SessionCore
+from server.engine.entry_events import apply_entry_event
 from server.engine.events import (
     AlertAcknowledged,
     CarRetired,
     DriverChangeConfirmed,
+    EntryChanged,
+    EntryListSet,
     ExternalAlertRaised,
     Flag,
     FlagChanged,
@@ -78,6 +81,8 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
             message = RaceControlMessage(event.at_us, event.text, event.number, event.actor)
             core.messages.append(message)
             return [MessagePosted(message)]
+        case EntryListSet() | EntryChanged():
+            return apply_entry_event(core, event)
         case AlertAcknowledged():
             core.acks.add(event.alert_id)
             core.endurance.alerts_version += 1

@@ -33,6 +33,9 @@ class Refusal(StrEnum):
     NOT_PAUSED = "not_paused"
     # corrections
     NO_SUCH_PASSING = "no_such_passing"
+    # the entry list (journaled; see entry_events.py)
+    SESSION_FINISHED = "session_finished"  # its results stay as they were
+    INVALID_ENTRY_LIST = "invalid_entry_list"  # a car or a transponder claimed twice
     # no engine at all: the race service answers it, before any rule
     NO_SESSION = "no_session"
 

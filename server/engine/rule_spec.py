@@ -1,12 +1,15 @@
-"""A session's rule set as stored: ``{"preset": "img", <RuleSet field>: <JSON value>, ...}``.
+"""A session's rule set as chosen and as stored.
 
-Strategy: the database keeps the choice (a preset name plus the fields that differ), not
-a pickled RuleSet, so a stored session stays readable as the code grows and its replay
-gets exactly the rules it ran with. Values are the RuleSet's own units (microseconds for
-times) in plain JSON: lists for tuples and sets, enum values as strings, a penalty as
-``{"kind": "laps", "value": 1}``. Every field is checked against the RuleSet's type
-hints, so a typo or a wrong type is a ``ValueError`` that names the field, at the moment
-the session is created rather than when its race starts. Pure code: no I/O.
+Strategy: race control chooses ``{"preset": "img", <RuleSet field>: <JSON value>, ...}``
+(a preset name plus the fields that differ). The database keeps the rule set RESOLVED:
+``{"name": "img", <every RuleSet field>: <JSON value>}`` (``resolved_spec``), not a
+preset name, so changing a preset in code never changes a past session, and not a
+pickled RuleSet, so a stored session stays readable as the code grows. Values are the
+RuleSet's own units (microseconds for times) in plain JSON: lists for tuples and sets,
+enum values as strings, a penalty as ``{"kind": "laps", "value": 1}``. Every field is
+checked against the RuleSet's type hints, so a typo or a wrong type is a ``ValueError``
+that names the field, at the moment the session is created rather than when its race
+starts. Pure code: no I/O.
 """
 
 from __future__ import annotations
@@ -23,12 +26,20 @@ _HINTS = get_type_hints(RuleSet)
 FIELDS = frozenset(f.name for f in fields(RuleSet)) - {"name"}  # the preset names it
 
 
+NAME_KEY = "name"  # only a resolved spec has it (a chosen one names a preset instead)
+
+
 def rules_from_spec(spec: dict[str, Any] | None) -> RuleSet:
-    """The RuleSet ``spec`` describes (None: the IMG default); ``ValueError`` if invalid."""
+    """The RuleSet ``spec`` describes (None: the IMG default); ``ValueError`` if invalid.
+
+    A resolved spec (with ``name``) is read field by field, without any preset.
+    """
     if spec is None:
         return IMG
     if not isinstance(spec, dict):
         raise ValueError(f"rules must be an object, not {type(spec).__name__}")
+    if NAME_KEY in spec and PRESET_KEY not in spec:
+        return _resolved_rules(spec)
     name = spec.get(PRESET_KEY, IMG.name)
     if not isinstance(name, str) or name not in PRESETS:
         raise ValueError(f"unknown rules preset {name!r}; known: {sorted(PRESETS)}")
@@ -40,12 +51,34 @@ def rules_from_spec(spec: dict[str, Any] | None) -> RuleSet:
     return replace(PRESETS[name], **values)
 
 
-def normalized_spec(spec: dict[str, Any] | None) -> dict[str, Any] | None:
-    """``spec`` checked (raises like :func:`rules_from_spec`), with its preset spelled out."""
-    if spec is None:
-        return None
-    rules_from_spec(spec)
-    return {PRESET_KEY: IMG.name, **spec}
+def resolved_spec(rules: RuleSet) -> dict[str, Any]:
+    """Every field of ``rules`` as JSON: what a session stores (``rules_from_spec`` reads
+    it back equal to ``rules``)."""
+    return {f.name: _json(getattr(rules, f.name)) for f in fields(RuleSet)}
+
+
+def _resolved_rules(spec: dict[str, Any]) -> RuleSet:
+    name = spec[NAME_KEY]
+    if not isinstance(name, str):
+        raise ValueError(f"rules name must be a string, not {name!r}")
+    missing = sorted(FIELDS - set(spec))
+    unknown = sorted(set(spec) - FIELDS - {NAME_KEY})
+    if missing or unknown:
+        raise ValueError(f"resolved rules: missing fields {missing}, unknown fields {unknown}")
+    values = {key: _convert(key, _HINTS[key], spec[key]) for key in FIELDS}
+    return RuleSet(name=name, **values)
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, PenaltySpec):
+        return {"kind": value.kind.value, "value": value.value}
+    if isinstance(value, frozenset):
+        return sorted(_json(item) for item in value)
+    if isinstance(value, tuple):
+        return [_json(item) for item in value]
+    return value
 
 
 def _convert(key: str, hint: Any, value: Any) -> Any:

@@ -24,8 +24,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db import repository
 from server.db.track import load_track
 from server.engine import RaceEngine
-from server.engine.events import ExternalAlertRaised, InputEvent, PassingDetected, Severity
-from server.engine.model import Entry, SessionStatus, StandingRow
+from server.engine.events import (
+    EntryChanged,
+    EntryListSet,
+    ExternalAlertRaised,
+    InputEvent,
+    PassingDetected,
+    Severity,
+    entry_list_first,
+)
+from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted, OutEvent
 from server.service.audit import AuditLog
 from server.service.decoder_alerts import decoder_alert
@@ -48,6 +56,18 @@ _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 # message and the heartbeat, so this package never imports server.web
 ChannelRender = Callable[["RaceService", frozenset[str]], dict[str, str]]
 HeartbeatRender = Callable[[int], str]
+
+
+_NO_ENTRIES: list[Entry] = []
+
+
+def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> RaceEngine:
+    """An engine with ``events`` applied (in a thread: pure CPU, nothing shared)."""
+    engine = RaceEngine(config)
+    for event_in in events:
+        engine.apply(event_in)
+    engine.tick(now_us)
+    return engine
 
 
 ALL_CHANNELS = frozenset({"public", "control", "pit"})
@@ -94,7 +114,7 @@ class RaceService:
         self.mapper = PassingMapper()
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
-        self.entries: list[Entry] = []
+        self._rebuilding: dict[int, asyncio.Task[None]] = {}  # past sessions' standings
         self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
@@ -119,8 +139,9 @@ class RaceService:
     async def replay(
         self, session_id: int, mapper: PassingMapper | None = None
     ) -> tuple[RaceEngine, str, list[Entry]]:
-        """A fresh engine for ``session_id`` with its whole journal applied, the event name
-        and the entries.
+        """A fresh engine for ``session_id`` built from its journal alone (its entries
+        included), the event name and the entries. The CPU work runs in a thread, so a
+        long journal does not stall the event loop.
 
         Raises ``LookupError`` for an unknown session.
         """
@@ -128,33 +149,157 @@ class RaceService:
             config = await repository.session_config(db, session_id)
             session = await repository.get_session(db, session_id)
             event = await repository.get_event(db, session.event_id)
-            # licences are judged on the event's day (or the session's, when unset)
-            on_date = event.date or session.created_at.date()
-            entries = await repository.load_entries(db, session.event_id, on_date)
-        engine = RaceEngine(config, entries)
-        for event_in in await self.journal.read(session_id):
-            if mapper is not None and isinstance(event_in, PassingDetected):
-                mapper.remember(event_in)
-            engine.apply(event_in)
-        engine.tick(self.clock.now_us())
-        return engine, event.name, entries
+        events = await self._journal_events(session_id)
+        if mapper is not None:
+            for event_in in events:
+                if isinstance(event_in, PassingDetected):
+                    mapper.remember(event_in)
+        engine = await asyncio.to_thread(replayed, config, events, self.clock.now_us())
+        return engine, event.name, engine.entries()
+
+    async def _journal_events(self, session_id: int) -> list[InputEvent]:
+        """The session's journal in the order a replay applies it. A journal written
+        before entries were journaled gets today's entry list, once (appended; applied
+        first by every replay from then on), so the session still loads."""
+        events = await self.journal.read(session_id)
+        if not any(isinstance(event_in, EntryListSet) for event_in in events):
+            entries = await self._current_entries(session_id)
+            entry_list = EntryListSet(at_us=0, entries=tuple(entries))
+            await self.journal.append(session_id, [entry_list], self.clock.now_us())
+            log.warning("session %s: entry list journaled from today's entries", session_id)
+            events.append(entry_list)
+        return entry_list_first(events)
 
     async def load_session(self, session_id: int) -> None:
-        """Make ``session_id`` the timed session, rebuilding its state from the journal."""
+        """Make ``session_id`` the timed session, rebuilding its state from the journal.
+
+        The session timed until now is past from here on: its standings are stored. Entry
+        changes made while nobody timed this session (``racecontrol import entries`` with
+        the server down) are journaled and applied, unless it has finished.
+        """
         async with self._lock:
             await self.journal.try_drain()
+            if self.session_id is not None and self.session_id != session_id:
+                await self._store_results()
             mapper = PassingMapper()
-            engine, event_name, entries = await self.replay(session_id, mapper)
+            engine, event_name, _entries = await self.replay(session_id, mapper)
             async with self._db() as db:
                 session = await repository.get_session(db, session_id)
                 mapper.loops = {
                     loop.decoder: loop for loop in await load_track(db, session.event_id)
                 }
-            self.engine, self.mapper, self.entries = engine, mapper, entries
+            self.engine, self.mapper = engine, mapper
             self.session_id, self.event_name = session_id, event_name
             self._laps.clear()
+            await self._journal_entry_changes(await self._current_entries(session_id), "entries")
+            if engine.status().finished:
+                await self._store_results()
             log.info("session %s loaded from its journal", session_id)
         self.mark_dirty()
+
+    @property
+    def entries(self) -> list[Entry]:
+        """The timed session's entry list, as its journal has it."""
+        return _NO_ENTRIES if self.engine is None else self.engine.entries()
+
+    async def entries_changed(self, actor: str = "entries") -> int:
+        """The entry tables changed (an import, the API): journal and apply each car that
+        differs from the timed session's entry (the changed transponders count from now
+        on). Nothing once the session has finished: its results stay. How many cars."""
+        session_id = self.session_id
+        if session_id is None:
+            return 0
+        current = await self._current_entries(session_id)  # read outside the writer's lock
+        async with self._lock:
+            if self.session_id != session_id:
+                return 0
+            changed = await self._journal_entry_changes(current, actor)
+        if changed:
+            self.mark_dirty()
+        return changed
+
+    async def run_entry_watch(self, interval_s: float = 2.0) -> None:
+        """Entry changes made by another process (``racecontrol import entries`` against
+        the server's database) reach the timed session within ``interval_s``."""
+        while True:
+            await asyncio.sleep(interval_s)
+            if self.engine is None or self.engine.status().finished:
+                continue
+            try:
+                await self.entries_changed("import")
+            except (SQLAlchemyError, OSError) as exc:
+                # the database is down: the spool and its alert say so already; a watch
+                # failing every 2 s must not make the supervisor give up on the server
+                log.debug("entry watch: database unreachable (%s)", exc)
+
+    async def _current_entries(self, session_id: int) -> list[Entry]:
+        """The session's event's entries as the tables hold them now (licences judged on
+        the event's day, or the session's when unset)."""
+        async with self._db() as db:
+            session = await repository.get_session(db, session_id)
+            event = await repository.get_event(db, session.event_id)
+            on_date = event.date or session.created_at.date()
+            return await repository.load_entries(db, session.event_id, on_date)
+
+    async def _journal_entry_changes(self, current: list[Entry], actor: str) -> int:
+        """Journal, then apply, an ``EntryChanged`` for each car of ``current`` that the
+        timed session's engine has otherwise (the caller holds the lock)."""
+        engine, session_id = self.engine, self.session_id
+        if engine is None or session_id is None or engine.status().finished:
+            return 0
+        known = {entry.number: entry for entry in engine.entries()}
+        now = self.clock.now_us()
+        changes: list[InputEvent] = [
+            EntryChanged(at_us=now, entry=entry, actor=actor)
+            for entry in current
+            if known.get(entry.number) != entry
+        ]
+        if changes:
+            await self.journal.append(session_id, changes, now)
+            self.journaled += len(changes)
+            for change in changes:
+                engine.apply(change)
+            log.info("session %s: %d entry changes journaled", session_id, len(changes))
+        return len(changes)
+
+    # --- past sessions ---------------------------------------------------------------
+
+    async def _store_results(self) -> None:
+        """Store the timed session's standings at its last journal seq."""
+        engine, session_id = self.engine, self.session_id
+        if engine is None or session_id is None:
+            return
+        seq = await self.journal.store.last_seq(session_id)
+        async with self._db() as db:
+            await repository.save_results(db, session_id, seq, engine.standings())
+
+    async def past_standings(self, session_id: int) -> list[StandingRow] | None:
+        """A session's stored standings, or None while they are being rebuilt (started
+        here if missing or stale: the replay runs in a background task and a thread,
+        never in the caller). Raises ``LookupError`` for an unknown session."""
+        async with self._db() as db:
+            stored = await repository.current_results(db, session_id)
+        if stored is not None:
+            return stored.standings
+        if session_id not in self._rebuilding:
+            task = asyncio.create_task(self._rebuild_results(session_id))
+            self._rebuilding[session_id] = task
+            task.add_done_callback(lambda done: self._rebuilt(session_id, done))
+        return None
+
+    async def _rebuild_results(self, session_id: int) -> None:
+        seq = await self.journal.store.last_seq(session_id)
+        engine, _event_name, _entries = await self.replay(session_id)
+        async with self._db() as db:
+            await repository.save_results(db, session_id, seq, engine.standings())
+        log.info("session %s: standings rebuilt at journal seq %s", session_id, seq)
+
+    def _rebuilt(self, session_id: int, task: asyncio.Task[None]) -> None:
+        self._rebuilding.pop(session_id, None)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "session %s: rebuilding its standings failed", session_id, exc_info=task.exception()
+            )
 
     # --- input ---------------------------------------------------------------------
 

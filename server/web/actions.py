@@ -54,6 +54,8 @@ WORDS: dict[Refusal, str] = {
     Refusal.ALREADY_PAUSED: "the race clock is already stopped",
     Refusal.NOT_PAUSED: "the race clock is running",
     Refusal.NO_SUCH_PASSING: "car {number} has no such passing",
+    Refusal.SESSION_FINISHED: "the session has finished: its entries stay as they were",
+    Refusal.INVALID_ENTRY_LIST: "the entry list claims a car or a transponder twice",
     Refusal.NO_SESSION: "no session is being timed",
 }
 NOT_RECORDED = "not_recorded"  # neither recorded nor refused: never expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from dataclasses import replace
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -11,7 +13,8 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.connection import create_engine
+from server.db import repository
+from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import (
     ALEMBIC_DIR,
     DatabaseNotMigrated,
@@ -21,6 +24,8 @@ from server.db.migrate import (
     upgrade,
 )
 from server.db.models import Base
+from server.engine.rule_spec import resolved_spec, rules_from_spec
+from server.engine.rules import IMG, PRESETS
 
 TABLES = set(Base.metadata.tables)
 BRIEF = {
@@ -36,6 +41,7 @@ BRIEF = {
     "users",
     "api_tokens",
     "audit_log",
+    "session_results",
 }
 
 
@@ -54,7 +60,8 @@ async def test_models_cover_the_brief() -> None:
     assert (ALEMBIC_DIR / "versions" / "0002_pit_pin.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0003_session_rules.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0004_licences.py").is_file()
-    assert head_revisions() == {"0004"}
+    assert (ALEMBIC_DIR / "versions" / "0005_self_contained_sessions.py").is_file()
+    assert head_revisions() == {"0005"}
 
 
 async def test_upgrade_creates_the_models_schema(db_engine: AsyncEngine) -> None:
@@ -148,3 +155,42 @@ async def test_the_migrated_schema_enforces_constraints(db_engine: AsyncEngine) 
         )
         row = (await connection.execute(text("SELECT state FROM sessions"))).one()
     assert row.state == "not_started"
+
+
+async def test_0005_resolves_rule_sets_and_copies_the_minimum_lap(db_url: str) -> None:
+    """Sessions made before 0005 (a preset name plus overrides, or NULL for IMG) come out
+    with every rule field, resolved with the presets of their time, and their event's
+    minimum lap; a downgrade gives back a spec the older code reads."""
+    await asyncio.to_thread(downgrade, db_url, "0004")
+    engine = create_engine(db_url)
+    specs = {1: None, 2: {"preset": "aer", "min_stop_us": 0}, 3: {"preset": "img"}}
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("INSERT INTO events (id, name, min_lap_ms) VALUES (1, 'Old Cup', 45000)")
+            )
+            for session_id, spec in specs.items():
+                await connection.execute(
+                    text(
+                        "INSERT INTO sessions (id, event_id, type, name, rules) "
+                        "VALUES (:id, 1, 'race', 'Old', :rules)"
+                    ),
+                    {"id": session_id, "rules": None if spec is None else json.dumps(spec)},
+                )
+        await asyncio.to_thread(upgrade, db_url)
+        async with sessionmaker(engine)() as db:
+            configs = {i: await repository.session_config(db, i) for i in specs}
+            stored = {i: (await repository.get_session(db, i)).rules for i in specs}
+        assert all(config.min_lap_us == 45_000_000 for config in configs.values())
+        assert configs[1].rules == IMG and configs[3].rules == IMG
+        assert configs[2].rules == replace(PRESETS["aer"], min_stop_us=0)
+        assert stored[2] == resolved_spec(replace(PRESETS["aer"], min_stop_us=0))
+        await asyncio.to_thread(downgrade, db_url, "0004")
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id, rules FROM sessions"))).all()
+        back = {i: json.loads(r) if isinstance(r, str) else r for i, r in rows}
+        assert back[2] is not None and back[2]["preset"] == "aer"
+        assert rules_from_spec(back[2]) == replace(PRESETS["aer"], min_stop_us=0)
+        await asyncio.to_thread(upgrade, db_url)
+    finally:
+        await engine.dispose()

@@ -31,6 +31,8 @@ from server.engine import (
     AlertAcknowledged,
     CarRetired,
     Entry,
+    EntryChanged,
+    EntryListSet,
     ExternalAlertRaised,
     Flag,
     FlagChanged,
@@ -202,6 +204,9 @@ def test_every_input_event_type_round_trips_with_its_audit_fields() -> None:
         PassingDeleted("7", 13, 14, "double read", "timing", LoopRole.PIT_OUT),
         PassingDeleted("7", 13, 14, "double read", "timing"),
         TransponderAssigned("X", "7", 15, "found", "timing", from_us=3),
+        EntryListSet(0, (Entry("7", "GT", "Team", ("A", "B"), ("X", "Y"), ("B",)),)),
+        EntryListSet(0, ()),
+        EntryChanged(16, Entry("8", "Cup", "Eight", transponders=("8",)), actor="import"),
     ]
     for event in samples:
         assert from_record(json.loads(json.dumps(to_record(event)))) == event

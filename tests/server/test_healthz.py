@@ -13,7 +13,7 @@ from server.engine import AlertKind
 from tests.fixtures.app_server import free_port, prepare_database, running_server, wait_until
 
 ENTRIES = "number,class,team,drivers,transponder\n7,A,Seven,Ann,1007\n"
-TASKS = {"writer", "publisher", "ticker", "heartbeat", "spool drain"}
+TASKS = {"writer", "publisher", "ticker", "heartbeat", "spool drain", "entry watch"}
 
 
 async def test_healthz_names_tasks_database_and_decoders(db_url: str) -> None:
@@ -24,7 +24,7 @@ async def test_healthz_names_tasks_database_and_decoders(db_url: str) -> None:
 
             async def all_running() -> bool:
                 tasks = (await anonymous.get("/healthz")).json()["tasks"]
-                return all(t["running"] for t in tasks.values()) and len(tasks) == 6
+                return all(t["running"] for t in tasks.values()) and len(tasks) == len(TASKS) + 1
 
             await wait_until(all_running)
             answer = await anonymous.get("/healthz")

@@ -26,7 +26,8 @@ class SessionIn(BaseModel):
     length_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     rules: dict[str, Any] | None = Field(
         default=None,
-        description='the rule set: {"preset": "img"} plus RuleSet fields to override',
+        description='the rule set: {"preset": "img"} plus RuleSet fields to override; '
+        "stored resolved (every field), so later preset changes never touch this session",
         examples=[{"preset": "img", "max_stint_us": 7_200_000_000}],
     )
 
@@ -167,17 +168,38 @@ async def change_flag(
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 
 
-@router.get("/sessions/{session_id}/standings")
+REBUILD_RETRY_AFTER_S = 1
+
+
+@router.get(
+    "/sessions/{session_id}/standings",
+    responses={
+        404: {"description": "no such session"},
+        503: {
+            "description": "a past session's standings are being rebuilt from its journal "
+            "(in the background); retry after the Retry-After header's seconds"
+        },
+    },
+)
 async def standings(race: RaceDep, session_id: int) -> list[StandingOut]:
-    """Standings in order; a past session is rebuilt from its journal."""
+    """Standings in order. The timed session's are live; a past session's are the ones
+    stored when it ended (or last rebuilt): a request never replays a journal. When none
+    are stored (or they are older than the journal), the answer is 503 with Retry-After
+    while a background task rebuilds them off the event loop."""
     if session_id == race.session_id:
         rows = race.standings()
     else:
         try:
-            engine, _event_name, _entries = await race.replay(session_id)
+            past = await race.past_standings(session_id)
         except LookupError as exc:
             raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-        rows = engine.standings()
+        if past is None:
+            raise HTTPException(
+                status.HTTP_503_SERVICE_UNAVAILABLE,
+                f"the standings of session {session_id} are being rebuilt; retry shortly",
+                headers={"Retry-After": str(REBUILD_RETRY_AFTER_S)},
+            )
+        rows = past
     return [StandingOut.of(row) for row in rows]
 
 
