@@ -56,14 +56,16 @@ HTTP_PORT = 8000
 RMONITOR_PORT = 50000
 
 
-def _taken(exc: OSError, host: str, port: int, what: str, option: str) -> UserError:
+def _taken(exc: OSError, host: str, port: int, what: str, option: str, free: str = "") -> UserError:
+    """``free``: how to ask for any free port (default: leave the option out)."""
     if exc.errno == errno.EADDRINUSE:
         problem = "is taken (another program, or another demo, listens there)"
     else:
         problem = f"cannot be used: {exc.strerror or exc}"
+    free = free or f"leave {option} out"
     return UserError(
         f"{what} port {port} on {host} {problem}; give another {option}, "
-        f"or leave {option} out to use a free one"
+        f"or {free} to use a free one"
     )
 
 
@@ -176,7 +178,10 @@ async def run_demo(args: argparse.Namespace) -> None:
         rmonitor = await start_rmonitor(environment.rmonitor_host, args.rmonitor_port, clock)
         urls = {d: f"tcp://127.0.0.1:{e.port}" for d, e in emulators.items()}
 
-        db_file = Path(args.db_file).resolve()
+        # named after the HTTP port off the default: a second demo in the same folder
+        # must not delete the first one's database
+        default_name = "racecontrol-demo" + ("" if http_port == HTTP_PORT else f"-{http_port}")
+        db_file = Path(args.db_file or f"{default_name}.db").resolve()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_file}{suffix}").unlink(missing_ok=True)
         url = f"sqlite+aiosqlite:///{db_file}"
@@ -219,6 +224,7 @@ async def run_demo(args: argparse.Namespace) -> None:
             f"  pit lane      {base}/pit   (pit PIN: {pit_pin})\n"
             f"  API docs      {base}/api/v1/docs\n"
             f"  RMonitor      tcp://{_url_host(rmonitor.host)}:{rmonitor.port} (scoreboards)\n"
+            f"  database      {db_file} (recreated at each start)\n"
             f"  decoders      {urls[START_FINISH]} start/finish, {urls[PIT_IN]} pit in, "
             f"{urls[PIT_OUT]} pit out (P3 emulators)\n"
             f"  script        car {plan.missed_stop} skips its stop; full-course yellow at "
@@ -252,7 +258,10 @@ def scenario_summary(cars: int, args: argparse.Namespace) -> str:
 async def run_emulator(args: argparse.Namespace) -> None:
     clock = ScaledClock(args.speed)
     emulator = P3Emulator(clock=clock, host=args.host, port=args.port)
-    port = await emulator.start()
+    try:
+        port = await emulator.start()
+    except OSError as exc:
+        raise _taken(exc, args.host, args.port, "decoder emulator", "--port", "--port 0") from None
     print(f"P3 decoder emulator on tcp://{args.host}:{port}", flush=True)
     try:
         if args.capture is not None:

@@ -74,7 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--rmonitor-port", type=_port, default=None, help="default: 50000, or a free one"
     )
-    demo.add_argument("--db-file", default="racecontrol-demo.db", help="recreated at start")
+    demo.add_argument(
+        "--db-file",
+        default=None,
+        help="recreated at start (default: racecontrol-demo.db, racecontrol-demo-PORT.db "
+        "off HTTP port 8000)",
+    )
     demo.add_argument("--cars", type=int, default=36, help=f"{CARS[0]} to {CARS[1]}")
     demo.add_argument(
         "--length-minutes",

@@ -46,8 +46,8 @@ def _environment() -> dict[str, str]:
 @contextmanager
 def demo(directory: Path, *options: str) -> Iterator[Demo]:
     """A demo started in ``directory``, once it printed its URLs; terminated after."""
-    directory.mkdir()
-    with (directory / "stderr.log").open("w") as stderr:
+    directory.mkdir(exist_ok=True)
+    with (directory / f"stderr-{len(list(directory.iterdir()))}.log").open("w") as stderr:
         process = subprocess.Popen(
             [*RACECONTROL, "demo", "--length-minutes", "15", "--cars", "6", *options],
             cwd=directory,
@@ -73,7 +73,7 @@ def demo(directory: Path, *options: str) -> Iterator[Demo]:
         while not banner or "Ctrl-C stops." not in banner[-1]:
             line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             if line is None:
-                log = (directory / "stderr.log").read_text()
+                log = Path(stderr.name).read_text()
                 raise AssertionError(f"the demo ended before it started:\n{log[-2000:]}")
             banner.append(line)
         yield Demo(process, "".join(banner))
@@ -101,7 +101,8 @@ def live_answers(port: int) -> bool:
 
 
 def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
-    with demo(tmp_path / "first") as first, demo(tmp_path / "second") as second:
+    # in the same folder: the second must not delete the first one's database
+    with demo(tmp_path / "demos") as first, demo(tmp_path / "demos") as second:
         for running in (first, second):
             assert live_answers(running.port("live timing"))
             assert re.search(r"\(pit PIN: \d{6}\)", running.banner), running.banner
@@ -111,6 +112,10 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
             for run in (first, second)
         ]
         assert len(set(ports[0] + ports[1])) == 10, ports  # nothing shared
+        databases = [
+            re.findall(r"^  database\s+(\S+)", run.banner, re.M) for run in (first, second)
+        ]
+        assert databases[0] != databases[1] and all(Path(*db).is_file() for db in databases)
         if ports[0][0] == 8000:  # the first took the defaults the second found taken
             assert ports[0][1] == 50000 and ports[1][0] != 8000 and ports[1][1] != 50000
 
@@ -137,3 +142,17 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
                 "out to use a free one"
             )
             assert list(third.iterdir()) == []  # refused before the demo database was made
+
+        taken = first.decoder_ports[0]
+        emulator = subprocess.run(
+            [*RACECONTROL, "emulate", "--port", str(taken)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_environment(),
+        )
+        assert emulator.returncode == 2
+        assert emulator.stderr.strip().endswith(
+            f"port {taken} on 127.0.0.1 is taken (another program, or another demo, listens "
+            "there); give another --port, or --port 0 to use a free one"
+        )
