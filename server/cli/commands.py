@@ -18,7 +18,9 @@ from server.cli.preflight import (
     check_database_url,
     check_decoder_urls,
     ensure_migrated,
+    listening_socket,
     load_settings,
+    port_problem,
     with_secret_key,
 )
 from server.cli.track_import import TrackImportError
@@ -51,10 +53,18 @@ def serve(args: argparse.Namespace) -> None:
     check_database_url(settings.database_url)
     check_decoder_urls(settings.decoders)
     asyncio.run(ensure_migrated(settings.database_url))
-    settings = with_secret_key(settings)  # after the checks: a refusal leaves no file behind
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
-    server.run()
+    try:
+        http = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        raise UserError(
+            f"HTTP port {settings.port} on {settings.host} {port_problem(exc)}; "
+            "give another --port (or RACECONTROL_PORT)"
+        ) from None
+    with http:
+        settings = with_secret_key(settings)  # after the checks: a refusal leaves no file
+        app = create_app(settings)
+        server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
+        server.run(sockets=[http])
     if not server.started:
         raise UserError("the server did not start (see the log above)")
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import errno
 import secrets
 import socket
 import tempfile
@@ -39,7 +38,7 @@ from server.cli.demo_script import (
     build_plan,
     run_race,
 )
-from server.cli.preflight import UserError, load_settings
+from server.cli.preflight import UserError, listening_socket, load_settings, port_problem
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import upgrade
@@ -58,36 +57,21 @@ RMONITOR_PORT = 50000
 
 def _taken(exc: OSError, host: str, port: int, what: str, option: str, free: str = "") -> UserError:
     """``free``: how to ask for any free port (default: leave the option out)."""
-    if exc.errno == errno.EADDRINUSE:
-        problem = "is taken (another program, or another demo, listens there)"
-    else:
-        problem = f"cannot be used: {exc.strerror or exc}"
     free = free or f"leave {option} out"
     return UserError(
-        f"{what} port {port} on {host} {problem}; give another {option}, "
+        f"{what} port {port} on {host} {port_problem(exc)}; give another {option}, "
         f"or {free} to use a free one"
     )
 
 
 def bind_http(host: str, port: int | None) -> socket.socket:
     """The HTTP listening socket: ``port``, or 8000 (any free port when 8000 is taken)."""
-    try:
-        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except socket.gaierror as exc:
-        raise UserError(f"--host {host}: {exc.strerror}; give an address of this machine") from None
-    family = infos[0][0]
     for candidate in (HTTP_PORT, 0) if port is None else (port,):
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
         try:
-            sock.bind((host, candidate))
-            sock.listen(2048)
+            return listening_socket(host, candidate)
         except OSError as exc:
-            sock.close()
             if port is not None or candidate == 0:
                 raise _taken(exc, host, candidate, "HTTP", "--port") from None
-            continue
-        return sock
     raise AssertionError("port 0 always binds")
 
 

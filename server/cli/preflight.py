@@ -9,9 +9,11 @@ connecting, because connecting would create an empty one and leave it behind.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 import shlex
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +128,31 @@ def check_decoder_urls(urls: list[str]) -> None:
 def check_range(option: str, value: float, low: float, high: float) -> None:
     if not low <= value <= high:
         raise UserError(f"{option} {value:g} is out of range: give {low:g} to {high:g}")
+
+
+def port_problem(exc: OSError) -> str:
+    """Why a listener could not bind, completing "port N on HOST ..."."""
+    if exc.errno == errno.EADDRINUSE:
+        return "is taken (another program, or another racecontrol, listens there)"
+    return f"cannot be used: {exc.strerror or exc}"
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket listening on ``host``:``port`` (OSError when it cannot bind), bound
+    here rather than by uvicorn so a taken port is one line, not a log and an exit."""
+    try:
+        family = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)[0][0]
+    except socket.gaierror as exc:
+        raise UserError(f"host {host!r}: {exc.strerror}; give an address of this machine") from None
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
+    try:
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 # --- the session-signing key -----------------------------------------------------------

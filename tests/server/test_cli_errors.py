@@ -6,6 +6,7 @@ Each case runs the ``racecontrol`` command as a subprocess, as an operator would
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -109,6 +110,19 @@ def test_database_commands_before_db_upgrade_say_to_run_it(
     database.touch()
     line = one_line_error(run(*command, "--db", url, cwd=tmp_path))
     assert "has no racecontrol schema" in line and "racecontrol db upgrade" in line
+
+
+def test_serve_on_a_taken_port_is_one_line(migrated: str) -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        line = one_line_error(run("serve", "--db", migrated, "--port", str(port)))
+    assert line == (
+        f"racecontrol: HTTP port {port} on 127.0.0.1 is taken (another program, or another "
+        "racecontrol, listens there); give another --port (or RACECONTROL_PORT)"
+    )
+    assert not Path(migrated.removeprefix("sqlite+aiosqlite:///") + ".key").exists()
 
 
 def test_serve_on_an_unmigrated_sqlite_path_leaves_no_file(tmp_path: Path) -> None:

@@ -138,7 +138,7 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
             assert refused.returncode == 2, refused.stderr
             assert refused.stderr.strip() == (
                 f"racecontrol: {what} port {taken} on 127.0.0.1 is taken (another program, "
-                f"or another demo, listens there); give another {option}, or leave {option} "
+                f"or another racecontrol, listens there); give another {option}, or leave {option} "
                 "out to use a free one"
             )
             assert list(third.iterdir()) == []  # refused before the demo database was made
@@ -153,6 +153,6 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
         )
         assert emulator.returncode == 2
         assert emulator.stderr.strip().endswith(
-            f"port {taken} on 127.0.0.1 is taken (another program, or another demo, listens "
+            f"port {taken} on 127.0.0.1 is taken (another program, or another racecontrol, listens "
             "there); give another --port, or --port 0 to use a free one"
         )
