@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from server.cli.preflight import UserError, check_decoder_urls
+
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 ENTRIES = "number,class,team,drivers,transponder\n1,A,One,Ann,1001\n"
 
@@ -50,24 +52,52 @@ def migrated(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
-@pytest.mark.parametrize(
-    ("decoder", "says"),
-    [
-        ("foo://10.0.0.5:5403", "unsupported decoder URL scheme 'foo'; use one of tcp, p3+tcp"),
-        ("10.0.0.5:5403", "needs a scheme, e.g. tcp://HOST:5403"),
-        ("amb+tcp://10.0.0.5", "give the decoder's TCP port, amb+tcp://HOST:PORT"),
-        ("tcp://10.0.0.5:54o3", "invalid decoder URL"),
-        ("serial:///dev/ttyUSB0?baud=fast", "baud must be"),
-        ("serial:///dev/ttyUSB0?speed=9600", "unknown option 'speed'"),
-        ("ilap+serial:///dev/ttyUSB0?parity=X", "parity must be N, E, O, M or S"),
-        ("rmonitor+tcp://10.0.0.9:50000/feed", "must be rmonitor+tcp://host[:port]"),
-    ],
-)
+BAD_DECODER_URLS = [
+    ("foo://10.0.0.5:5403", "unsupported decoder URL scheme 'foo'; use one of tcp, p3+tcp"),
+    ("amb+tcp://10.0.0.5", "give the decoder's TCP port, amb+tcp://HOST:PORT"),
+    ("serial:///dev/ttyUSB0?baud=fast", "baud must be"),
+]
+
+
+@pytest.mark.parametrize(("decoder", "says"), BAD_DECODER_URLS)
 def test_a_bad_decoder_url_is_one_line_before_anything_starts(
     migrated: str, decoder: str, says: str
 ) -> None:
     line = one_line_error(run("serve", "--db", migrated, "--port", "0", "--decoder", decoder))
     assert "bad decoder URL" in line and says in line
+
+
+@pytest.mark.parametrize(
+    ("decoder", "says"),
+    [
+        *BAD_DECODER_URLS,
+        ("10.0.0.5:5403", "needs a scheme, e.g. tcp://HOST:5403"),
+        ("tcp://10.0.0.5:54o3", "invalid decoder URL"),
+        ("serial:///dev/ttyUSB0?speed=9600", "unknown option 'speed'"),
+        ("ilap+serial:///dev/ttyUSB0?parity=X", "parity must be N, E, O, M or S"),
+        ("rmonitor+tcp://10.0.0.9:50000/feed", "must be rmonitor+tcp://host[:port]"),
+        ("mylaps+listen://", "has no host; use mylaps+listen://0.0.0.0:3097"),
+    ],
+)
+def test_every_kind_of_decoder_url_is_checked(decoder: str, says: str) -> None:
+    with pytest.raises(UserError) as refused:
+        check_decoder_urls(["tcp://10.0.0.1:5403", decoder])
+    assert str(refused.value).startswith("bad decoder URL: ") and says in str(refused.value)
+    assert "\n" not in str(refused.value)
+
+
+def test_good_decoder_urls_pass() -> None:
+    check_decoder_urls(
+        [
+            "tcp://10.0.0.5",
+            "p3+tcp://10.0.0.5:5403",
+            "serial:///dev/ttyUSB0?baud=19200",
+            "amb+serial:///dev/ttyS0?baud=9600",
+            "ilap+tcp://10.0.0.6:9000",
+            "rmonitor+tcp://10.0.0.9",
+            "mylaps+listen://0.0.0.0:3097",
+        ]
+    )
 
 
 def test_a_bad_decoders_environment_value_is_one_line(migrated: str) -> None:
@@ -106,10 +136,14 @@ def test_database_commands_before_db_upgrade_say_to_run_it(
     line = one_line_error(run(*command, "--db", url, cwd=tmp_path))
     assert f"racecontrol db upgrade --db {url}" in line
     assert not database.exists()  # no empty database file left behind
-    # a database file that exists but was never migrated: the same advice
+
+
+def test_a_database_file_never_migrated_gets_the_same_advice(tmp_path: Path) -> None:
+    database = tmp_path / "empty.db"
     database.touch()
-    line = one_line_error(run(*command, "--db", url, cwd=tmp_path))
-    assert "has no racecontrol schema" in line and "racecontrol db upgrade" in line
+    url = f"sqlite+aiosqlite:///{database}"
+    line = one_line_error(run("token", "create", "--role", "control", "--db", url))
+    assert "has no racecontrol schema" in line and f"racecontrol db upgrade --db {url}" in line
 
 
 def test_serve_on_a_taken_port_is_one_line(migrated: str) -> None:
@@ -185,4 +219,8 @@ def test_out_of_range_demo_options_say_the_range(
     line = one_line_error(run("demo", option, value, cwd=tmp_path))
     assert says in line
     assert sorted(tmp_path.iterdir()) == []  # refused before the demo database was made
-    assert says in one_line_error(run("emulate", option, value, cwd=tmp_path))
+
+
+def test_the_emulator_checks_the_same_ranges() -> None:
+    line = one_line_error(run("emulate", "--length-minutes", "720"))
+    assert "--length-minutes 720 is out of range: give 15 to 240" in line
