@@ -22,7 +22,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import check_migrated
 from server.engine.events import InputEvent
-from server.service.decoder_alerts import unreportable_alert
+from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
 from server.service.race_service import RaceService
 from server.service.spool import Spool
@@ -102,9 +102,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
                     race.on_decoder_state(adapter.state)
                     running.append(tasks.create_task(adapter.run()))
                 alert = unreportable_alert(race.entries, settings.decoders, run_clock.now_us())
-                if alert is not None and race.session_id is not None:
+                if alert is not None and race.engine is not None:
                     log.warning("%s", alert.text)
-                    running.append(tasks.create_task(_journal(race, alert)))
+                    if not still_open(alert, race.engine.alerts()):
+                        running.append(tasks.create_task(_journal(race, alert)))
                 yield
                 for task in running:
                     task.cancel()

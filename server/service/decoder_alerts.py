@@ -12,8 +12,9 @@ decoders: a car whose codes none of them can report would never be timed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from server.engine.alerts import Alert
 from server.engine.events import ExternalAlertRaised, Severity
 from server.engine.model import Entry
 from timing_adapters.adapter import DecoderState
@@ -60,3 +61,13 @@ def unreportable_alert(
         "correct the entry list and import it again"
     )
     return ExternalAlertRaised("transponders_unreportable", text, now_us, None, Severity.CRITICAL)
+
+
+def still_open(alert: ExternalAlertRaised, alerts: Iterable[Alert]) -> bool:
+    """Whether race control still has ``alert`` unacknowledged (same kind and text, raised
+    at an earlier start): a restart does not raise it twice."""
+    return any(
+        (open_alert.kind, open_alert.text) == (alert.kind, alert.text)
+        and not open_alert.acknowledged
+        for open_alert in alerts
+    )

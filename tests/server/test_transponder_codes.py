@@ -13,7 +13,7 @@ import pytest
 
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
-from server.engine.events import Severity
+from server.engine.events import ExternalAlertRaised, Severity
 from server.engine.model import Entry
 from server.service.decoder_alerts import unreportable_alert
 from tests.fixtures.app_server import free_port, prepare_database, running_server, wait_until
@@ -111,6 +111,14 @@ async def test_serve_raises_the_alert_to_race_control(
             assert "car 7 (1001)" in alert.text and "car 8" not in alert.text
     lines = [r.getMessage() for r in caplog.records if "cannot report" in r.getMessage()]
     assert len(lines) == 1 and "car 7 (1001)" in lines[0] and "\n" not in lines[0]
+
+    # a restart says it again in the log, but race control keeps the one open alert
+    async with running_server(db_url, token, decoders=[decoder]) as srv:
+        # journaled after anything queued at start, so the engine has seen all of that
+        await srv.race.submit(ExternalAlertRaised("marker", "after start", 0))
+        assert srv.race.engine is not None
+        raised = [a for a in srv.race.engine.alerts() if a.kind == "transponders_unreportable"]
+        assert len(raised) == 1
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
