@@ -45,9 +45,12 @@ def _db_url(args: argparse.Namespace) -> str:
 
 
 def _port(text: str) -> int:
-    port = int(text)
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
     if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"{port} is not a TCP port: give 0 to 65535")
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give 0 to 65535")
     return port
 
 

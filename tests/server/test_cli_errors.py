@@ -224,3 +224,10 @@ def test_out_of_range_demo_options_say_the_range(
 def test_the_emulator_checks_the_same_ranges() -> None:
     line = one_line_error(run("emulate", "--length-minutes", "720"))
     assert "--length-minutes 720 is out of range: give 15 to 240" in line
+
+
+def test_a_port_that_is_no_port_is_refused_by_the_parser(tmp_path: Path) -> None:
+    refused = run("demo", "--port", "70000", cwd=tmp_path)
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "argument --port: '70000' is not a TCP port: give 0 to 65535" in refused.stderr
+    assert sorted(tmp_path.iterdir()) == []
