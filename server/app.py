@@ -22,6 +22,8 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import check_migrated
+from server.engine.events import InputEvent
+from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
 from server.service.race_service import RaceService, WriteTimedOut
 from server.service.spool import Spool
@@ -50,6 +52,10 @@ async def _serve_rmonitor(server: RMonitorServer) -> None:
     except OSError as exc:
         log.error("RMonitor output on %s:%d not started: %s", server.host, server.port, exc)
         await asyncio.Event().wait()
+
+
+async def _journal(race: RaceService, event: InputEvent) -> None:
+    await race.submit(event)
 
 
 def _serve_assets(app: FastAPI, renderer: Renderer) -> None:
@@ -138,6 +144,11 @@ def create_app(
                     )
                     race.on_decoder_state(adapter.state)
                     supervise(f"decoder {url}", adapter.run)
+                alert = unreportable_alert(race.entries, settings.decoders, run_clock.now_us())
+                if alert is not None and race.engine is not None:
+                    log.warning("%s", alert.text)
+                    if not still_open(alert, race.engine.alerts()):
+                        running.append(tasks.create_task(_journal(race, alert)))
                 yield
                 for task in running:
                     task.cancel()

@@ -13,16 +13,22 @@ from fastapi import FastAPI
 from server.app import create_app
 from server.cli.entries_import import EntriesImportError
 from server.cli.entries_import import import_entries as _import_entries
+from server.cli.preflight import (
+    UserError,
+    check_database_url,
+    check_decoder_urls,
+    ensure_migrated,
+    listening_socket,
+    load_settings,
+    port_problem,
+    with_secret_key,
+)
 from server.cli.track_import import TrackImportError
 from server.cli.track_import import import_track as _import_track
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
-from server.db.migrate import DatabaseNotMigrated, check_migrated, upgrade
-from server.settings import Settings
-
-
-class UserError(Exception):
-    """A problem the operator can fix; printed without a traceback."""
+from server.db.migrate import upgrade
+from timing_adapters.registry import CODE_FORMS, code_form
 
 
 def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
@@ -50,35 +56,36 @@ def serve(args: argparse.Namespace) -> None:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = load_settings(**overrides)
+    check_database_url(settings.database_url)
+    check_decoder_urls(settings.decoders)
     asyncio.run(ensure_migrated(settings.database_url))
+    try:
+        http = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        raise UserError(
+            f"HTTP port {settings.port} on {settings.host} {port_problem(exc)}; "
+            "give another --port (or RACECONTROL_PORT)"
+        ) from None
     fatal: list[str] = []
 
     def stop(reason: str) -> None:  # a task that keeps failing: exit non-zero, be restarted
         fatal.append(reason)
         server.should_exit = True
 
-    app = create_app(settings, on_fatal=stop)
-    server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
-    server.run()
+    with http:
+        settings = with_secret_key(settings)  # after the checks: a refusal leaves no file
+        app = create_app(settings, on_fatal=stop)
+        server = uvicorn.Server(uvicorn_config(app, settings.host, settings.port))
+        server.run(sockets=[http])
     if fatal:
         raise UserError(f"stopped so that it can be restarted: {fatal[0]}")
     if not server.started:
         raise UserError("the server did not start (see the log above)")
 
 
-async def ensure_migrated(url: str) -> None:
-    """Refuse to start on an un-migrated database, saying which command to run."""
-    engine = create_engine(url)
-    try:
-        await check_migrated(engine)
-    except DatabaseNotMigrated as exc:
-        raise UserError(str(exc)) from exc
-    finally:
-        await engine.dispose()
-
-
 def db_upgrade(url: str) -> None:
+    check_database_url(url)
     upgrade(url)
     print(f"database at {url} is up to date")
 
@@ -114,12 +121,18 @@ async def set_pit_pin(url: str, event: str, pin: str | None) -> str:
         await engine.dispose()
 
 
-async def import_entries(url: str, path: Path, event: str, on_date: date | None = None) -> str:
+async def import_entries(
+    url: str, path: Path, event: str, on_date: date | None = None, decoder: str | None = None
+) -> str:
+    """``decoder``: the URL of the decoder that will time the event (its codes only)."""
     if not path.is_file():
         raise UserError(f"{path}: no such file")
+    if decoder is not None:
+        check_decoder_urls([decoder])
+    forms = CODE_FORMS if decoder is None else (code_form(decoder),)
     engine = create_engine(url)
     try:
-        report = await _import_entries(sessionmaker(engine), path, event, on_date)
+        report = await _import_entries(sessionmaker(engine), path, event, on_date, code_forms=forms)
     except EntriesImportError as exc:
         raise UserError(f"{path}: nothing imported:\n{exc}") from exc
     finally:

@@ -9,6 +9,9 @@ not in the file alone. Numbers and transponder codes stay strings: "07" is not "
 Optional columns ``licence_expires`` and ``medical_expires`` give each driver's dates (in
 the order of ``drivers``); with them, a driver whose licence or medical is missing or
 expired on the event date is flagged to race control and refused at a driver change.
+A transponder code must be one the decoders can report (``code_forms``: by default any kind
+of decoder racecontrol reads; a P3 decoder, say, reports only numbers), or the car would
+never be timed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import CarRow, ClassRow, DriverRow, TransponderRow
 from server.db.sessions import ensure_event
+from timing_adapters.registry import CODE_FORMS, CodeForm, unreportable
 
 COLUMNS = ("number", "class", "team", "drivers", "transponder")
 # optional: ISO dates separated by ";" in the order of ``drivers`` (empty = not on file)
@@ -121,7 +125,9 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
-def _check_row(row: int, values: dict[str, str], errors: list[RowError]) -> _Car:
+def _check_row(
+    row: int, values: dict[str, str], forms: Sequence[CodeForm], errors: list[RowError]
+) -> _Car:
     for column in ("number", "class", "team"):
         if not values[column]:
             errors.append(RowError(row, column, f"missing {column}"))
@@ -140,6 +146,9 @@ def _check_row(row: int, values: dict[str, str], errors: list[RowError]) -> _Car
                 errors.append(RowError(row, column, f"longer than {MAX_LENGTH[column]}: {item!r}"))
         for item in dict.fromkeys(item for item in items if items.count(item) > 1):
             errors.append(RowError(row, column, f"{item!r} listed twice"))
+    for code in transponders:
+        if (why := unreportable(code, forms)) is not None:
+            errors.append(RowError(row, "transponder", why))
     licences = None
     if all(column in values for column in LICENCE_COLUMNS):
         licence, medical = (
@@ -188,7 +197,7 @@ def _check_header(row: int, fields: list[str]) -> RowError | None:
     return RowError(row, None, f"bad header ({'; '.join(problems)}): expected {HEADER}")
 
 
-def _parse(text: str) -> tuple[list[_Car], list[RowError]]:
+def _parse(text: str, forms: Sequence[CodeForm]) -> tuple[list[_Car], list[RowError]]:
     """The file's cars and every problem found in the file itself."""
     records, errors = _records(text)
     if not records:
@@ -205,7 +214,7 @@ def _parse(text: str) -> tuple[list[_Car], list[RowError]]:
             continue
         # short rows have blank trailing columns (spreadsheets drop trailing commas)
         values = [field.strip() for field in (fields + [""] * len(header))[: len(header)]]
-        cars.append(_check_row(row, dict(zip(header, values, strict=True)), errors))
+        cars.append(_check_row(row, dict(zip(header, values, strict=True)), forms, errors))
     by_number: dict[str, _Car] = {}
     by_code: dict[str, _Car] = {}
     for car in cars:
@@ -298,6 +307,7 @@ async def import_entries(
     event_name: str,
     event_date: date | None = None,
     on_imported: Callable[[], Awaitable[object]] | None = None,
+    code_forms: Sequence[CodeForm] = CODE_FORMS,
 ) -> ImportReport:
     """Import a CSV entry list into ``event_name`` (created if missing); all or nothing.
 
@@ -305,8 +315,9 @@ async def import_entries(
     ``on_imported`` is awaited after the commit: in the server's process, the race
     service's ``entries_changed`` journals the changes for the timed session at once
     (from another process, the service's entry watch finds them within seconds).
+    ``code_forms``: the decoders' code forms a transponder code must fit one of.
     """
-    cars, errors = _parse(_read_text(path_or_text))
+    cars, errors = _parse(_read_text(path_or_text), code_forms)
     async with db_sessionmaker() as db, db.begin():
         event = await ensure_event(db, event_name)
         if event_date is not None:

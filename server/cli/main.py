@@ -13,10 +13,21 @@ from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
+from server.cli.preflight import (
+    UserError,
+    check_database_url,
+    check_range,
+    ensure_migrated,
+    load_settings,
+)
 from server.settings import Settings
 
 T = TypeVar("T")
 DEFAULT_DB = Settings.model_fields["database_url"].default
+# the demo's and the emulator's generated race (timing_adapters/emulator/scenario.py)
+CARS = (1, 120)
+LENGTH_MINUTES = (15, 240)
+SPEED = (0.1, 1000.0)
 
 
 def _db_arg(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +39,26 @@ def _db_arg(parser: argparse.ArgumentParser) -> None:
 
 
 def _db_url(args: argparse.Namespace) -> str:
-    return str(args.db or Settings().database_url)
+    url = str(args.db or load_settings().database_url)
+    check_database_url(url)
+    return url
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give 0 to 65535")
+    return port
+
+
+def _check_race_options(args: argparse.Namespace) -> None:
+    """The generated race's limits, said before anything starts."""
+    check_range("--cars", args.cars, *CARS)
+    check_range("--length-minutes", args.length_minutes, *LENGTH_MINUTES)
+    check_range("--speed", args.speed, *SPEED)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,18 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="a simulated race on SQLite, decoder emulator included")
     demo.add_argument("--speed", type=float, default=10.0, help="race time per wall second")
     demo.add_argument("--host", default="127.0.0.1")
-    demo.add_argument("--port", type=int, default=8000)
-    demo.add_argument("--decoder-port", type=int, default=0, help="emulator port (0: any)")
-    demo.add_argument("--db-file", default="racecontrol-demo.db", help="recreated at start")
-    demo.add_argument("--cars", type=int, default=36)
-    demo.add_argument("--length-minutes", type=int, default=120)
+    demo.add_argument(
+        "--port", type=_port, default=None, help="HTTP port (default: 8000, or a free one)"
+    )
+    demo.add_argument(
+        "--decoder-port", type=_port, default=0, help="start/finish emulator port (0: any)"
+    )
+    demo.add_argument(
+        "--rmonitor-port", type=_port, default=None, help="default: 50000, or a free one"
+    )
+    demo.add_argument(
+        "--db-file",
+        default=None,
+        help="recreated at start (default: racecontrol-demo.db, racecontrol-demo-PORT.db "
+        "off HTTP port 8000)",
+    )
+    demo.add_argument("--cars", type=int, default=36, help=f"{CARS[0]} to {CARS[1]}")
+    demo.add_argument(
+        "--length-minutes",
+        type=int,
+        default=120,
+        help=f"{LENGTH_MINUTES[0]} to {LENGTH_MINUTES[1]}",
+    )
     demo.add_argument("--seed", type=int, default=1)
 
     serve = sub.add_parser("serve", help="run the server")
     _db_arg(serve)
     serve.add_argument("--decoder", action="append", default=None, help="tcp://HOST:PORT")
     serve.add_argument("--host", default=None)
-    serve.add_argument("--port", type=int, default=None)
+    serve.add_argument("--port", type=_port, default=None)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -83,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     entries.add_argument("file", type=Path)
     entries.add_argument("--event", required=True)
     entries.add_argument(
+        "--decoder",
+        default=None,
+        help="URL of the decoder that times the event: refuse codes it cannot report",
+    )
+    entries.add_argument(
         "--date",
         type=date.fromisoformat,
         default=None,
@@ -96,12 +148,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
     emulate.add_argument("--host", default="127.0.0.1")
-    emulate.add_argument("--port", type=int, default=5403)
+    emulate.add_argument("--port", type=_port, default=5403)
     emulate.add_argument("--capture", type=Path, default=None, help="hex-per-line P3 capture")
     emulate.add_argument("--speed", type=float, default=1.0)
     emulate.add_argument("--seed", type=int, default=1)
-    emulate.add_argument("--cars", type=int, default=36)
-    emulate.add_argument("--length-minutes", type=int, default=120)
+    emulate.add_argument("--cars", type=int, default=36, help=f"{CARS[0]} to {CARS[1]}")
+    emulate.add_argument(
+        "--length-minutes",
+        type=int,
+        default=120,
+        help=f"{LENGTH_MINUTES[0]} to {LENGTH_MINUTES[1]}",
+    )
     emulate.add_argument("--entries-out", type=Path, default=None, help="write the entries CSV")
     return parser
 
@@ -120,37 +177,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     from server.cli import commands  # imported late: `racecontrol --help` stays fast
 
     try:
+        if args.command in ("demo", "emulate"):
+            _check_race_options(args)
         if args.command == "demo":
             commands.demo(args)
         elif args.command == "serve":
             commands.serve(args)
         elif args.command == "db":
             commands.db_upgrade(_db_url(args))
-        elif args.command == "user":
-            password = args.password or _ask_password()
-            _run(lambda: commands.add_user(_db_url(args), args.name, password, args.role))
-            print(f"user {args.name!r} added with role {args.role}")
-        elif args.command == "token":
-            print(_run(lambda: commands.create_token(_db_url(args), args.role, args.label)))
-        elif args.command == "import" and args.import_command == "track":
-            print(_run(lambda: commands.import_track(_db_url(args), args.file, args.event)))
-        elif args.command == "pin":
-            pin = _run(lambda: commands.set_pit_pin(_db_url(args), args.event, args.pin))
-            print(f"pit PIN for {args.event!r}: {pin}")
-        elif args.command == "import":
-            print(
-                _run(
-                    lambda: commands.import_entries(_db_url(args), args.file, args.event, args.date)
-                )
-            )
         elif args.command == "emulate":
             commands.emulate(args)
-    except commands.UserError as exc:
+        else:
+            _database_command(args)
+    except UserError as exc:
         print(f"racecontrol: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+def _database_command(args: argparse.Namespace) -> None:
+    """user, token, pin and import: on a migrated database only."""
+    from server.cli import commands
+
+    url = _db_url(args)
+    _run(lambda: ensure_migrated(url))
+    if args.command == "user":
+        password = args.password or _ask_password()
+        _run(lambda: commands.add_user(url, args.name, password, args.role))
+        print(f"user {args.name!r} added with role {args.role}")
+    elif args.command == "token":
+        print(_run(lambda: commands.create_token(url, args.role, args.label)))
+    elif args.command == "pin":
+        pin = _run(lambda: commands.set_pit_pin(url, args.event, args.pin))
+        print(f"pit PIN for {args.event!r}: {pin}")
+    elif args.import_command == "track":
+        print(_run(lambda: commands.import_track(url, args.file, args.event)))
+    else:
+        print(
+            _run(
+                lambda: commands.import_entries(url, args.file, args.event, args.date, args.decoder)
+            )
+        )
 
 
 def _ask_password() -> str:

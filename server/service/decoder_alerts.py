@@ -6,12 +6,19 @@ race service can journal its answer as an ``ExternalAlertRaised`` (the engine de
 keeps alerts; this only says when one is due). Only the step from connected to not
 connected raises one: the reconnect attempts that follow change nothing, and the next
 loss after a reconnect is a new alert (its time is part of the alert's id).
+``unreportable_alert`` is the start-up check of the entry list against the configured
+decoders: a car whose codes none of them can report would never be timed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
+from server.engine.alerts import Alert
 from server.engine.events import ExternalAlertRaised, Severity
+from server.engine.model import Entry
 from timing_adapters.adapter import DecoderState
+from timing_adapters.registry import code_forms
 
 # the runner's watchdog says so when it drops a connection that went quiet
 SILENT_MARKERS = ("no frame", "silent", "timed out", "timeout")
@@ -28,3 +35,39 @@ def decoder_alert(
     kind, word = ("decoder_silent", "silent") if silent else ("decoder_lost", "lost")
     text = f"Decoder {after.url} {word}" + (f": {error}" if error else "")
     return ExternalAlertRaised(kind, text, now_us, None, Severity.CRITICAL)
+
+
+def unreportable_alert(
+    entries: Sequence[Entry], decoder_urls: Sequence[str], now_us: int
+) -> ExternalAlertRaised | None:
+    """The alert naming the cars with a transponder code that none of the decoders at
+    ``decoder_urls`` can report, or None (also when no decoder is configured).
+
+    Every code counts: a car that carries one transponder per driver goes untimed for
+    the stint of the driver whose code cannot come."""
+    forms = code_forms(decoder_urls)
+    if not forms:
+        return None
+    cars = []
+    for entry in entries:
+        codes = [code for code in entry.transponders if not any(f.reports(code) for f in forms)]
+        if codes:
+            cars.append(f"car {entry.number} ({', '.join(codes)})")
+    if not cars:
+        return None
+    kinds = "; ".join(f"{form.kind} reports {form.description}" for form in forms)
+    text = (
+        f"Transponder codes the decoders cannot report ({kinds}): {', '.join(cars)}; "
+        "correct the entry list and import it again"
+    )
+    return ExternalAlertRaised("transponders_unreportable", text, now_us, None, Severity.CRITICAL)
+
+
+def still_open(alert: ExternalAlertRaised, alerts: Iterable[Alert]) -> bool:
+    """Whether race control still has ``alert`` unacknowledged (same kind and text, raised
+    at an earlier start): a restart does not raise it twice."""
+    return any(
+        (open_alert.kind, open_alert.text) == (alert.kind, alert.text)
+        and not open_alert.acknowledged
+        for open_alert in alerts
+    )
