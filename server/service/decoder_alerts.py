@@ -28,3 +28,16 @@ def decoder_alert(
     kind, word = ("decoder_silent", "silent") if silent else ("decoder_lost", "lost")
     text = f"Decoder {after.url} {word}" + (f": {error}" if error else "")
     return ExternalAlertRaised(kind, text, now_us, None, Severity.CRITICAL)
+
+
+def bad_input_alert(
+    before: DecoderState | None, after: DecoderState, now_us: int
+) -> ExternalAlertRaised | None:
+    """The alert due when the decoder's rejected frames reach 1, 10, 100, ...: race control
+    learns that a decoder sends bad input, and a flood of it raises a handful of alerts."""
+    old, new = (before.bad_frames if before is not None else 0), after.bad_frames
+    if new <= old or 10 ** (len(str(new)) - 1) <= old:
+        return None
+    last = f"; last: {after.last_rejection}" if after.last_rejection else ""
+    text = f"Decoder {after.url}: {new} bad frame(s) rejected{last}"
+    return ExternalAlertRaised("decoder_bad_input", text, now_us, None, Severity.WARNING)

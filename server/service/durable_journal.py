@@ -5,6 +5,12 @@ the local spool instead (fsynced, as durable as the journal), and while the spoo
 anything every later batch goes there too, so order is kept. ``drain`` moves the spool
 into the database, oldest first, when it answers again; ``read`` gives a session's events
 from both, journal first. Timing never waits for the database to come back.
+Only an outage is spooled: a batch the database refuses for a reason of its own (a number
+too large for its column, a string it cannot store) would be refused again after every
+drain, so it is ``RejectedEvents`` instead, and the caller journals the batch event by
+event to find the one at fault. ``is_outage`` tells the two apart by the error's type
+(connection, operational and interface errors, ``OSError``); a driver error that says
+neither is settled by asking the database a trivial question.
 """
 
 from __future__ import annotations
@@ -13,7 +19,18 @@ import contextlib
 import logging
 from collections.abc import Sequence
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import text
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.journal import JournalStore
@@ -22,22 +39,65 @@ from server.service.spool import Spool
 
 log = logging.getLogger("racecontrol.journal")
 
+_OUTAGE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+    OSError,  # ConnectionError, a refused or reset socket, a full disk
+    TimeoutError,
+)
+# the statement reached a working database, which refused these values
+_REFUSED = (DataError, IntegrityError, ProgrammingError)
+
+
+class RejectedEvents(Exception):
+    """The database works but refuses this batch: the fault is in the events."""
+
+
+def outage_by_type(exc: BaseException) -> bool | None:
+    """True for an outage, False for a refused batch, None when the type does not say."""
+    if isinstance(exc, _OUTAGE):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return False if isinstance(exc, _REFUSED) else None
+    # StatementError (a value no column type takes), OverflowError, ValueError, ...
+    return False
+
 
 class DurableJournal:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], spool: Spool) -> None:
         self.store = JournalStore(sessionmaker)
+        self._db = sessionmaker
         self.spool = spool
         self.database_ok = True
 
+    async def is_outage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` from the journal means the database is unreachable."""
+        by_type = outage_by_type(exc)
+        if by_type is not None:
+            return by_type
+        try:
+            async with self._db() as db:
+                await db.execute(text("SELECT 1"))
+        except Exception:
+            return True
+        return False
+
     async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> None:
         """Journal ``events``; while the database is unreachable, spool them instead.
-        Raises ``OSError`` only when the spool cannot be written either."""
+        Raises ``RejectedEvents`` when the database refuses the batch itself, and
+        ``OSError`` only when the spool cannot be written either."""
         if not self.spool:
             try:
                 await self.store.append(session_id, events, at_us)
                 self.database_ok = True
                 return
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:
+                if not await self.is_outage(exc):
+                    raise RejectedEvents(f"{type(exc).__name__}: {exc}") from exc
                 log.error("database unreachable, spooling to %s: %s", self.spool.path, exc)
                 self.database_ok = False
         self.spool.append(session_id, events, at_us)  # keeps order while it is not empty
@@ -52,17 +112,38 @@ class DurableJournal:
                 if sid != session_id or recorded != at_us:
                     break
                 group.append(event)
-            await self.store.append(session_id, group, at_us)
-            self.spool.drop_first(len(group))
+            try:
+                await self.store.append(session_id, group, at_us)
+            except Exception as exc:
+                if await self.is_outage(exc):
+                    raise
+                await self._drain_one_by_one(session_id, group, at_us)
+            else:
+                self.spool.drop_first(len(group))
             pending = pending[len(group) :]
         if not self.database_ok:
             log.info("database back: spool drained")
         self.database_ok = True
 
+    async def _drain_one_by_one(
+        self, session_id: int, group: Sequence[InputEvent], at_us: int
+    ) -> None:
+        """A spooled group the database refuses: journal what it takes, log the rest.
+        Each event leaves the spool as soon as it is settled, so an outage half-way
+        through journals nothing twice."""
+        for event in group:
+            try:
+                await self.store.append(session_id, [event], at_us)
+            except Exception as exc:
+                if await self.is_outage(exc):
+                    raise
+                log.error("spooled event refused by the database, dropped: %r (%s)", event, exc)
+            self.spool.drop_first(1)
+
     async def try_drain(self) -> None:
         """``drain`` if there is anything to drain; a database still down is no error."""
         if self.spool:
-            with contextlib.suppress(SQLAlchemyError, OSError):
+            with contextlib.suppress(SQLAlchemyError, OSError):  # still down: try again later
                 await self.drain()
 
     async def read(self, session_id: int) -> list[InputEvent]:

@@ -8,9 +8,12 @@ of its command. A line that is cut short, or two records run together without CR
 fails one of the checks and becomes a counted ``BadLine``; the next line is decoded as if
 nothing happened. A line longer than ``max_line`` is reported once and its remainder is
 skipped up to the next LF, so the buffer stays bounded whatever arrives. Nothing but
-``BadLine`` comes out of bad input; misusing the encoder (a time the wire cannot carry, a
-line break inside a text field, text outside cp1252 with ``errors="strict"``) raises
-ValueError.
+``BadLine`` comes out of bad input; misusing the encoder (a time the wire cannot carry,
+text outside cp1252 with ``errors="strict"``) raises ValueError. Text is sanitised on the
+way out, not refused: a name typed by race control may hold a line break or a control
+character, which would split or corrupt the line for every scoreboard, so each control
+character (C0, DEL, C1, and the Unicode line and paragraph separators) becomes a space;
+quotes are doubled inside quoted fields (``fields.quote``).
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ exceed 256 characters; IMSA's ``$T`` track description is the longest seen (~400
 
 ENCODING = "cp1252"
 _COMMAND = re.compile(r"\$[A-Za-z][A-Za-z0-9]*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def sanitise(text: str) -> str:
+    """``text`` safe inside one RMonitor line: every control character becomes a space."""
+    return _CONTROL.sub(" ", text)
 
 
 def decode_line(line: bytes, *, max_line: int = MAX_LINE) -> DecodeResult:
@@ -140,7 +149,7 @@ def encode(record: Record, *, errors: str = "strict") -> bytes:
     if isinstance(record, UnknownRecord):
         if _COMMAND.fullmatch(record.command) is None:
             raise ValueError(f"bad command {record.command!r}")
-        command, fields = record.command, [(value, True) for value in record.fields]
+        command, fields = record.command, [(sanitise(value), True) for value in record.fields]
     else:
         layout = BY_TYPE[type(record)]
         command = layout.command
@@ -149,11 +158,9 @@ def encode(record: Record, *, errors: str = "strict") -> bytes:
         while len(values) > layout.required and values[-1] is None and not record.extra:
             values.pop()
         fields = [
-            format_value(kind, value)
+            format_value(kind, sanitise(value) if isinstance(value, str) else value)
             for (_, kind), value in zip(layout.fields, values, strict=False)
         ]
-        fields += [(value, True) for value in record.extra]
-    if any("\r" in value or "\n" in value for value, _ in fields):
-        raise ValueError("a line break inside a field would split the record")
+        fields += [(sanitise(value), True) for value in record.extra]
     text = join_fields([(command, False), *fields])
     return (text + "\r\n").encode(ENCODING, errors=errors)
