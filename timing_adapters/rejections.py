@@ -2,7 +2,7 @@
 
 Strategy: a hostile or broken decoder can send thousands of bad frames a second. Each one
 is counted on the ``DecoderState`` (``bad_frames``) by its runner; this only decides which
-ones are also written to the log: the first ``detailed`` of a connection, then one at each
+ones are also written to the log: the first ``detailed`` of a runner, then one at each
 power of ten (100, 1000, ...) with the running count, so the log shows what the bad input
 looks like and how much of it there is, and stays bounded.
 """
