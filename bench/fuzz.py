@@ -176,10 +176,10 @@ class AmbFuzzer(Fuzzer):
     def broken(self) -> bytes:
         rng = self.rng
         kind = rng.randrange(6)
-        if kind == 0 and self.crc:  # a byte flipped under the CRC
-            return self.flip(
-                self.line(["@", "101", "5", "1234567", "12.345", "4", "40", "2"]), b"\x01\n"
-            )
+        if kind == 0 and self.crc:  # a byte flipped under the CRC (not in it: "A" is "a")
+            line = self.line(["@", "101", "5", "1234567", "12.345", "4", "40", "2"])
+            cut = line.rindex(b"\t")
+            return self.flip(line[:cut], b"\x01\n") + line[cut:]
         if kind == 1:  # a number past 4 bytes, or hits past 2
             big = str(rng.randrange(2**32, 10**12))
             return self.line(["@", "101", big, "99", "12.345", "4", "40", "2"])

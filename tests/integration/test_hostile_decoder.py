@@ -17,8 +17,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
+
 from server.engine.alerts import Alert
 from server.engine.events import PassingDetected
+from server.service.durable_journal import outage_by_type
 from server.service.race_service import RaceService, RejectedInput
 from tests.fixtures.app_server import (
     RunningServer,
@@ -232,3 +243,21 @@ async def test_event_the_database_refuses_is_rejected_alone(db_url: str, tmp_pat
         assert race.database_ok and not (tmp_path / "spool.jsonl").exists()
         await wait_until(lambda: any(a.kind == "input_rejected" for a in alerts(race)))
         await assert_still_timing(track, tmp_path, 1, now + 120 * S, laps=2)
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (OperationalError("INSERT", {}, Exception("connection refused")), True),
+        (InterfaceError("INSERT", {}, Exception("connection is closed")), True),
+        (ConnectionResetError(), True),
+        (DBAPIError("INSERT", {}, Exception("terminated"), connection_invalidated=True), True),
+        (DataError("INSERT", {}, Exception("value out of int64 range")), False),
+        (IntegrityError("INSERT", {}, Exception("duplicate key")), False),
+        (StatementError("bad value", "INSERT", {}, OverflowError()), False),
+        (OverflowError("Python int too large to convert to SQLite INTEGER"), False),
+        (DBAPIError("INSERT", {}, Exception("something")), None),  # asks the database
+    ],
+)
+def test_outage_or_refused_batch_by_type(error: BaseException, outage: bool | None) -> None:
+    assert outage_by_type(error) is outage

@@ -37,6 +37,8 @@ from timing_adapters.p3.crc import crc16
 from timing_adapters.p3.layouts import MAX_RTC_US
 from timing_adapters.p3.records import Passing as P3Passing
 from timing_adapters.rejections import RejectionLog
+from timing_adapters.rmonitor import BadLine, BadLineReason, decode_line
+from timing_adapters.rmonitor import Passing as RMPassing
 from timing_adapters.rmonitor.adapter import RMonitorAdapter
 from timing_adapters.runner import DecoderRunner
 
@@ -255,3 +257,14 @@ def test_mylaps_chip_code_longer_than_32_is_rejected() -> None:
     assert isinstance(rejected, BadRecord) and rejected.reason == RecordError.FORMAT
     with pytest.raises(ValueError, match="1-32"):
         make_passing("A" * 33, 0)
+
+
+def test_rmonitor_ids_longer_than_32_are_bad_fields() -> None:
+    ok = decode_line(b'$J,"' + b"7" * 32 + b'","00:00:30.000","00:01:00.000"')
+    assert isinstance(ok, RMPassing)
+    for line in (
+        b'$J,"' + b"7" * 33 + b'","00:00:30.000","00:01:00.000"',
+        b'$A,"1","' + b"9" * 40 + b'",1021,"Ann","Ace","USA",1',
+    ):
+        bad = decode_line(line)
+        assert isinstance(bad, BadLine) and bad.reason == BadLineReason.BAD_FIELD

@@ -4,7 +4,8 @@ Strategy: ``RMonitorDecoder`` owns a receive buffer that always starts at the be
 a line. A line ends at LF (a CR before it is dropped; a bare LF is accepted too), so a
 chunk boundary anywhere changes nothing. Each line is decoded on its own: cp1252 text
 (undecodable bytes become U+FFFD rather than failing the line), CSV fields, then the layout
-of its command. A line that is cut short, or two records run together without CR LF,
+of its command, with registrations and car numbers of at most 32 characters (they become
+transponder ids). A line that is cut short, or two records run together without CR LF,
 fails one of the checks and becomes a counted ``BadLine``; the next line is decoded as if
 nothing happened. A line longer than ``max_line`` is reported once and its remainder is
 skipped up to the next LF, so the buffer stays bounded whatever arrives. Nothing but
@@ -30,6 +31,9 @@ MAX_LINE = 4096
 exceed 256 characters; IMSA's ``$T`` track description is the longest seen (~400)."""
 
 ENCODING = "cp1252"
+MAX_ID = 32
+"""Longest registration or car number accepted: they become transponder ids downstream."""
+_IDS = ("registration", "number")
 _COMMAND = re.compile(r"\$[A-Za-z][A-Za-z0-9]*")
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
@@ -66,6 +70,8 @@ def decode_line(line: bytes, *, max_line: int = MAX_LINE) -> DecodeResult:
         for (name, kind), (value, quoted) in zip(layout.fields, data, strict=False):
             values[name] = parse_value(kind, value, quoted)
     except FieldError:
+        return BadLine(BadLineReason.BAD_FIELD, line)
+    if any(isinstance(values.get(name), str) and len(str(values[name])) > MAX_ID for name in _IDS):
         return BadLine(BadLineReason.BAD_FIELD, line)
     extra = tuple(value for value, _ in data[len(layout.fields) :])
     return layout.factory(**values, extra=extra)
