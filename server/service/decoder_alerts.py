@@ -6,6 +6,7 @@ race service can journal its answer as an ``ExternalAlertRaised`` (the engine de
 keeps alerts; this only says when one is due). Only the step from connected to not
 connected raises one: the reconnect attempts that follow change nothing, and the next
 loss after a reconnect is a new alert (its time is part of the alert's id).
+``bad_input_alert`` does the same for rejected frames, at powers of ten of the count.
 """
 
 from __future__ import annotations

@@ -129,7 +129,7 @@ class RaceService:
                 mapper.remember(event_in)
             try:
                 engine.apply(event_in)
-            except Exception:  # skipped live too (see _apply): the replay ends the same
+            except Exception:  # skipped live too (_write_batch): the replay ends the same
                 log.exception("journaled event skipped on replay: %r", event_in)
         engine.tick(self.clock.now_us())
         return engine, event.name, entries
@@ -178,7 +178,8 @@ class RaceService:
                     "passings of decoder %s dropped: not on the track", detection.decoder_id
                 )
             elif event in ("out_of_range", "rejected"):
-                self._alert_rejected(f"passing from decoder {detection.decoder_id} ({event})")
+                what = f"passing from decoder {detection.decoder_id} ({event})"
+                self._alert_rejected(what, self.dropped[event])
             return
         # queued, not awaited: the writer commits a burst in one transaction. A crash
         # before that commit loses at most the queue, which a P3 decoder resends (the
@@ -218,9 +219,12 @@ class RaceService:
                         if future is not None and not future.done():
                             future.set_exception(exc)
 
-    def _alert_rejected(self, what: str) -> None:
-        """Race control's alert for a rejected input (the caller logged its details)."""
-        text = f"Input rejected: {what}"
+    def _alert_rejected(self, what: str, count: int) -> None:
+        """Race control's alert for the ``count``-th rejected input of its kind (the caller
+        logged its details), at 1, 10, 100, ...: a flood raises a handful of alerts."""
+        if str(count).rstrip("0") != "1":
+            return
+        text = f"Input rejected ({count} so far): {what}"
         self._queue_nowait(
             ExternalAlertRaised("input_rejected", text, self.clock.now_us(), None, Severity.WARNING)
         )
@@ -231,7 +235,7 @@ class RaceService:
         if future is not None and not future.done():
             future.set_exception(RejectedInput(reason))
         if not isinstance(event, ExternalAlertRaised):  # an alert about an alert could loop
-            self._alert_rejected(f"{type(event).__name__} ({reason})")
+            self._alert_rejected(f"{type(event).__name__} ({reason})", self.dropped["rejected"])
 
     async def _journal_one_by_one(
         self, session_id: int, batch: list[_Pending], at_us: int

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from sqlalchemy.exc import (
 
 from server.engine.alerts import Alert
 from server.engine.events import PassingDetected
+from server.service.decoder_alerts import bad_input_alert
 from server.service.durable_journal import outage_by_type
 from server.service.race_service import RaceService, RejectedInput
 from tests.fixtures.app_server import (
@@ -38,6 +40,7 @@ from tests.fixtures.app_server import (
     running_server,
     wait_until,
 )
+from timing_adapters.adapter import DecoderState
 from timing_adapters.clock import WallClock
 from timing_adapters.emulator.server import P3Emulator
 from timing_adapters.p3 import Field, Passing, encode
@@ -261,3 +264,18 @@ async def test_event_the_database_refuses_is_rejected_alone(db_url: str, tmp_pat
 )
 def test_outage_or_refused_batch_by_type(error: BaseException, outage: bool | None) -> None:
     assert outage_by_type(error) is outage
+
+
+def test_bad_input_alerts_at_powers_of_ten() -> None:
+    counts = [0, 1, 2, 9, 10, 11, 99, 250, 999, 1000, 1000, 123_456]
+    alerted = []
+    for before, after in itertools.pairwise(counts):
+        alert = bad_input_alert(
+            DecoderState("tcp://d", bad_frames=before),
+            DecoderState("tcp://d", bad_frames=after, last_rejection="bad crc: 8e 02"),
+            7,
+        )
+        if alert is not None:
+            assert alert.kind == "decoder_bad_input" and "bad crc: 8e 02" in alert.text
+            alerted.append(after)
+    assert alerted == [1, 10, 250, 1000, 123_456]
