@@ -207,7 +207,10 @@ class MyLapsExchangeServer:
                     await self._on_detection(detection)
                     self._s.passings += 1
                 for reply in reaction.replies:
-                    writer.write(encode(reply))
+                    try:
+                        writer.write(encode(reply))
+                    except ValueError as exc:  # an echoed name the wire cannot carry
+                        logger.error("MyLaps T&S: reply not sent (%s): %r", exc, reply)
                 if reaction.keepalive:
                     self._s.last_status_at_us = self._clock.now_us()
             seen = self._count(session, framer, seen)
