@@ -11,6 +11,8 @@ broken quote, a cut, a control byte), so none of them may count as a lap. At the
 bench waits (bounded) until every valid passing is scored, then reads the decoder's
 counters (``GET /api/v1/decoders``) and the server's log.
 
+Before each codec it prints a baseline measured in the same run: the generator alone and
+the bare codec alone (no I/O) on up to 200,000 frames of the same stream.
 Columns: ``frames/s`` (hostile + valid frames over the time from the first write to the
 last valid passing delivered, and for P3 scored), ``rejected`` (the decoder's
 ``bad_frames``), ``junk KB`` (bytes skipped between frames), ``delivered`` (valid passings
@@ -38,23 +40,26 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sized
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import httpx
 import psutil  # type: ignore[import-untyped]
 from race_world import EVENT, _die_with_parent, free_port, prepare
 
+from timing_adapters.amb_legacy import AmbLegacyDecoder
 from timing_adapters.amb_legacy import Passing as AmbPassing
 from timing_adapters.amb_legacy import encode as amb_encode
+from timing_adapters.mylaps_ts import MessageFramer, Pong, make_passing
 from timing_adapters.mylaps_ts import Passing as MyLapsPassing
-from timing_adapters.mylaps_ts import Pong, make_passing
 from timing_adapters.mylaps_ts import encode as mylaps_encode
-from timing_adapters.p3 import Field, Passing, RecordType, Status, encode
+from timing_adapters.p3 import Field, P3Decoder, Passing, RecordType, Status, encode
 from timing_adapters.p3.crc import crc16
 from timing_adapters.p3.framing import build_frame
+from timing_adapters.rmonitor import RMonitorDecoder
 
 S = 1_000_000
 LAP_US = 30 * S
@@ -261,6 +266,18 @@ class MyLapsFuzzer(Fuzzer):
             return b"Start@AckPing@$Start@Passing@c=1|t=10:00:00.000@x@$"
         return self.junk().replace(b"$", b"") + b"$"
 
+
+class _Codec(Protocol):
+    def receive(self, data: bytes) -> Sized: ...
+
+
+BARE: dict[str, Callable[[], _Codec]] = {
+    "p3": P3Decoder,
+    "amb": AmbLegacyDecoder,
+    "ilap": lambda: AmbLegacyDecoder(crc=False),
+    "rmonitor": RMonitorDecoder,
+    "mylaps": MessageFramer,
+}
 
 FUZZERS: dict[str, type[Fuzzer]] = {
     "p3": P3Fuzzer,
@@ -504,6 +521,25 @@ HEADER = (
 )
 
 
+def bare_baseline(codec: str, frames: int, valid_every: int, seed: int) -> tuple[float, float]:
+    """Frames per second of the generator alone and of the bare codec alone (no I/O, 64 KB
+    chunks, in this process) on the same kind of stream: the floor under the end-to-end
+    rate, measured in the same run."""
+    cars = [(str(n), 1_000_000 + n) for n in range(36)]
+    fuzzer = FUZZERS[codec](cars, random.Random(seed), time.time_ns() // 1000)
+    began = time.perf_counter()
+    stream = [
+        fuzzer.valid_frame() if n % valid_every == 0 else fuzzer.broken() for n in range(frames)
+    ]
+    generated = time.perf_counter() - began
+    data = b"".join(stream)
+    decoder = BARE[codec]()
+    began = time.perf_counter()
+    for start in range(0, len(data), 65536):
+        decoder.receive(data[start : start + 65536])
+    return frames / generated, frames / (time.perf_counter() - began)
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--codec", action="append", choices=CODECS, help="default: all five")
@@ -515,6 +551,9 @@ async def main() -> None:
     args = parser.parse_args()
     print(HEADER, flush=True)
     for codec in args.codec or CODECS:
+        count = min(args.frames, 200_000)
+        generate, decode = bare_baseline(codec, count, args.valid_every, args.seed)
+        print(f"{codec:9} baseline: generator {generate:,.0f} frames/s, bare codec {decode:,.0f}")
         results = []
         for run in range(args.runs):
             result = await run_codec(
