@@ -279,3 +279,23 @@ def test_bad_input_alerts_at_powers_of_ten() -> None:
             assert alert.kind == "decoder_bad_input" and "bad crc: 8e 02" in alert.text
             alerted.append(after)
     assert alerted == [1, 10, 250, 1000, 123_456]
+
+
+async def test_spooled_event_the_database_refuses_is_dropped_on_drain(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A refused event that reached the spool (journaled there during an outage) must not
+    block the drain forever: the rest is journaled in order, it alone is dropped."""
+    async with green_race(db_url, tmp_path) as track:
+        journal = track.srv.race.journal
+        now = WallClock().now_us()
+
+        def crossing(at_us: int, number: int) -> PassingDetected:
+            return PassingDetected(at_us, "1002", "spooled", number, decoder_time_us=at_us)
+
+        events = [crossing(now, 1), crossing(2**70, 2), crossing(now + 60 * S, 3)]
+        journal.spool.append(track.session_id, events, now)
+        await journal.drain()
+        assert not journal.spool and journal.database_ok
+        stored = [e for e in await journal.read(track.session_id) if isinstance(e, PassingDetected)]
+        assert [e.passing_number for e in stored if e.decoder_id == "spooled"] == [1, 3]
