@@ -25,7 +25,7 @@ from server.db.migrate import check_migrated
 from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
-from server.service.race_service import RaceService, WriteTimedOut
+from server.service.race_service import RaceService, RejectedInput, WriteTimedOut
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
@@ -74,6 +74,11 @@ def _serve_assets(app: FastAPI, renderer: Renderer) -> None:
 async def _write_timed_out(request: Request, exc: Exception) -> Response:
     """A write the race service could not apply in time: 503 with what to do, never a hang."""
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def _input_rejected(request: Request, exc: Exception) -> Response:
+    """A command the database or the engine could not take (logged and alerted): 422."""
+    return JSONResponse({"detail": f"not recorded: {exc}"}, status_code=422)
 
 
 def create_app(
@@ -170,4 +175,5 @@ def create_app(
     app.include_router(websockets.router)
     app.include_router(health.router)
     app.add_exception_handler(WriteTimedOut, _write_timed_out)
+    app.add_exception_handler(RejectedInput, _input_rejected)
     return app

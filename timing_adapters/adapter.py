@@ -46,7 +46,8 @@ class DecoderState:
     duplicates: int = 0  # dropped: number already delivered or already held
     lost_passings: int = 0  # given up on after unanswered RESENDs; if they come later: duplicates
     frames: int = 0
-    bad_frames: int = 0
+    bad_frames: int = 0  # rejected: corrupt, malformed, or a field out of range
+    last_rejection: str | None = None  # why the latest bad frame was rejected
     junk_bytes: int = 0
     resend_requests: int = 0
     clock_offset_us: int | None = None  # decoder clock -> server clock, when known

@@ -11,7 +11,8 @@ given up (counted as lost) so that live timing never stalls.
 Every timer here is a real (monotonic) timer; the injected ``Clock`` only stamps the status.
 The byte stream comes from ``open_stream(url)`` (TCP) unless an ``opener`` is given (a serial
 port: ``serial_transport.serial_opener``); the protocol logic is the same either way.
-Network errors are logged and counted, never raised; an exception from ``on_passing`` is a
+Network errors are logged and counted, never raised; a bad frame is counted (``bad_frames``)
+and logged with its bytes in hex (``rejections.py``); an exception from ``on_passing`` is a
 bug in the caller and propagates.
 """
 
@@ -27,8 +28,10 @@ from typing import NoReturn
 from timing_adapters.adapter import DecoderState
 from timing_adapters.clock import Clock
 from timing_adapters.p3 import P3Decoder, encode_get_time, encode_resend
+from timing_adapters.p3.codec import MAX_PASSING_NUMBER
 from timing_adapters.p3.records import BadFrame, GetTime, Passing, Status, Version
 from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
+from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream, parse_url
 
 __all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
@@ -127,6 +130,7 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         self._resend_deadline: float | None = None
         self._resend_tries = 0
         self._passing_decoder_id: int | None = None
+        self._rejections = RejectionLog(logger, f"decoder {url}")
 
     @property
     def clock_offset_us(self) -> int | None:
@@ -183,7 +187,8 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
                     midpoint = (time_asked_us + self._clock.now_us()) // 2
                     self._s.clock_offset_us = midpoint - record.rtc_time_us
                 elif isinstance(record, BadFrame):
-                    logger.debug("decoder %s: bad frame (%s)", self._url, record.reason)
+                    reason = f"{record.reason}: {record.detail}" if record.detail else record.reason
+                    self._s.last_rejection = self._rejections.report(reason, record.data)
             self._count(codec)
             if codec.frames > frames_before:
                 # Also covers time spent awaiting on_passing: that was us, not the decoder.
@@ -217,6 +222,9 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
 
     def _request(self, writer: asyncio.StreamWriter, holes: list[tuple[int, int]]) -> None:
         for first, last in holes:
+            if last > MAX_PASSING_NUMBER:  # cannot be asked for; the codec never lets one in
+                logger.error("decoder %s: hole %d..%d cannot be requested", self._url, first, last)
+                continue
             logger.info("decoder %s: RESEND %d..%d", self._url, first, last)
             writer.write(encode_resend(first, last))
             self._s.resend_requests += 1

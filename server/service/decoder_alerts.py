@@ -8,6 +8,7 @@ connected raises one: the reconnect attempts that follow change nothing, and the
 loss after a reconnect is a new alert (its time is part of the alert's id).
 ``unreportable_alert`` is the start-up check of the entry list against the configured
 decoders: a car whose codes none of them can report would never be timed.
+``bad_input_alert`` does the same for rejected frames, at powers of ten of the count.
 """
 
 from __future__ import annotations
@@ -71,3 +72,16 @@ def still_open(alert: ExternalAlertRaised, alerts: Iterable[Alert]) -> bool:
         and not open_alert.acknowledged
         for open_alert in alerts
     )
+
+
+def bad_input_alert(
+    before: DecoderState | None, after: DecoderState, now_us: int
+) -> ExternalAlertRaised | None:
+    """The alert due when the decoder's rejected frames reach 1, 10, 100, ...: race control
+    learns that a decoder sends bad input, and a flood of it raises a handful of alerts."""
+    old, new = (before.bad_frames if before is not None else 0), after.bad_frames
+    if new <= old or 10 ** (len(str(new)) - 1) <= old:
+        return None
+    last = f"; last: {after.last_rejection}" if after.last_rejection else ""
+    text = f"Decoder {after.url}: {new} bad frame(s) rejected{last}"
+    return ExternalAlertRaised("decoder_bad_input", text, now_us, None, Severity.WARNING)

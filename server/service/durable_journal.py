@@ -7,6 +7,12 @@ into the database, oldest first, when it answers again; ``read`` gives a session
 from both, journal first. Timing never waits for the database to come back. The spool's
 file work runs in a worker thread (``asyncio.to_thread``): an fsync must not stall every
 page for its duration.
+Only an outage is spooled: a batch the database refuses for a reason of its own (a number
+too large for its column, a string it cannot store) would be refused again after every
+drain, so it is ``RejectedEvents`` instead, and the caller journals the batch event by
+event to find the one at fault. ``is_outage`` tells the two apart by the error's type
+(connection, operational and interface errors, ``OSError``); a driver error that says
+neither is settled by asking the database a trivial question.
 """
 
 from __future__ import annotations
@@ -17,32 +23,86 @@ import logging
 from collections.abc import Sequence
 from itertools import groupby
 
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import text
+from sqlalchemy.exc import (
+    DataError,
+    DBAPIError,
+    DisconnectionError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    ProgrammingError,
+    SQLAlchemyError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.journal import JournalStore
 from server.engine.events import InputEvent
-from server.service.spool import Spool
+from server.service.spool import Spool, Spooled
 
 log = logging.getLogger("racecontrol.journal")
+
+_OUTAGE = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    PoolTimeoutError,
+    OSError,  # ConnectionError, a refused or reset socket, a full disk
+    TimeoutError,
+)
+# the statement reached a working database, which refused these values
+_REFUSED = (DataError, IntegrityError, ProgrammingError)
+
+
+class RejectedEvents(Exception):
+    """The database works but refuses this batch: the fault is in the events."""
+
+
+def outage_by_type(exc: BaseException) -> bool | None:
+    """True for an outage, False for a refused batch, None when the type does not say."""
+    if isinstance(exc, _OUTAGE):
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        return False if isinstance(exc, _REFUSED) else None
+    # StatementError (a value no column type takes), OverflowError, ValueError, ...
+    return False
 
 
 class DurableJournal:
     def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], spool: Spool) -> None:
         self.store = JournalStore(sessionmaker)
+        self._db = sessionmaker
         self.spool = spool
         self.database_ok = True
         self.down_since_us: int | None = None  # when the database stopped answering
 
+    async def is_outage(self, exc: BaseException) -> bool:
+        """Whether ``exc`` from the journal means the database is unreachable."""
+        by_type = outage_by_type(exc)
+        if by_type is not None:
+            return by_type
+        try:
+            async with self._db() as db:
+                await db.execute(text("SELECT 1"))
+        except Exception:
+            return True
+        return False
+
     async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> None:
         """Journal ``events``; while the database is unreachable, spool them instead.
-        Raises ``OSError`` only when the spool cannot be written either."""
+        Raises ``RejectedEvents`` when the database refuses the batch itself, and
+        ``OSError`` only when the spool cannot be written either."""
         if not self.spool:
             try:
                 await self.store.append(session_id, events, at_us)
                 self.database_ok = True
                 return
-            except (SQLAlchemyError, OSError) as exc:
+            except Exception as exc:
+                if not await self.is_outage(exc):
+                    raise RejectedEvents(f"{type(exc).__name__}: {exc}") from exc
                 log.error("database unreachable, spooling to %s: %s", self.spool.path, exc)
                 self.database_ok = False
                 self.down_since_us = at_us
@@ -59,18 +119,41 @@ class DurableJournal:
             pending, key=lambda s: (s.session_id, s.recorded_at_us)
         ):
             group = list(batch)
-            await self.store.append(session_id, [s.event for s in group], at_us)
-            await asyncio.to_thread(self.spool.acknowledge, group[-1].end_offset)
+            try:
+                await self.store.append(session_id, [s.event for s in group], at_us)
+            except Exception as exc:
+                if await self.is_outage(exc):
+                    raise
+                await self._drain_one_by_one(session_id, group, at_us)
+            else:
+                await asyncio.to_thread(self.spool.acknowledge, group[-1].end_offset)
         if self.spool:  # only unreadable lines were left: set aside, nothing to wait for
             await asyncio.to_thread(self.spool.pending)
         if not self.database_ok:
             log.info("database back: spool drained")
         self.database_ok, self.down_since_us = True, None
 
+    async def _drain_one_by_one(
+        self, session_id: int, group: Sequence[Spooled], at_us: int
+    ) -> None:
+        """A spooled group the database refuses: journal what it takes, log the rest.
+        Each event leaves the spool as soon as it is settled, so an outage half-way
+        through journals nothing twice."""
+        for spooled in group:
+            try:
+                await self.store.append(session_id, [spooled.event], at_us)
+            except Exception as exc:
+                if await self.is_outage(exc):
+                    raise
+                log.error(
+                    "spooled event refused by the database, dropped: %r (%s)", spooled.event, exc
+                )
+            await asyncio.to_thread(self.spool.acknowledge, spooled.end_offset)
+
     async def try_drain(self) -> None:
         """``drain`` if there is anything to drain; a database still down is no error."""
         if self.spool:
-            with contextlib.suppress(SQLAlchemyError, OSError):
+            with contextlib.suppress(SQLAlchemyError, OSError):  # still down: try again later
                 await self.drain()
 
     async def read(self, session_id: int) -> list[InputEvent]:

@@ -20,6 +20,11 @@ from server.engine.events import LoopRole, PassingDetected
 from server.service.clock_map import ClockMap, DecoderClock
 from timing_adapters.adapter import Detection
 
+MAX_TIME_US = 4_102_444_800_000_000
+"""2100-01-01 in microseconds since 1970: no session clock goes past it."""
+MAX_PASSING_NUMBER = 2**63 - 1  # what a BIGINT column holds
+MAX_TEXT = 64  # a transponder or decoder id longer than this is not one
+
 
 class PassingMapper:
     def __init__(self) -> None:
@@ -47,9 +52,13 @@ class PassingMapper:
 
     def map(self, detection: Detection, received_at_us: int) -> PassingDetected | str:
         """The input event for ``detection`` (its time mapped to the session clock), or
-        why it is dropped: ``duplicate`` (already journaled or queued) or
-        ``unknown_decoder`` (the event has a track and this decoder is not on it)."""
+        why it is dropped: ``duplicate`` (already journaled or queued),
+        ``unknown_decoder`` (the event has a track and this decoder is not on it) or
+        ``out_of_range`` (a time, number or id no decoder sends: the adapters check
+        theirs, this guards the journal and the engine against any that does not)."""
         number = detection.passing_number
+        if not _in_range(detection):
+            return "out_of_range"
         if number is not None and (detection.decoder_id, number) in self._seen:
             return "duplicate"
         role, sector = LoopRole.START_FINISH, None
@@ -62,6 +71,8 @@ class PassingMapper:
             at_us = self.clocks.to_session(detection.decoder_id, detection.time_us, received_at_us)
         else:  # a wall-clock decoder (P3 RTC) as it comes, or by its measured offset
             at_us = detection.time_us + (detection.offset_us or 0)
+        if not 0 <= at_us < MAX_TIME_US:
+            return "out_of_range"
         event = PassingDetected(
             at_us=at_us,
             transponder=detection.transponder,
@@ -86,3 +97,14 @@ class PassingMapper:
         if decoder_urls == 1 and len(self.last_number) == 1:
             return next(iter(self.last_number.values()))
         return None
+
+
+def _in_range(detection: Detection) -> bool:
+    number = detection.passing_number
+    return (
+        0 <= detection.time_us < MAX_TIME_US
+        and abs(detection.offset_us or 0) < MAX_TIME_US
+        and (number is None or 0 <= number <= MAX_PASSING_NUMBER)
+        and 0 < len(detection.transponder) <= MAX_TEXT
+        and 0 < len(detection.decoder_id) <= MAX_TEXT * 4  # the URL when it has no id
+    )

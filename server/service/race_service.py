@@ -8,6 +8,11 @@ the events to the pure engine in journal order, and only then marks the pages di
 nothing is ever shown that is not durable. A publisher task renders each channel once
 per change (coalesced to ``publish_interval_s``) and hands the same string to every
 subscriber. Loading a session replays its journal, so a restart ends in the same state.
+One bad input never stops timing: an event the database refuses (``RejectedEvents``) is
+found by journaling the batch event by event, and an event the engine cannot apply is
+skipped (also on replay); each is logged, counted in ``dropped["rejected"]``, answered
+with ``RejectedInput`` and raised as an alert to race control. No exception leaves the
+writer's loop.
 """
 
 from __future__ import annotations
@@ -36,8 +41,8 @@ from server.engine.events import (
 from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
 from server.engine.outbound import LapCompleted, OutEvent
 from server.service.audit import AuditLog
-from server.service.decoder_alerts import decoder_alert
-from server.service.durable_journal import DurableJournal
+from server.service.decoder_alerts import bad_input_alert, decoder_alert
+from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
 from server.service.rmonitor_feed import snapshot_of
@@ -49,7 +54,8 @@ from timing_adapters.rmonitor.server import RMonitorServer
 log = logging.getLogger("racecontrol.race")
 
 _BATCH_MAX = 1000
-_Pending = tuple[InputEvent, "asyncio.Future[list[OutEvent]] | None"]
+_Future = asyncio.Future[list[OutEvent]]
+_Pending = tuple[InputEvent, "_Future | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 
 # the pages are the web layer's business: it hands the service how to render each channel's
@@ -65,7 +71,10 @@ def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> Ra
     """An engine with ``events`` applied (in a thread: pure CPU, nothing shared)."""
     engine = RaceEngine(config)
     for event_in in events:
-        engine.apply(event_in)
+        try:
+            engine.apply(event_in)
+        except Exception:  # skipped live too (_write_batch): the replay ends the same
+            log.exception("journaled event skipped on replay: %r", event_in)
     engine.tick(now_us)
     return engine
 
@@ -83,6 +92,10 @@ class WriteTimedOut(RuntimeError):
 
 
 SUBMIT_TIMEOUT_S = 5.0
+
+
+class RejectedInput(ValueError):
+    """The database or the engine cannot take this input event; it was skipped."""
 
 
 class RaceService:
@@ -340,13 +353,20 @@ class RaceService:
             self.dropped["no_session"] += 1
             log.warning("passing of %s dropped: no session", detection.transponder)
             return
-        event = self.mapper.map(detection, self.clock.now_us())
+        try:
+            event = self.mapper.map(detection, self.clock.now_us())
+        except Exception:  # a bug, but one passing must not stop the decoder's runner
+            log.exception("passing rejected, could not be mapped: %r", detection)
+            event = "rejected"
         if isinstance(event, str):
             self.dropped[event] += 1
             if event == "unknown_decoder" and self.dropped[event] == 1:
                 log.warning(
                     "passings of decoder %s dropped: not on the track", detection.decoder_id
                 )
+            elif event in ("out_of_range", "rejected"):
+                what = f"passing from decoder {detection.decoder_id} ({event})"
+                self._alert_rejected(what, self.dropped[event])
             return
         # queued, not awaited: the writer commits a burst in one transaction. A crash
         # before that commit loses at most the queue, which a P3 decoder resends (the
@@ -354,12 +374,14 @@ class RaceService:
         await self._queue.put((event, None))
 
     def on_decoder_state(self, state: DecoderState) -> None:
-        alert = decoder_alert(self.decoders.get(state.url), state, self.clock.now_us())
+        before, now_us = self.decoders.get(state.url), self.clock.now_us()
+        alerts = (decoder_alert(before, state, now_us), bad_input_alert(before, state, now_us))
         self.decoders[state.url] = state
         self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health
-        if alert is not None:
-            # journaled like any input, so the alert is part of the session's record
-            self._queue_nowait(alert)
+        for alert in alerts:
+            if alert is not None:
+                # journaled like any input, so the alert is part of the session's record
+                self._queue_nowait(alert)
 
     def _queue_nowait(self, event: InputEvent) -> None:
         """Queue ``event`` from synchronous code; dropped (and counted) only if full."""
@@ -376,7 +398,49 @@ class RaceService:
             while not self._queue.empty() and len(batch) < _BATCH_MAX:
                 batch.append(self._queue.get_nowait())
             async with self._lock:
-                await self._write_batch(batch)
+                try:
+                    await self._write_batch(batch)
+                except Exception as exc:  # a bug: fail this batch, keep timing the next
+                    log.exception("writer: batch of %d events failed", len(batch))
+                    for _event, future in batch:
+                        if future is not None and not future.done():
+                            future.set_exception(exc)
+
+    def _alert_rejected(self, what: str, count: int) -> None:
+        """Race control's alert for the ``count``-th rejected input of its kind (the caller
+        logged its details), at 1, 10, 100, ...: a flood raises a handful of alerts."""
+        if str(count).rstrip("0") != "1":
+            return
+        text = f"Input rejected ({count} so far): {what}"
+        self._queue_nowait(
+            ExternalAlertRaised("input_rejected", text, self.clock.now_us(), None, Severity.WARNING)
+        )
+
+    def _reject(self, event: InputEvent, future: _Future | None, reason: str) -> None:
+        log.error("input event rejected (%s): %r", reason, event)
+        self.dropped["rejected"] += 1
+        if future is not None and not future.done():
+            future.set_exception(RejectedInput(reason))
+        if not isinstance(event, ExternalAlertRaised):  # an alert about an alert could loop
+            self._alert_rejected(f"{type(event).__name__} ({reason})", self.dropped["rejected"])
+
+    async def _journal_one_by_one(
+        self, session_id: int, batch: list[_Pending], at_us: int
+    ) -> list[_Pending]:
+        """The database refused the batch: find the events at fault; the rest, journaled."""
+        accepted: list[_Pending] = []
+        for event, future in batch:
+            try:
+                await self.journal.append(session_id, [event], at_us)
+            except RejectedEvents as exc:
+                self._reject(event, future, f"database: {exc}")
+            except OSError as exc:  # neither database nor spool
+                log.exception("could not persist %r", event)
+                if future is not None and not future.done():
+                    future.set_exception(exc)
+            else:
+                accepted.append((event, future))
+        return accepted
 
     async def _write_batch(self, batch: list[_Pending]) -> None:
         engine, session_id = self.engine, self.session_id
@@ -387,17 +451,24 @@ class RaceService:
                     future.set_exception(NoActiveSession("no session to time"))
             return
         events = [event for event, _future in batch]
+        at_us = self.clock.now_us()
         try:
-            await self.journal.append(session_id, events, self.clock.now_us())
+            await self.journal.append(session_id, events, at_us)
+        except RejectedEvents:
+            batch = await self._journal_one_by_one(session_id, batch, at_us)
         except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
             log.exception("could not persist %d events", len(events))
             for _event, future in batch:
                 if future is not None and not future.done():
                     future.set_exception(exc)
             return
-        self.journaled += len(events)
+        self.journaled += len(batch)
         for event, future in batch:
-            out = engine.apply(event)
+            try:
+                out = engine.apply(event)
+            except Exception as exc:  # journaled, and skipped again on replay
+                self._reject(event, future, f"engine: {exc!r}")
+                continue
             self._laps += [o for o in out if isinstance(o, LapCompleted)]
             if future is not None and not future.done():
                 future.set_result(out)

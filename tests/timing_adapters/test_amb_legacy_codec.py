@@ -121,8 +121,40 @@ def test_format_time() -> None:
     assert format_time(0) == "0.000"
     with pytest.raises(ValueError, match="negative"):
         format_time(-1)
-    with pytest.raises(ValueError, match="12 digits"):
+    with pytest.raises(ValueError, match="10 years"):
         format_time(10**18)
+
+
+def p98(number: str, time: str, hits: str = "40", strength: str = "190") -> bytes:
+    body = f"@\t101\t{number}\t8110984\t{time}\t{hits}\t{strength}\t2".encode()
+    return b"\x01" + body + b"\tx%04X\r\n" % crc16(body + b"\t")
+
+
+@pytest.mark.parametrize(
+    "wire",
+    [
+        p98("4294967296", "2434.835"),  # a passing number past 4 bytes
+        p98("1379", "315576000.000001"),  # a decoder clock past 10 years
+        p98("1379", "999999999999.0"),
+        p98("1379", "2434.835", hits="65536"),
+        p98("1379", "2434.835", strength="99999999"),
+        b"\x01#\t101\t1378\t65536\r\n",  # noise past 2 bytes (I-Lap style: no CRC)
+    ],
+)
+def test_values_out_of_range_are_bad_fields(wire: bytes) -> None:
+    result = parse_record(wire, crc=False)
+    assert isinstance(result, BadRecord)
+    assert result.reason == BadRecordReason.BAD_FIELD
+
+
+def test_values_at_the_limits_decode() -> None:
+    result = parse_record(p98("4294967295", "315576000.000", hits="65535", strength="0"))
+    assert isinstance(result, Passing)
+    assert (result.passing_number, result.time_us, result.hits) == (
+        2**32 - 1,
+        315576 * 10**9,
+        65535,
+    )
 
 
 GOOD = VOSTOK[1]

@@ -23,17 +23,17 @@ from timing_adapters.amb_legacy import (
     parse_record,
     parse_time_us,
 )
+from timing_adapters.amb_legacy.wire import MAX_NUMBER, MAX_SMALL, MAX_TIME_US
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 ids = st.from_regex(r"[0-9A-Za-z]{1,12}", fullmatch=True)
-counts = st.integers(0, 10**12 - 1)
-times = st.integers(0, 10**15)
-p98_passings = st.builds(
-    Passing, ids, ids, times, counts, hits=counts, strength=counts, status=counts
-)
+counts = st.integers(0, MAX_NUMBER)
+small = st.integers(0, MAX_SMALL)
+times = st.integers(0, MAX_TIME_US)
+p98_passings = st.builds(Passing, ids, ids, times, counts, hits=small, strength=small, status=small)
 ilap_passings = st.builds(Passing, ids, ids, times)
-statuses = st.builds(Status, ids, counts, counts)
+statuses = st.builds(Status, ids, counts, small)
 inits = st.builds(Init, ids)
 unknowns = st.builds(
     UnknownRecord,

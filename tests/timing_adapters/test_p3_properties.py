@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.p3 import (
+    MAX_PASSING_NUMBER,
     BadFrame,
     BadFrameReason,
     DecodeResult,
@@ -26,6 +27,7 @@ from timing_adapters.p3 import (
     Version,
     encode,
 )
+from timing_adapters.p3.layouts import MAX_RTC_US
 
 DATA = TIMING_DATA
 # vmindru/ambp3client test_server/amb-short.out, commit 072b0084 (Apache-2.0).
@@ -99,7 +101,7 @@ def records() -> st.SearchStrategy[Record]:
             Passing,
             passing_number=u(0, 2**32 - 1),
             transponder=u(0, 2**32 - 1),
-            rtc_time_us=u(0, 2**64 - 1),
+            rtc_time_us=u(0, MAX_RTC_US - 1),
             strength=opt() | u(0, 2**16 - 1),
             hits=opt() | u(0, 2**16 - 1),
             flags=opt() | u(0, 2**16 - 1),
@@ -120,8 +122,10 @@ def records() -> st.SearchStrategy[Record]:
             description=opt() | ascii_text,
             version=opt() | ascii_text,
         ),
-        st.builds(Resend, from_passing=u(0, 2**32 - 1), until_passing=u(0, 2**32 - 1)),
-        st.builds(GetTime, rtc_time_us=opt() | u(0, 2**64 - 1)),
+        st.tuples(u(0, 2**32 - 1), u(0, 2**32 - 1)).map(
+            lambda pair: Resend(from_passing=min(pair), until_passing=max(pair))
+        ),
+        st.builds(GetTime, rtc_time_us=opt() | u(0, MAX_RTC_US - 1)),
         st.builds(
             UnknownRecord,
             tor=u(0, 0xFFFF).filter(lambda t: t not in known_tors),
@@ -140,11 +144,20 @@ def records() -> st.SearchStrategy[Record]:
 def test_any_fields_under_a_known_type(tor: int, fields: list[tuple[int, bytes]]) -> None:
     wire = encode(UnknownRecord(tor, tuple(Field(t, v) for t, v in fields)))
     [result] = P3Decoder().receive(wire)
-    # Either a missing mandatory field, or a record that keeps its fields as they came.
+    # Either a missing mandatory field, a field of the wrong width or out of range, or a
+    # record that keeps its fields as they came, every value within what the wire can say.
     if isinstance(result, BadFrame):
-        assert result.reason == BadFrameReason.MISSING_FIELD
-    elif fields:  # a record without fields is rebuilt from its attributes instead
+        assert result.reason in (BadFrameReason.MISSING_FIELD, BadFrameReason.BAD_FIELD)
+        return
+    if fields:  # a record without fields is rebuilt from its attributes instead
         assert encode(result) == wire
+    if isinstance(result, Passing):
+        assert 0 <= result.passing_number <= MAX_PASSING_NUMBER
+        assert 0 <= result.transponder < 2**32
+        assert 0 <= result.rtc_time_us < MAX_RTC_US
+        assert all(v is None or 0 <= v < 2**16 for v in (result.strength, result.hits))
+    if isinstance(result, Resend):
+        assert 0 <= result.from_passing <= result.until_passing <= MAX_PASSING_NUMBER
 
 
 @settings(max_examples=150, deadline=None)

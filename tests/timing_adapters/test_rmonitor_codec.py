@@ -23,6 +23,7 @@ from timing_adapters.rmonitor import (
     Passing,
     PracticePosition,
     RacePosition,
+    Record,
     RMonitorDecoder,
     Run,
     Setting,
@@ -269,7 +270,6 @@ def test_oversize_line_in_one_chunk() -> None:
         Passing("1", 1, 0),  # finer than the millisecond
         Passing("1", -1000, 0),
         RacePosition(1, "1", -1, None),
-        ClassInfo(1, "two\r\nlines"),
         UnknownRecord("RMX", ()),
         Heartbeat(1, 0, 0, 1000 * 3600 * S, Flag.GREEN),  # past 999 hours
     ],
@@ -277,3 +277,19 @@ def test_oversize_line_in_one_chunk() -> None:
 def test_encoder_refuses_what_the_wire_cannot_carry(record: Passing) -> None:
     with pytest.raises(ValueError):
         encode(record)
+
+
+@pytest.mark.parametrize(
+    ("record", "wire"),
+    [
+        (ClassInfo(1, "two\r\nlines"), b'$C,1,"two  lines"\r\n'),
+        (Run(7, 'Race\r\n$B,666,"spoofed"'), b'$B,7,"Race  $B,666,""spoofed"""\r\n'),
+        (Setting("A\x00B", "tab\there\x1b\x7f\x85"), b'$E,"A B","tab here   "\r\n'),
+        (UnknownRecord("$X", ("line\u2028sep",)), b'$X,"line sep"\r\n'),
+    ],
+)
+def test_encoder_sanitises_control_characters_in_text(record: Record, wire: bytes) -> None:
+    assert encode(record) == wire
+    decoded = decode_line(wire[:-2])
+    assert not isinstance(decoded, BadLine)
+    assert encode(decoded) == wire  # a fixed point: sanitised text goes through unchanged

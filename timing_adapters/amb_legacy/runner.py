@@ -11,7 +11,8 @@ decodable records: AMB decoders send ``#`` status between passings, so 15 s of n
 means a dead link; I-Lap sends only passings, so for it the watchdog is off unless asked
 for. Every timer is a real monotonic one; the injected ``Clock`` only stamps the status.
 Connecting, back-off and closing the link are ``ReconnectingRunner``'s (reconnect.py).
-Link errors are logged and counted, never raised; an exception from ``on_detection`` is
+Link errors are logged and counted, never raised; a bad record is counted (``bad_frames``)
+and logged with its bytes in hex (``rejections.py``); an exception from ``on_detection`` is
 a bug in the caller and propagates.
 """
 
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 from timing_adapters.adapter import Detection, OnDetection, OnState
 from timing_adapters.clock import Clock
 from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
+from timing_adapters.rejections import RejectionLog
 from timing_adapters.serial_transport import parse_serial_url, serial_opener
 from timing_adapters.transport import open_stream, parse_url
 
@@ -108,6 +110,7 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
         self._silence_s = silence_timeout_s
         self._reset_pending = reset_clock
         self._recent: OrderedDict[tuple[str, int | None, str, int], None] = OrderedDict()
+        self._rejections = RejectionLog(logger, f"decoder {url}")
 
     def _new_codec(self) -> AmbLegacyDecoder:
         return AmbLegacyDecoder(crc=self._crc)
@@ -145,7 +148,7 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
                 elif isinstance(record, Init):
                     self._s.decoder_id = record.decoder_id
                 elif isinstance(record, BadRecord):
-                    logger.debug("decoder %s: bad record (%s)", self._url, record.reason)
+                    self._s.last_rejection = self._rejections.report(record.reason, record.data)
             self._count(codec)
             if codec.records > records_before:
                 last_record = loop.time()

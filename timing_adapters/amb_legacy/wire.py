@@ -8,8 +8,10 @@ a nonsense passing. The CRC is the P3 CRC-16 over the text from the type charact
 the TAB before ``x`` (verified on real Vostok output), sent as four hex digits. I-Lap sends
 no CRC: with ``crc=False`` a missing CRC is accepted, a present one is still verified.
 Numbers are parsed as decimal text, the time exactly (``"52083.691"`` is 52_083_691_000 us,
-never via a float). ``encode`` is the inverse, for the emulator and the tests; misuse raises
-``ValueError``.
+never via a float), and range-checked: record numbers fit in 4 bytes, hits, strength,
+status and noise in 2, and a decoder clock (since power-on or a reset) under 10 years; a
+value past that is a ``BadRecord`` (bad field), never a number downstream. ``encode`` is
+the inverse, for the emulator and the tests, and refuses the same values (ValueError).
 """
 
 from __future__ import annotations
@@ -38,6 +40,10 @@ _ID = re.compile(r"[0-9A-Za-z]{1,32}")
 _UINT = re.compile(r"[0-9]{1,12}")
 _TIME = re.compile(r"([0-9]{1,12})(?:\.([0-9]{0,6}))?")
 _US_PER_S = 1_000_000
+MAX_NUMBER = 2**32 - 1  # passing and record numbers
+MAX_SMALL = 2**16 - 1  # hits, strength, status, noise
+MAX_TIME_US = 10 * 31_557_600 * _US_PER_S
+"""Ten years of decoder clock: a later time is a broken (or hostile) decoder."""
 _CRC_SUFFIX = len("x0000")
 
 _KINDS: dict[type, str] = {Passing: "@", Status: "#", Init: "%"}
@@ -59,9 +65,9 @@ def format_time(time_us: int) -> str:
     """Seconds with 3 decimals as decoders send them, or 6 when that would lose precision."""
     if time_us < 0:
         raise ValueError(f"time {time_us} us is negative")
+    if time_us > MAX_TIME_US:
+        raise ValueError(f"time {time_us} us is past 10 years of decoder clock")
     seconds, micros = divmod(time_us, _US_PER_S)
-    if seconds >= 10**12:
-        raise ValueError(f"time {time_us} us has more than 12 digits of seconds")
     if micros % 1000 == 0:
         return f"{seconds}.{micros // 1000:03d}"
     return f"{seconds}.{micros:06d}"
@@ -98,8 +104,9 @@ def _interpret(kind: str, args: tuple[str, ...]) -> Record | None:
     return UnknownRecord(kind, args)
 
 
-def _uint(text: str) -> int | None:
-    return int(text) if _UINT.fullmatch(text) else None
+def _uint(text: str, top: int = MAX_NUMBER) -> int | None:
+    value = int(text) if _UINT.fullmatch(text) else None
+    return value if value is not None and value <= top else None
 
 
 def _passing(args: tuple[str, ...]) -> Passing | None:
@@ -108,13 +115,18 @@ def _passing(args: tuple[str, ...]) -> Passing | None:
         numbers: tuple[int | None, ...] = (None, None, None, None)
     elif len(args) >= 7:  # P98: decoder, number, transponder, time, hits, strength, status
         decoder_id, number, transponder, time_text, *rest = args[:7]
-        numbers = tuple(_uint(text) for text in (number, *rest))
+        numbers = (_uint(number), *(_uint(text, MAX_SMALL) for text in rest))
         if None in numbers:
             return None
     else:
         return None
     time_us = parse_time_us(time_text)
-    if time_us is None or not _ID.fullmatch(decoder_id) or not _ID.fullmatch(transponder):
+    if (
+        time_us is None
+        or time_us > MAX_TIME_US
+        or not _ID.fullmatch(decoder_id)
+        or not _ID.fullmatch(transponder)
+    ):
         return None
     passing_number, hits, strength, status = numbers
     return Passing(
@@ -125,7 +137,7 @@ def _passing(args: tuple[str, ...]) -> Passing | None:
 def _status(args: tuple[str, ...]) -> Status | None:
     if len(args) < 3 or not _ID.fullmatch(args[0]):
         return None
-    record_number, noise = _uint(args[1]), _uint(args[2])
+    record_number, noise = _uint(args[1]), _uint(args[2], MAX_SMALL)
     if record_number is None or noise is None:
         return None
     return Status(args[0], record_number, noise, fields=args)
@@ -162,8 +174,8 @@ def _to_fields(record: Record) -> tuple[str, tuple[str, ...]]:
     if isinstance(record, Init):
         return kind, (_id(record.decoder_id), "0", "0")
     if isinstance(record, Status):
-        numbers = (record.record_number, record.noise)
-        return kind, (_id(record.decoder_id), *(_count(n) for n in numbers))
+        numbers = (_count(record.record_number), _count(record.noise, MAX_SMALL))
+        return kind, (_id(record.decoder_id), *numbers)
     head = (_id(record.decoder_id), _id(record.transponder), format_time(record.time_us))
     extra = (record.hits, record.strength, record.status)
     if record.passing_number is None:
@@ -173,7 +185,8 @@ def _to_fields(record: Record) -> tuple[str, tuple[str, ...]]:
     if None in extra:
         raise ValueError("a P98 passing needs hits, strength and status")
     number = _count(record.passing_number)
-    return kind, (head[0], number, head[1], head[2], *(_count(n) for n in extra if n is not None))
+    small = (_count(n, MAX_SMALL) for n in extra if n is not None)
+    return kind, (head[0], number, head[1], head[2], *small)
 
 
 def _id(text: str) -> str:
@@ -182,7 +195,7 @@ def _id(text: str) -> str:
     return text
 
 
-def _count(value: int) -> str:
-    if not 0 <= value < 10**12:
-        raise ValueError(f"{value} out of range 0..10**12-1")
+def _count(value: int, top: int = MAX_NUMBER) -> str:
+    if not 0 <= value <= top:
+        raise ValueError(f"{value} out of range 0..{top}")
     return str(value)

@@ -5,7 +5,8 @@ Strategy: a V2 passing is a list of short keys and values, for example
 (format from the public implementations listed in docs/protocols/mylaps-ts.md; the
 racemap/sporttijden log itself holds only V1 records). Every pair is kept in wire order in
 ``fields`` so that keys we do not interpret survive a decode -> encode round trip; the chip
-code (``c``), time of day (``t``) and date (``d``, optional) are parsed into exact views.
+code (``c``, at most 32 characters), time of day (``t``) and date (``d``, optional, years
+2000-2099) are parsed into exact views.
 Parsing never raises (a ``BadRecord`` says what is wrong); encoding raises ValueError on a
 key or value that would break the framing.
 """
@@ -38,6 +39,8 @@ KNOWN_KEYS = {
     "am": "amplitude",
 }
 _KEY = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+MAX_CHIP = 32
+"""Longest chip code accepted; real ones are 7 (V1) to 12 (UHF EPC) characters."""
 _FORBIDDEN = re.compile(r"[@$|\x00-\x1f\x7f]")
 
 
@@ -69,8 +72,8 @@ def make_passing(
     extra: Sequence[tuple[str, str]] = (),
 ) -> PassingRecord:
     """A passing built by hand (emulators, tests), with ``c``, ``t`` and ``d`` first."""
-    if not chip or chip != chip.strip():
-        raise ValueError(f"chip code {chip!r} must be non-empty with no outer spaces")
+    if not 0 < len(chip) <= MAX_CHIP or chip != chip.strip():
+        raise ValueError(f"chip code {chip!r} must be 1-{MAX_CHIP} characters, no outer spaces")
     fields = [("c", chip), ("t", format_time_of_day(time_of_day_us))]
     if date is not None:
         fields.append(("d", format_yymmdd(date)))
@@ -94,7 +97,7 @@ def parse_passing_record(text: str) -> PassingRecord | BadRecord:
     chip = found["c"].strip()
     time_of_day = parse_time_of_day(found["t"].strip())
     date = _parse_date(found["d"].strip()) if "d" in found else None
-    if not chip or time_of_day is None or ("d" in found and date is None):
+    if not 0 < len(chip) <= MAX_CHIP or time_of_day is None or ("d" in found and date is None):
         return BadRecord(RecordError.FORMAT, text)
     return PassingRecord(chip, time_of_day, date, tuple(fields))
 

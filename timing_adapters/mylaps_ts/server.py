@@ -23,9 +23,10 @@ from urllib.parse import urlsplit
 
 from timing_adapters.adapter import DecoderState, OnDetection, OnState
 from timing_adapters.clock import Clock, WallClock
+from timing_adapters.rejections import RejectionLog
 
 from .codec import MAX_MESSAGE_SIZE, MessageFramer, encode
-from .messages import BadMessage
+from .messages import BadMessage, Passing, Store
 from .protocol import DEFAULT_SERVER_NAME, PROTOCOL_VERSION, ExchangeSession, RecentKeys
 
 __all__ = ["DEFAULT_PORT", "SCHEME", "MyLapsExchangeServer", "parse_listen_url"]
@@ -87,6 +88,7 @@ class MyLapsExchangeServer:
         if min(silence_timeout_s, ping_interval_s, send_timeout_s) <= 0 or max_clients < 1:
             raise ValueError("timeouts, intervals and max_clients must be positive")
         self._on_detection = on_detection
+        self._rejections = RejectionLog(logger, f"MyLaps T&S {url}")
         self._clock: Clock = clock if clock is not None else WallClock()
         self._on_state = on_state
         self._silence_s = silence_timeout_s
@@ -194,14 +196,21 @@ class MyLapsExchangeServer:
                 return
             for item in framer.receive(data):
                 if isinstance(item, BadMessage):
-                    logger.warning("MyLaps T&S: bad message (%s) %r", item.reason, item.data)
+                    self._s.last_rejection = self._rejections.report(item.reason, item.data)
                     self._s.last_error = f"bad message ({item.reason})"
+                elif isinstance(item, Store | Passing):
+                    for bad in item.rejected:
+                        text = bad.text.encode("utf-8", "replace")
+                        self._s.last_rejection = self._rejections.report(bad.reason, text)
                 reaction = session.handle(item)
                 for detection in reaction.detections:
                     await self._on_detection(detection)
                     self._s.passings += 1
                 for reply in reaction.replies:
-                    writer.write(encode(reply))
+                    try:
+                        writer.write(encode(reply))
+                    except ValueError as exc:  # an echoed name the wire cannot carry
+                        logger.error("MyLaps T&S: reply not sent (%s): %r", exc, reply)
                 if reaction.keepalive:
                     self._s.last_status_at_us = self._clock.now_us()
             seen = self._count(session, framer, seen)

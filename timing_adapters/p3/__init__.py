@@ -4,7 +4,14 @@ Strategy: no I/O here. ``P3Decoder`` turns bytes into records (or counted ``BadF
 ``encode`` turns records into wire frames; transports and the emulator sit beside it.
 """
 
-from .codec import P3Decoder, decode_frame, encode, encode_get_time, encode_resend
+from .codec import (
+    MAX_PASSING_NUMBER,
+    P3Decoder,
+    decode_frame,
+    encode,
+    encode_get_time,
+    encode_resend,
+)
 from .crc import crc16, frame_crc
 from .framing import MAX_FRAME_SIZE, BadFrameReason, escape, unescape
 from .records import (
@@ -23,6 +30,7 @@ from .records import (
 
 __all__ = [
     "MAX_FRAME_SIZE",
+    "MAX_PASSING_NUMBER",
     "BadFrame",
     "BadFrameReason",
     "DecodeResult",

@@ -6,8 +6,9 @@ counted and dropped. Because 0x8E and 0x8F never appear escaped, the first raw d
 after the start decides the frame: 0x8F closes it, another 0x8E means the frame was cut
 short (a ``BadFrame``, then we start over at that 0x8E). A frame that grows past the
 worst-case escaped size of ``max_frame_size`` is reported and dropped, so the buffer stays
-bounded whatever arrives. Only unescaping, LENGTH, CRC and TLV parsing live here. Corrupt
-input is never an exception: it is a counted ``BadFrame`` and a resync. Misusing the
+bounded whatever arrives. Only unescaping, LENGTH, CRC and TLV parsing live here, then the
+fields' widths and ranges (``layouts.field_error``). Corrupt input is never an exception: it
+is a counted ``BadFrame`` and a resync. Misusing the
 encoder (a negative number, a value too wide for its field) raises ``ValueError``.
 """
 
@@ -24,9 +25,11 @@ from .framing import (
     build_frame,
     parse_frame,
 )
-from .layouts import to_fields, to_record, tor_of
+from .layouts import field_error, to_fields, to_record, tor_of
 from .records import BadFrame, DecodeResult, GetTime, Record, Resend
 
+MAX_PASSING_NUMBER = 0xFFFF_FFFF
+"""Passing numbers are 4 bytes on the wire, in a PASSING and in a RESEND request."""
 _DELIMITER = re.compile(rb"[\x8e\x8f]")
 _REJECTIONS: dict[Rejection, BadFrameReason] = {
     "oversize": BadFrameReason.OVERSIZE,
@@ -40,7 +43,10 @@ def decode_frame(wire: bytes, *, max_frame_size: int = MAX_FRAME_SIZE) -> Decode
     if isinstance(raw, BadFrame):
         return raw
     record = to_record(raw.tor, raw.fields)
-    return BadFrame(BadFrameReason.MISSING_FIELD, wire) if record is None else record
+    if record is None:
+        return BadFrame(BadFrameReason.MISSING_FIELD, wire)
+    error = field_error(raw.tor, raw.fields)
+    return record if error is None else BadFrame(BadFrameReason.BAD_FIELD, wire, error)
 
 
 class P3Decoder(ReceiveBuffer[DecodeResult]):
@@ -79,8 +85,8 @@ def encode(record: Record) -> bytes:
 
 def encode_resend(from_passing: int, until_passing: int) -> bytes:
     """A request to send again the passings ``from_passing`` .. ``until_passing``."""
-    if not 0 <= from_passing <= until_passing:
-        raise ValueError("need 0 <= from_passing <= until_passing")
+    if not 0 <= from_passing <= until_passing <= MAX_PASSING_NUMBER:
+        raise ValueError(f"need 0 <= from_passing <= until_passing <= {MAX_PASSING_NUMBER}")
     return encode(Resend(from_passing=from_passing, until_passing=until_passing))
 
 

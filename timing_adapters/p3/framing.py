@@ -44,6 +44,7 @@ class BadFrameReason(StrEnum):
     TRUNCATED = "truncated"
     FIELD_OVERRUN = "field overrun"
     MISSING_FIELD = "missing field"
+    BAD_FIELD = "bad field"  # a field of the wrong width, or a value out of range
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,9 @@ in the order the karting capture's decoder uses. All integers are little-endian.
 Field ids were cross-checked against two public parsers (vmindru/ambp3client
 ``AmbP3/records.py`` and datagutten/amb-p3-parser ``src/parser.php``) and against the
 captures: STATUS input voltage is 0x0C (not 0x0D), loop triggers 0x0B, satellites 0x0A.
+``field_error`` range-checks a frame before it is read: every well-known field must have
+its fixed width (the widths of every frame in the captures) and times must be plausible,
+so a hostile or broken decoder gets a ``BadFrame``, never an absurd value downstream.
 """
 
 from __future__ import annotations
@@ -54,6 +57,55 @@ RESEND_UNTIL = 0x02
 
 # GET_TIME (TOR 0x0024): a zero-length RTC_TIME field asks, an 8-byte one answers
 GET_TIME_RTC = 0x01
+
+
+MAX_RTC_US = 4_102_444_800_000_000
+"""2100-01-01 00:00 UTC in microseconds: a later RTC time is a broken (or hostile) clock."""
+
+# Record type -> field id -> the widths that field may have, in bytes.
+_WIDTHS: dict[int, dict[int, tuple[int, ...]]] = {
+    RecordType.PASSING: {
+        PASSING_NUMBER: (4,),  # also what RESEND can carry
+        TRANSPONDER: (4,),
+        RTC_TIME: (8,),
+        STRENGTH: (2,),
+        HITS: (2,),
+        FLAGS: (2,),
+        DECODER_ID: (4,),
+    },
+    RecordType.STATUS: {
+        NOISE: (2,),
+        GPS: (1,),
+        TEMPERATURE: (2,),
+        LOOP_TRIGGERS: (1, 2, 4),  # width not seen in any capture
+        INPUT_VOLTAGE: (1,),
+        DECODER_ID: (4,),
+    },
+    RecordType.VERSION: {DECODER_ID: (4,)},
+    RecordType.RESEND: {RESEND_FROM: (4,), RESEND_UNTIL: (4,)},
+    RecordType.GET_TIME: {GET_TIME_RTC: (0, 8), DECODER_ID: (4,)},
+}
+_TIMES: dict[int, int] = {RecordType.PASSING: RTC_TIME, RecordType.GET_TIME: GET_TIME_RTC}
+
+
+def field_error(tor: int, fields: Sequence[Field]) -> str | None:
+    """Why the frame's fields cannot be taken (a wrong width, an absurd time), or None."""
+    widths = _WIDTHS.get(tor, {})
+    for f in fields:
+        allowed = widths.get(f.tid)
+        if allowed is not None and len(f.value) not in allowed:
+            expected = " or ".join(str(w) for w in allowed)
+            return f"field {f.tid:#04x} is {len(f.value)} bytes, not {expected}"
+    time_id = _TIMES.get(tor)
+    if time_id is not None:
+        rtc = _int(fields, time_id)
+        if rtc is not None and rtc >= MAX_RTC_US:
+            return f"time {rtc} us is past 2100"
+    if tor == RecordType.RESEND:
+        first, last = _int(fields, RESEND_FROM), _int(fields, RESEND_UNTIL)
+        if first is not None and last is not None and first > last:
+            return f"resend range {first}..{last} is reversed"
+    return None
 
 
 def _raw(fields: Sequence[Field], tid: int) -> bytes | None:

@@ -97,10 +97,12 @@ class UnknownRecord:
 
 @dataclass(frozen=True, slots=True)
 class BadFrame:
-    """A frame that failed CRC, length or escaping; the decoder resyncs after it."""
+    """A frame that failed a check (CRC, length, escaping, a field's width or range); the
+    decoder resyncs after it. ``detail`` says which field, for the log."""
 
     reason: str
     data: bytes
+    detail: str = field(default="", compare=False)
 
 
 Record = Passing | Status | Version | Resend | GetTime | UnknownRecord

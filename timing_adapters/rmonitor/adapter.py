@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 from timing_adapters.adapter import OnDetection, OnState
 from timing_adapters.clock import Clock
 from timing_adapters.reconnect import ReconnectingRunner, Silence
+from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream
 
 from . import DEFAULT_PORT
@@ -88,6 +89,7 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
             connect_timeout_s=connect_timeout_s,
         )
         self._on_detection = on_detection
+        self._rejections = RejectionLog(logger, f"rmonitor {url}")
         self._silence_s = silence_timeout_s
         self._max_line = max_line
         self._feed = RMonitorFeedState()
@@ -126,7 +128,7 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
             records_before = decoder.records
             for result in decoder.receive(data):
                 if isinstance(result, BadLine):
-                    logger.debug("rmonitor %s: bad line (%s)", self._url, result.reason)
+                    self._s.last_rejection = self._rejections.report(result.reason, result.line)
                     continue
                 self._feed.apply(result)
                 if isinstance(result, Heartbeat):

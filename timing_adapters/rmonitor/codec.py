@@ -4,13 +4,17 @@ Strategy: ``RMonitorDecoder`` owns a receive buffer that always starts at the be
 a line. A line ends at LF (a CR before it is dropped; a bare LF is accepted too), so a
 chunk boundary anywhere changes nothing. Each line is decoded on its own: cp1252 text
 (undecodable bytes become U+FFFD rather than failing the line), CSV fields, then the layout
-of its command. A line that is cut short, or two records run together without CR LF,
+of its command, with registrations and car numbers of at most 32 characters (they become
+transponder ids). A line that is cut short, or two records run together without CR LF,
 fails one of the checks and becomes a counted ``BadLine``; the next line is decoded as if
 nothing happened. A line longer than ``max_line`` is reported once and its remainder is
 skipped up to the next LF, so the buffer stays bounded whatever arrives. Nothing but
-``BadLine`` comes out of bad input; misusing the encoder (a time the wire cannot carry, a
-line break inside a text field, text outside cp1252 with ``errors="strict"``) raises
-ValueError.
+``BadLine`` comes out of bad input; misusing the encoder (a time the wire cannot carry,
+text outside cp1252 with ``errors="strict"``) raises ValueError. Text is sanitised on the
+way out, not refused: a name typed by race control may hold a line break or a control
+character, which would split or corrupt the line for every scoreboard, so each control
+character (C0, DEL, C1, and the Unicode line and paragraph separators) becomes a space;
+quotes are doubled inside quoted fields (``fields.quote``).
 """
 
 from __future__ import annotations
@@ -27,7 +31,16 @@ MAX_LINE = 4096
 exceed 256 characters; IMSA's ``$T`` track description is the longest seen (~400)."""
 
 ENCODING = "cp1252"
+MAX_ID = 32
+"""Longest registration or car number accepted: they become transponder ids downstream."""
+_IDS = ("registration", "number")
 _COMMAND = re.compile(r"\$[A-Za-z][A-Za-z0-9]*")
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def sanitise(text: str) -> str:
+    """``text`` safe inside one RMonitor line: every control character becomes a space."""
+    return _CONTROL.sub(" ", text)
 
 
 def decode_line(line: bytes, *, max_line: int = MAX_LINE) -> DecodeResult:
@@ -57,6 +70,8 @@ def decode_line(line: bytes, *, max_line: int = MAX_LINE) -> DecodeResult:
         for (name, kind), (value, quoted) in zip(layout.fields, data, strict=False):
             values[name] = parse_value(kind, value, quoted)
     except FieldError:
+        return BadLine(BadLineReason.BAD_FIELD, line)
+    if any(isinstance(values.get(name), str) and len(str(values[name])) > MAX_ID for name in _IDS):
         return BadLine(BadLineReason.BAD_FIELD, line)
     extra = tuple(value for value, _ in data[len(layout.fields) :])
     return layout.factory(**values, extra=extra)
@@ -140,7 +155,7 @@ def encode(record: Record, *, errors: str = "strict") -> bytes:
     if isinstance(record, UnknownRecord):
         if _COMMAND.fullmatch(record.command) is None:
             raise ValueError(f"bad command {record.command!r}")
-        command, fields = record.command, [(value, True) for value in record.fields]
+        command, fields = record.command, [(sanitise(value), True) for value in record.fields]
     else:
         layout = BY_TYPE[type(record)]
         command = layout.command
@@ -149,11 +164,9 @@ def encode(record: Record, *, errors: str = "strict") -> bytes:
         while len(values) > layout.required and values[-1] is None and not record.extra:
             values.pop()
         fields = [
-            format_value(kind, value)
+            format_value(kind, sanitise(value) if isinstance(value, str) else value)
             for (_, kind), value in zip(layout.fields, values, strict=False)
         ]
-        fields += [(value, True) for value in record.extra]
-    if any("\r" in value or "\n" in value for value, _ in fields):
-        raise ValueError("a line break inside a field would split the record")
+        fields += [(sanitise(value), True) for value in record.extra]
     text = join_fields([(command, False), *fields])
     return (text + "\r\n").encode(ENCODING, errors=errors)

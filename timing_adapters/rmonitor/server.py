@@ -11,7 +11,9 @@ Nothing here ever awaits a client: writes go to the transport's buffer, and a cl
 whose buffer holds more than ``max_buffer_bytes`` (it reads too slowly, or not at all) is
 dropped on the spot, so one slow scoreboard can never hold up the others (keep the limit
 well above the size of a full picture, about 200 bytes a competitor). What clients send
-is read and ignored: RMonitor is one-way.
+is read and ignored: RMonitor is one-way. A record that cannot be written (a time past
+what the wire carries) is left out, logged and counted in ``unencodable``: the caller's
+task (the race service's publisher) never sees an exception from the feed.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ class RMonitorServer:
         self.refresh_interval_s = refresh_interval_s
         self.max_buffer_bytes = max_buffer_bytes
         self.dropped_clients = 0  # cut off for reading too slowly
+        self.unencodable = 0  # records left out of the feed: a value the wire cannot carry
         self._snapshot: RMonitorSnapshot | None = None
         self._snapshot_at_us = 0
         self._server: asyncio.Server | None = None
@@ -152,9 +155,19 @@ class RMonitorServer:
     def _broadcast(self, records: list[Record]) -> None:
         if not records or not self._clients:
             return
-        data = b"".join(encode(record, errors="replace") for record in records)
+        data = self._encode(records)
         for client in list(self._clients):
             self._send(client, data)
+
+    def _encode(self, records: list[Record]) -> bytes:
+        lines = []
+        for record in records:
+            try:
+                lines.append(encode(record, errors="replace"))
+            except ValueError as exc:
+                self.unencodable += 1
+                logger.error("rmonitor output: record left out (%s): %r", exc, record)
+        return b"".join(lines)
 
     def _send(self, client: _Client, data: bytes) -> None:
         if not client.send(data):
@@ -186,7 +199,7 @@ class RMonitorServer:
         # Picture and registration in one step: no update can slip in between.
         picture = self._picture()
         if picture:
-            data = b"".join(encode(record, errors="replace") for record in picture)
+            data = self._encode(picture)
             if not client.send(data):
                 self.dropped_clients += 1
         if not client.closed:
