@@ -44,6 +44,9 @@ class OffsetClock:
     def now_us(self) -> int:
         return self.base.now_us() + self.offset_us
 
+    async def sleep_until(self, at_us: int) -> None:
+        await self.base.sleep_until(at_us - self.offset_us)
+
 
 LOOPS = {  # decoder id -> (role, sector, clock offset)
     1001: (LoopRole.START_FINISH, None, 0),

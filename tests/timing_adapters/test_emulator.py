@@ -256,7 +256,13 @@ async def test_disconnected_client_is_forgotten(emulator: P3Emulator) -> None:
     async with asyncio.timeout(3):
         while emulator.clients:  # noqa: ASYNC110 - the emulator has no "client left" event
             await asyncio.sleep(0.01)
-    emulator.push_passing(1)  # nothing to send to, nothing breaks
+    sent = emulator.push_passing(1)  # nothing to send to, nothing breaks: it is kept
+    assert emulator.clients == 0 and emulator.history == {sent.passing_number: encode(sent)}
+    async with connect(emulator.port) as client:  # a new client is served as usual
+        await emulator.wait_for_clients()
+        assert isinstance((await client.records(1))[0], Version)
+        emulator.push_passing(2)
+        assert [p.transponder for p in await client.passings(1)] == [2]
 
 
 async def test_misuse_raises(emulator: P3Emulator) -> None:
