@@ -81,12 +81,6 @@ class ManualClock:
         """How many tasks wait for a later moment (cancelled waits excluded)."""
         return sum(not future.done() for _at, _n, future in self._sleepers)
 
-    @property
-    def next_wake_us(self) -> int | None:
-        """The earliest moment a sleeper waits for, if any."""
-        waiting = [at for at, _n, future in self._sleepers if not future.done()]
-        return min(waiting, default=None)
-
     def advance(self, delta_us: int) -> None:
         self.advance_to(self._now_us + delta_us)
 
