@@ -11,13 +11,12 @@ from sqlalchemy import Connection, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.db.accounts import add_user, verify_user
+from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import (
     ALEMBIC_DIR,
     DatabaseNotMigrated,
     check_migrated,
-    current_revisions,
     downgrade,
     head_revisions,
     upgrade,
@@ -85,23 +84,22 @@ async def test_downgrade_to_base_and_up_again(db_url: str) -> None:
 
 async def test_upgrade_twice_is_a_no_op(db_url: str, db_engine: AsyncEngine) -> None:
     async with sessionmaker(db_engine)() as db:
-        await add_user(db, "rc", "s3cret-pass", "control")
+        await repository.add_user(db, "rc", "s3cret-pass", "control")
     await asyncio.to_thread(upgrade, db_url)
-    assert await current_revisions(db_engine) == head_revisions()
+    await check_migrated(db_engine)  # still exactly at head
     async with db_engine.connect() as connection:
         assert await connection.run_sync(_tables) == TABLES
         assert await connection.run_sync(_schema_diff) == []
         versions = await connection.execute(text("SELECT count(*) FROM alembic_version"))
         assert versions.scalar_one() == 1
     async with sessionmaker(db_engine)() as db:  # the rows are kept
-        assert await verify_user(db, "rc", "s3cret-pass") == "control"
+        assert await repository.verify_user(db, "rc", "s3cret-pass") == "control"
 
 
 async def test_upgrade_called_inside_an_event_loop_still_works(empty_db_url: str) -> None:
     upgrade(empty_db_url)  # blocks the loop, but must not fail on asyncio.run
     engine = create_engine(empty_db_url)
     try:
-        assert await current_revisions(engine) == head_revisions()
         await check_migrated(engine)
         async with engine.connect() as connection:
             assert await connection.run_sync(_tables) == TABLES
