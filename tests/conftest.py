@@ -1,1 +1,1 @@
-pytest_plugins = ["tests.fixtures.databases"]
+pytest_plugins = ["pytester", "tests.fixtures.databases", "tests.fixtures.temp_guard"]

@@ -144,18 +144,12 @@ def _flag(flag: Flag) -> Callable[[int], InputEvent]:
     return lambda at_us: FlagChanged(at_us, flag)
 
 
-async def _sleep_until(clock: Clock, at_us: int) -> None:
-    delay_us = at_us - clock.now_us()
-    if delay_us > 0:
-        await asyncio.sleep(delay_us / clock.rate / S)
-
-
 async def play_passings(
     plan: DemoPlan, emulators: Mapping[int, P3Emulator], clock: Clock, green_us: int
 ) -> None:
     """Push every passing to its loop's decoder, stamped with its exact scripted time."""
     for offset, decoder, transponder in plan.passings:
-        await _sleep_until(clock, green_us + offset)
+        await clock.sleep_until(green_us + offset)
         emulators[decoder].push_passing(transponder, green_us + offset)
 
 
@@ -168,7 +162,7 @@ async def run_script(
     """Race control and the pit marshal: each input at its time, stamped with that time."""
     for scripted in script:
         at_us = green_us + scripted.offset_us
-        await _sleep_until(clock, at_us)
+        await clock.sleep_until(at_us)
         await submit(scripted.make(at_us))
 
 

@@ -88,8 +88,18 @@ async def test_downgrade_to_base_and_up_again(db_url: str) -> None:
         await engine.dispose()
 
 
-async def test_upgrade_twice_is_a_no_op(db_url: str) -> None:
+async def test_upgrade_twice_is_a_no_op(db_url: str, db_engine: AsyncEngine) -> None:
+    async with sessionmaker(db_engine)() as db:
+        await repository.add_user(db, "rc", "s3cret-pass", "control")
     await asyncio.to_thread(upgrade, db_url)
+    await check_migrated(db_engine)  # still exactly at head
+    async with db_engine.connect() as connection:
+        assert await connection.run_sync(_tables) == TABLES
+        assert await connection.run_sync(_schema_diff) == []
+        versions = await connection.execute(text("SELECT count(*) FROM alembic_version"))
+        assert versions.scalar_one() == 1
+    async with sessionmaker(db_engine)() as db:  # the rows are kept
+        assert await repository.verify_user(db, "rc", "s3cret-pass") == "control"
 
 
 async def test_upgrade_called_inside_an_event_loop_still_works(empty_db_url: str) -> None:
@@ -97,6 +107,8 @@ async def test_upgrade_called_inside_an_event_loop_still_works(empty_db_url: str
     engine = create_engine(empty_db_url)
     try:
         await check_migrated(engine)
+        async with engine.connect() as connection:
+            assert await connection.run_sync(_tables) == TABLES
     finally:
         await engine.dispose()
 

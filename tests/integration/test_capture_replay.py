@@ -6,6 +6,7 @@ decoder on 2019-03-02, copied into tests/data.
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
@@ -36,6 +37,11 @@ class HeldClock:
 
     def now_us(self) -> int:
         return self._origin_us if self._running is None else self._running.now_us()
+
+    async def sleep_until(self, at_us: int) -> None:
+        delay_us = at_us - self.now_us()
+        if delay_us > 0:
+            await asyncio.sleep(delay_us / self.rate / 1e6)
 
 
 def expected_laps(passings: list[Passing]) -> tuple[dict[str, int], int]:

@@ -13,7 +13,6 @@ from server.engine import AlertKind
 from tests.fixtures.demo_race import expected_stint_warnings, finish_crossings, played_race
 from timing_adapters.emulator.scenario import Scenario, generate_race
 
-SPEED = 400.0  # 2 hours in 18 s
 S = 1_000_000
 SPRINT_US = 30 * 60 * S  # the rule set's default sprint split
 
@@ -48,7 +47,7 @@ async def test_a_whole_sprintduro(db_url: str) -> None:
     # the scenario ends every car at its finish crossing (time-certain finish)
     endurance = classification(crossings, scenario.length_s * S)
     sprint = classification(crossings, SPRINT_US)
-    async with played_race(db_url, scenario, speed=SPEED, kind="sprintduro") as race:
+    async with played_race(db_url, scenario, kind="sprintduro") as race:
         engine, plan = race.engine, race.plan
         assert plan.missed_stop is not None
         standings = engine.standings()

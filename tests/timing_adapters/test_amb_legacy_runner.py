@@ -253,21 +253,33 @@ async def test_ilap_over_a_pseudo_terminal_resets_the_clock_once() -> None:
 
 
 async def test_ilap_over_tcp_has_no_watchdog_and_sends_nothing() -> None:
-    received: list[bytes] = []
+    received: dict[str, list[bytes]] = {"ilap": [], "watched": []}
 
-    async def decoder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        writer.write(encode(Init("206"), crc=False))
-        writer.write(encode(Passing("206", "2097152", 1_500_000), crc=False))
-        await writer.drain()
-        received.append(await reader.read())
+    def decoder(name: str) -> Handler:
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            writer.write(encode(Init("206"), crc=False))
+            writer.write(encode(Passing("206", "2097152", 1_500_000), crc=False))
+            await writer.drain()
+            received[name].append(await reader.read())  # then a quiet track
+
+        return serve
 
     got = Collector()
-    async with tiny_server(decoder) as port:
+    async with tiny_server(decoder("ilap")) as port, tiny_server(decoder("watched")) as other:
         runner = AmbLegacyRunner(f"ilap+tcp://127.0.0.1:{port}", got)
-        async with running(runner):
+        # the yardstick: the same quiet decoder behind a 0.1 s watchdog hangs up 3 times
+        watched = AmbLegacyRunner(
+            f"ilap+tcp://127.0.0.1:{other}",
+            Collector(),
+            silence_timeout_s=0.1,
+            backoff_initial_s=0.01,
+            backoff_cap_s=0.01,
+        )
+        async with running(runner), running(watched):
             await until(lambda: len(got.detections) == 1)
-            await asyncio.sleep(0.3)  # quiet track: an I-Lap sends nothing between passings
+            await until(lambda: watched.state.disconnects >= 3)
             state = runner.state
+    assert watched.state.last_error == "no record for 0.1 s"
     assert got.detections == [Detection("206", "2097152", 1_500_000, relative_clock=True)]
     assert state.connects == 1 and state.disconnects == 0 and state.connected
-    assert received in ([], [b""])  # never sent the clock-resetting init unasked
+    assert received["ilap"] in ([], [b""])  # never sent the clock-resetting init unasked

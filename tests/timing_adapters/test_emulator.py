@@ -12,7 +12,7 @@ import pytest
 
 from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
-from timing_adapters.clock import ScaledClock
+from timing_adapters.clock import ManualClock, ScaledClock
 from timing_adapters.emulator.server import P3Emulator, ScheduledPassing
 from timing_adapters.p3 import (
     DecodeResult,
@@ -175,15 +175,38 @@ async def test_restart_on_same_port_serves_passings_made_while_down(emulator: P3
     assert [r.transponder for r in records] == [7, 8, 9]
 
 
-async def test_playback_continues_through_a_restart(emulator: P3Emulator) -> None:
-    schedule = [ScheduledPassing(i * 20_000, 1000 + i) for i in range(10)]  # 0.2 s at 1000x
-    play = asyncio.create_task(emulator.play(schedule))
-    await asyncio.sleep(0.05)
-    await emulator.stop()
-    await asyncio.sleep(0.05)
+async def test_playback_continues_through_a_restart() -> None:
+    clock = ManualClock(0)
+    emulator = P3Emulator(clock=clock, status_interval_s=3600, first_passing_number=100)
     await emulator.start()
-    await play
+    schedule = [ScheduledPassing(i * 20_000, 1000 + i) for i in range(10)]  # one each 20 ms
+    play = asyncio.create_task(emulator.play(schedule))
+    try:
+        await until_asleep(clock)
+        clock.advance_to(40_000)  # passings 0, 1 and 2 are due
+        await until_asleep(clock)
+        await emulator.stop()  # the decoder restarts while the race goes on
+        clock.advance_to(100_000)
+        await until_asleep(clock)
+        assert sorted(emulator.history) == list(range(100, 106))
+        await emulator.start()
+        clock.advance_to(180_000)
+        await play
+    finally:
+        await emulator.stop()
     assert sorted(emulator.history) == list(range(100, 110))
+    assert [decode_frame(emulator.history[n]).rtc_time_us for n in (100, 105, 109)] == [
+        0,
+        100_000,
+        180_000,
+    ]
+
+
+async def until_asleep(clock: ManualClock) -> None:
+    """Until the player waits for a later moment (it has sent everything due)."""
+    async with asyncio.timeout(3):
+        while not clock.sleepers:  # noqa: ASYNC110 - the clock has no "asleep" event
+            await asyncio.sleep(0)
 
 
 async def test_capture_playback_is_byte_exact(emulator: P3Emulator) -> None:
@@ -256,7 +279,13 @@ async def test_disconnected_client_is_forgotten(emulator: P3Emulator) -> None:
     async with asyncio.timeout(3):
         while emulator.clients:  # noqa: ASYNC110 - the emulator has no "client left" event
             await asyncio.sleep(0.01)
-    emulator.push_passing(1)  # nothing to send to, nothing breaks
+    sent = emulator.push_passing(1)  # nothing to send to, nothing breaks: it is kept
+    assert emulator.clients == 0 and emulator.history == {sent.passing_number: encode(sent)}
+    async with connect(emulator.port) as client:  # a new client is served as usual
+        await emulator.wait_for_clients()
+        assert isinstance((await client.records(1))[0], Version)
+        emulator.push_passing(2)
+        assert [p.transponder for p in await client.passings(1)] == [2]
 
 
 async def test_misuse_raises(emulator: P3Emulator) -> None:

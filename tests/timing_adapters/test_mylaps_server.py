@@ -15,6 +15,7 @@ import pytest
 
 from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.adapter import DecoderState, Detection
+from timing_adapters.clock import ManualClock
 from timing_adapters.mylaps_ts import (
     AckPing,
     AckPong,
@@ -42,13 +43,6 @@ ENTRIES = read_forwarder_log(LOG)
 REC = "000122806:15:31.82711 01  1D65725041339"  # a V1 record of that log
 
 
-class FixedClock:
-    rate = 1.0
-
-    def now_us(self) -> int:
-        return 42
-
-
 class Listener:
     """A running listener, the detections it delivered and the states it reported."""
 
@@ -59,7 +53,7 @@ class Listener:
         self.server = MyLapsExchangeServer(
             "mylaps+listen://127.0.0.1:0",
             self._on_detection,
-            clock=FixedClock(),
+            clock=ManualClock(42),  # never moves
             on_state=self._on_state,
             **{"ping_interval_s": 3600.0, **options},
         )

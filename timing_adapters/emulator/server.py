@@ -132,7 +132,7 @@ class P3Emulator:
         start_rtc = self.clock.now_us()
         for scheduled in sorted(passings, key=lambda p: p.offset_us):
             rtc = start_rtc + scheduled.offset_us
-            await self._sleep_until(rtc)
+            await self.clock.sleep_until(rtc)
             self.push_passing(scheduled.transponder, rtc)
 
     async def play_capture(self, frames: Sequence[bytes], *, realtime: bool = True) -> None:
@@ -144,7 +144,7 @@ class P3Emulator:
                 if realtime:
                     if first is None:
                         first = (record.rtc_time_us, self.clock.now_us())
-                    await self._sleep_until(first[1] + record.rtc_time_us - first[0])
+                    await self.clock.sleep_until(first[1] + record.rtc_time_us - first[0])
                 self.history[record.passing_number] = wire
                 self._next_number = max(self._next_number, record.passing_number + 1)
                 self.passings_sent += 1
@@ -169,11 +169,6 @@ class P3Emulator:
         self.passings_sent += 1
         self._broadcast(frame)
         return passing
-
-    async def _sleep_until(self, target_us: int) -> None:
-        delay_us = target_us - self.clock.now_us()
-        if delay_us > 0:
-            await asyncio.sleep(delay_us / self.clock.rate / 1e6)
 
     def _broadcast(self, frame: bytes) -> None:
         for client in list(self._clients):
