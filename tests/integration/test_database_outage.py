@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url, pool, select, text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
@@ -15,6 +13,7 @@ from server.db.models import AuditRow
 from server.engine.events import PassingDetected
 from server.web import contexts
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from tests.fixtures.databases import set_postgres_connections
 from timing_adapters.clock import WallClock
 from timing_adapters.emulator.server import P3Emulator
 
@@ -22,29 +21,6 @@ ENTRIES = "number,class,team,drivers,transponder\n" + "\n".join(
     f"{n},A,Team {n},Driver {n},{1000 + n}" for n in range(1, 6)
 )
 S = 1_000_000
-
-
-async def set_connections(db_url: str, allowed: bool) -> None:
-    """Open or close the test database to new connections, and cut the existing ones."""
-    name = make_url(db_url).database
-    admin = create_async_engine(
-        os.environ["RACECONTROL_TEST_POSTGRES_URL"],
-        isolation_level="AUTOCOMMIT",
-        poolclass=pool.NullPool,
-    )
-    async with admin.connect() as connection:
-        await connection.execute(
-            text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        )
-        if not allowed:
-            await connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE datname = :name AND pid <> pg_backend_pid()"
-                ),
-                {"name": name},
-            )
-    await admin.dispose()
 
 
 @pytest.mark.parametrize("empty_db_url", ["postgres"], indirect=True)
@@ -80,7 +56,7 @@ async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) ->
             lap_of_everyone()
             await wait_until(lambda: srv.race.journaled == 11)
 
-            await set_connections(db_url, allowed=False)
+            await set_postgres_connections(db_url, allowed=False)
             lap_of_everyone()
             lap_of_everyone()
             # timing goes on: the laps are applied, and held in the spool
@@ -98,7 +74,7 @@ async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) ->
             assert posted.status_code == 200, posted.text
             assert srv.race.audit.holding
 
-            await set_connections(db_url, allowed=True)
+            await set_postgres_connections(db_url, allowed=True)
             await wait_until(lambda: not spool.exists(), timeout=30)
             assert srv.race.database_ok is True
             page = srv.state.renderer.page("control.html", contexts.control(srv.race))

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import make_url, pool, text
+from sqlalchemy import make_url, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
 from server.engine.events import PassingDetected
 from tests.fixtures.app_server import free_port, prepare_database, wait_until
+from tests.fixtures.databases import set_postgres_connections
 from timing_adapters.clock import WallClock
 from timing_adapters.emulator.server import P3Emulator
 
@@ -123,33 +124,11 @@ async def database_down(db_url: str) -> AsyncIterator[None]:
                 await connection.exec_driver_sql("ROLLBACK")
         await locker.dispose()
         return
-    admin = create_async_engine(
-        os.environ["RACECONTROL_TEST_POSTGRES_URL"],
-        isolation_level="AUTOCOMMIT",
-        poolclass=pool.NullPool,
-    )
-    name = url.database
-
-    async def allow(allowed: bool) -> None:
-        async with admin.connect() as connection:
-            await connection.execute(
-                text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-            )
-            if not allowed:
-                await connection.execute(
-                    text(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE datname = :name AND pid <> pg_backend_pid()"
-                    ),
-                    {"name": name},
-                )
-
-    await allow(False)
+    await set_postgres_connections(db_url, allowed=False)
     try:
         yield
     finally:
-        await allow(True)
-        await admin.dispose()
+        await set_postgres_connections(db_url, allowed=True)
 
 
 @pytest.mark.timeout(300)
