@@ -139,13 +139,16 @@ def create_app(
                     race.rmonitor = rmonitor
                     supervise("rmonitor output", lambda: _serve_rmonitor(rmonitor))
                 for url in settings.decoders:
+                    resume = race.mapper.resume(url, len(settings.decoders))
                     adapter = open_adapter(
                         url,
                         race.on_detection,
                         clock=run_clock,
                         on_state=race.on_decoder_state,
                         silence_timeout_s=settings.decoder_silence_timeout_s,
-                        last_passing_number=race.mapper.resume_number(url, len(settings.decoders)),
+                        last_passing_number=None if resume is None else resume.number,
+                        epoch=0 if resume is None else resume.epoch,
+                        epoch_span_us=None if resume is None else resume.span_us,
                     )
                     race.on_decoder_state(adapter.state)
                     supervise(f"decoder {url}", adapter.run)

@@ -28,6 +28,9 @@ class Detection:
     # the decoder's clock is not wall time (seconds since power-on, a feed's race time,
     # a local time of day): the server learns its offset from arrival times
     relative_clock: bool = False
+    # the decoder's numbering epoch: one more each time it restarted its passing numbers
+    # (power cycle, swap), so (decoder, epoch, number) names one passing for good
+    epoch: int = 0
 
 
 @dataclass(slots=True)
@@ -42,6 +45,7 @@ class DecoderState:
     noise: int | None = None
     decoder_id: int | str | None = None
     last_passing_number: int | None = None
+    numbering_epoch: int = 0  # one more each time the decoder restarted its passing numbers
     passings: int = 0  # delivered to on_passing
     duplicates: int = 0  # dropped: number already delivered or already held
     lost_passings: int = 0  # given up on after unanswered RESENDs; if they come later: duplicates

@@ -3,8 +3,13 @@
 Strategy: ``ReconnectingRunner`` owns what does not depend on the protocol: the
 ``DecoderState`` counters and their copies for ``on_state``, the connect timeout, the capped
 exponential back-off (with optional jitter from an injectable ``rng``, so tests can pin it)
-and closing the writer whatever happened. A subclass gives a fresh codec per connection,
-reads its counters and runs the session, which only ends by raising: ``Silence`` (its
+and closing the writer whatever happened. It also owns the session's read loop
+and its silence watchdog, once for every protocol: read, hand the bytes to the subclass's
+``_receive``, publish the counters, and raise ``Silence`` when no record has been decoded for
+``silence_timeout_s`` (None: no watchdog). A subclass gives a fresh codec per connection,
+reads its counters, decodes and dispatches (``_receive``) and may keep one protocol timer
+(``_timer_deadline``/``_timer_expired``, the P3 RESEND timer) and say what it sends first
+on a new connection (``_connected``). A session only ends by raising: ``Silence`` (the
 watchdog fired: the link worked, so retry promptly), ``OSError`` or ``EOFError`` (retry
 promptly only if this connection decoded something). Codec counters restart with every
 connection; ``_count`` publishes them on top of the earlier connections' totals. Network
@@ -41,6 +46,9 @@ class ReconnectingRunner(abc.ABC, Generic[_Codec]):
 
     _log: ClassVar[logging.Logger] = logging.getLogger("racecontrol.decoder")
     _kind: ClassVar[str] = "decoder"  # first word of every log line: "decoder URL: ..."
+    _record: ClassVar[str] = "frame"  # the watchdog says "no frame for 15 s"
+    _peer: ClassVar[str] = "decoder"  # an EOF is "closed by the decoder"
+    _read_size: ClassVar[int] = 65536
 
     def __init__(
         self,
@@ -54,8 +62,10 @@ class ReconnectingRunner(abc.ABC, Generic[_Codec]):
         jitter: float = 0.0,
         rng: random.Random | None = None,
         connect_timeout_s: float = 5.0,
+        silence_timeout_s: float | None = 15.0,
     ) -> None:
         self._url = url
+        self._silence_s = silence_timeout_s
         self._open = opener
         self._clock: Clock = clock if clock is not None else WallClock()
         self._on_state = on_state
@@ -77,14 +87,55 @@ class ReconnectingRunner(abc.ABC, Generic[_Codec]):
         """This connection's (records decoded, bad records, junk bytes)."""
 
     @abc.abstractmethod
-    async def _session(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: _Codec
-    ) -> NoReturn:
-        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
+    async def _receive(self, codec: _Codec, data: bytes, writer: asyncio.StreamWriter) -> None:
+        """Decode ``data`` and dispatch what it holds (the loop publishes the counters)."""
+
+    async def _connected(self, writer: asyncio.StreamWriter) -> None:
+        """What to send first on a new connection (a request, an init command)."""
+        return None
+
+    def _timer_deadline(self) -> float | None:
+        """When (event-loop time) the protocol's own timer fires, or None."""
+        return None
+
+    async def _timer_expired(self, writer: asyncio.StreamWriter) -> None:
+        """The protocol's timer fired before its deadline was cleared."""
+        return None
 
     def _link_closed(self) -> None:
         """Forget per-connection protocol state (a timer, say); called before closing."""
         return None
+
+    async def _session(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: _Codec
+    ) -> NoReturn:
+        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
+        await self._connected(writer)
+        loop = asyncio.get_running_loop()
+        last_record = loop.time()
+        while True:
+            silence_at = None if self._silence_s is None else last_record + self._silence_s
+            timer_at = self._timer_deadline()
+            wake_at = min((t for t in (silence_at, timer_at) if t is not None), default=None)
+            try:
+                async with asyncio.timeout(
+                    None if wake_at is None else max(0.0, wake_at - loop.time())
+                ):
+                    data = await reader.read(self._read_size)
+            except TimeoutError:
+                if silence_at is not None and loop.time() >= silence_at:
+                    raise Silence(f"no {self._record} for {self._silence_s:g} s") from None
+                await self._timer_expired(writer)
+                continue
+            if not data:
+                raise EOFError(f"closed by the {self._peer}")
+            records_before = self._counts(codec)[0]
+            await self._receive(codec, data, writer)
+            self._count(codec)
+            if self._counts(codec)[0] > records_before:
+                # Also covers time spent awaiting the callbacks: that was us, not the peer.
+                last_record = loop.time()
+            self._notify()
 
     @property
     def state(self) -> DecoderState:

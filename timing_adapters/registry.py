@@ -163,13 +163,17 @@ def open_adapter(
     on_state: OnState | None = None,
     silence_timeout_s: float = 15.0,
     last_passing_number: int | None = None,
+    epoch: int = 0,
+    epoch_span_us: tuple[int, int] | None = None,
 ) -> Adapter:
-    """The adapter for ``url``; ``ValueError`` names the supported schemes otherwise."""
+    """The adapter for ``url``; ``ValueError`` names the supported schemes otherwise.
+    ``last_passing_number``, ``epoch`` and ``epoch_span_us`` resume a decoder's numbering
+    where the journal ends (see ``DecoderRunner``)."""
     scheme = scheme_of(url)
     if scheme in P3_TCP or scheme in P3_SERIAL:
 
         async def on_passing(passing: Passing) -> None:
-            await on_detection(p3_detection(passing, url, runner.clock_offset_us))
+            await on_detection(p3_detection(passing, url, runner.clock_offset_us, runner.epoch))
 
         serial = scheme in P3_SERIAL
         runner = DecoderRunner(
@@ -179,12 +183,14 @@ def open_adapter(
             on_state=on_state,
             silence_timeout_s=silence_timeout_s,
             last_passing_number=last_passing_number,
+            epoch=epoch,
+            epoch_span_us=epoch_span_us,
             opener=serial_opener(url) if serial else None,
         )
         return runner
     if scheme in AMB_LEGACY:
         # "auto": an I-Lap is silent between passings, so it has no silence watchdog
-        return AmbLegacyRunner(url, on_detection, clock=clock, on_state=on_state)
+        return AmbLegacyRunner(url, on_detection, clock=clock, on_state=on_state, epoch=epoch)
     if scheme in RMONITOR:
         # another scoring system's feed: its $J passings (race time) feed our engine
         return RMonitorAdapter(
@@ -196,7 +202,9 @@ def open_adapter(
     raise _unsupported(url, scheme)
 
 
-def p3_detection(passing: Passing, url: str, offset_us: int | None = None) -> Detection:
+def p3_detection(
+    passing: Passing, url: str, offset_us: int | None = None, epoch: int = 0
+) -> Detection:
     """A P3 passing; its RTC is taken as it comes unless GET_TIME measured an offset."""
     decoder_id = str(passing.decoder_id) if passing.decoder_id is not None else url
     return Detection(
@@ -205,4 +213,5 @@ def p3_detection(passing: Passing, url: str, offset_us: int | None = None) -> De
         time_us=passing.rtc_time_us,
         passing_number=passing.passing_number,
         offset_us=offset_us,
+        epoch=epoch,
     )

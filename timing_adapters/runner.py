@@ -2,12 +2,17 @@
 
 Strategy: the codec (``P3Decoder``) and the ordering logic (``PassingSequencer``) are pure;
 ``ReconnectingRunner`` (reconnect.py) connects, backs off, closes the socket and carries the
-counters across connections; this module owns the session: the watchdog, the RESEND timer
-and the protocol counters. A fresh codec per connection, so a half frame from a dead socket
+counters across connections, and runs the read loop with its silence watchdog; this module
+owns the protocol: decoding, the RESEND timer (asked for at once on every reconnect, for
+what came after the last passing delivered), the numbering epochs and the counters. A fresh
+codec per connection, so a half frame from a dead socket
 never glues onto the next one; the sequencer survives reconnects, because passing numbers
 belong to the decoder, not to the TCP session. A passing that arrives beyond ``last + 1`` is
 held back and the hole is asked for with RESEND; after two unanswered requests the hole is
-given up (counted as lost) so that live timing never stalls.
+given up (counted as lost) so that live timing never stalls. A decoder that restarts its
+numbering (power cycle, swap) sends numbers already passed, timed outside the times they
+had: that starts a new numbering epoch (``epoch``, carried on every detection), so its
+passings are scored, while a repeat of a number of the current epoch is still dropped.
 Every timer here is a real (monotonic) timer; the injected ``Clock`` only stamps the status.
 The byte stream comes from ``open_stream(url)`` (TCP) unless an ``opener`` is given (a serial
 port: ``serial_transport.serial_opener``); the protocol logic is the same either way.
@@ -23,33 +28,60 @@ import functools
 import logging
 import random
 from collections.abc import Awaitable, Callable
-from typing import NoReturn
 
 from timing_adapters.adapter import DecoderState
 from timing_adapters.clock import Clock
 from timing_adapters.p3 import P3Decoder, encode_get_time, encode_resend
 from timing_adapters.p3.codec import MAX_PASSING_NUMBER
 from timing_adapters.p3.records import BadFrame, GetTime, Passing, Status, Version
-from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
+from timing_adapters.reconnect import ReconnectingRunner, Streams
 from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream, parse_url
 
-__all__ = ["DecoderRunner", "DecoderState", "PassingSequencer"]
+__all__ = [
+    "PROACTIVE_RESEND_WINDOW",
+    "RESTART_MARGIN_US",
+    "DecoderRunner",
+    "DecoderState",
+    "PassingSequencer",
+]
 
 logger = logging.getLogger("racecontrol.decoder")
 
-_READ_SIZE = 65536
 _RESEND_ATTEMPTS = 2
+_RESTART_RESEND_MAX = 1000  # a restarted numbering first seen at or below: ask from 1
+PROACTIVE_RESEND_WINDOW = 65_536
+"""On (re)connect, the passings after the last one delivered are asked for at once, this many."""
+RESTART_MARGIN_US = 1_000_000
+"""A number already passed, timed this far outside its numbering's times: a restart."""
 
 
 class PassingSequencer:
-    """Pure: releases passings in number order, holds back those past a hole, drops repeats."""
+    """Pure: releases passings in number order, holds back those past a hole, drops repeats,
+    and tells a decoder that restarted its numbering from one that repeats itself.
 
-    def __init__(self, last_delivered: int | None = None) -> None:
+    ``span_us`` is the earliest and latest decoder time delivered in this numbering: a
+    number at or below the last one delivered, timed inside that span, is a repeat (a RESEND
+    answer); timed outside it (the RTC went on, the numbers went back) the decoder has
+    restarted its numbering (``is_restart``), and its passings are new.
+    """
+
+    def __init__(
+        self, last_delivered: int | None = None, span_us: tuple[int, int] | None = None
+    ) -> None:
         self.last = last_delivered  # None until the first passing: we start wherever it is
+        self.span_us = span_us
         self.pending: dict[int, Passing] = {}
         self.duplicates = 0
         self.lost = 0
+
+    def is_restart(self, passing: Passing) -> bool:
+        """Whether ``passing`` belongs to a new numbering (see the class docstring)."""
+        n, at = passing.passing_number, passing.rtc_time_us
+        if self.last is None or n > self.last or self.span_us is None:
+            return False
+        earliest, latest = self.span_us
+        return at > latest + RESTART_MARGIN_US or at < earliest - RESTART_MARGIN_US
 
     def push(self, passing: Passing) -> tuple[list[Passing], tuple[int, int] | None]:
         """Return the passings now releasable and the new hole to request, if one opened."""
@@ -80,15 +112,27 @@ class PassingSequencer:
         for n in sorted(self.pending):
             self.lost += n - (self.last if self.last is not None else n - 1) - 1
             self.last = n
-            out.append(self.pending.pop(n))
+            out.append(self._spanned(self.pending.pop(n)))
         return out
 
     def _release(self) -> list[Passing]:
         out: list[Passing] = []
         while self.last is not None and self.last + 1 in self.pending:
             self.last += 1
-            out.append(self.pending.pop(self.last))
+            out.append(self._spanned(self.pending.pop(self.last)))
         return out
+
+    def _spanned(self, passing: Passing) -> Passing:
+        at = passing.rtc_time_us
+        self.span_us = (
+            (at, at)
+            if self.span_us is None
+            else (
+                min(self.span_us[0], at),
+                max(self.span_us[1], at),
+            )
+        )
+        return passing
 
 
 class DecoderRunner(ReconnectingRunner[P3Decoder]):
@@ -107,8 +151,13 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         connect_timeout_s: float = 5.0,
         resend_timeout_s: float = 3.0,
         last_passing_number: int | None = None,
+        epoch: int = 0,
+        epoch_span_us: tuple[int, int] | None = None,
         opener: Callable[[], Awaitable[Streams]] | None = None,
     ) -> None:
+        """``last_passing_number``, ``epoch`` and ``epoch_span_us`` resume where the journal
+        ends (the ingest's ``ResumePoint``): the numbering epoch, its last passing number and
+        the decoder times it covered."""
         if opener is None:
             parse_url(url)  # a bad URL is a configuration error: fail now, not in the loop
         super().__init__(
@@ -121,21 +170,28 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
             jitter=jitter,
             rng=rng,
             connect_timeout_s=connect_timeout_s,
+            silence_timeout_s=silence_timeout_s,
         )
         self._on_passing = on_passing
-        self._silence_s = silence_timeout_s
         self._resend_timeout_s = resend_timeout_s
-        self._seq = PassingSequencer(last_passing_number)
+        self._seq = PassingSequencer(last_passing_number, epoch_span_us)
         self._s.last_passing_number = last_passing_number
+        self._s.numbering_epoch = epoch
         self._resend_deadline: float | None = None
         self._resend_tries = 0
         self._passing_decoder_id: int | None = None
+        self._time_asked_us = 0
         self._rejections = RejectionLog(logger, f"decoder {url}")
 
     @property
     def clock_offset_us(self) -> int | None:
         """Decoder clock -> our clock, from the last GET_TIME answer (None before one)."""
         return self._s.clock_offset_us
+
+    @property
+    def epoch(self) -> int:
+        """The decoder's numbering epoch: one more every time it restarted its numbers."""
+        return self._s.numbering_epoch
 
     def _new_codec(self) -> P3Decoder:
         return P3Decoder()
@@ -146,65 +202,75 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
     def _link_closed(self) -> None:
         self._resend_deadline = None  # the holes are asked for again on the next connection
 
-    async def _session(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: P3Decoder
-    ) -> NoReturn:
-        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
-        loop = asyncio.get_running_loop()
-        last_frame = loop.time()
+    def _timer_deadline(self) -> float | None:
+        return self._resend_deadline
+
+    async def _connected(self, writer: asyncio.StreamWriter) -> None:
+        last = max(self._seq.pending, default=self._seq.last)
+        if last is not None and last < MAX_PASSING_NUMBER:
+            # Whatever the decoder numbered while we were away (or down), asked for at
+            # once: the next crossing need not reveal the gap. No timer: when nothing
+            # was missed, nothing comes back, and that is no loss.
+            until = min(MAX_PASSING_NUMBER, last + PROACTIVE_RESEND_WINDOW)
+            logger.info("decoder %s: RESEND %d..%d (on connect)", self._url, last + 1, until)
+            writer.write(encode_resend(last + 1, until))
+            self._s.resend_requests += 1
         # Passings held back when the last connection dropped: ask for their holes again.
         self._request(writer, self._seq.holes())
         # The decoder's clock against ours, measured once per connection (GET_TIME).
-        time_asked_us = self._clock.now_us()
+        self._time_asked_us = self._clock.now_us()
         writer.write(encode_get_time())
-        while True:
-            silence_at = last_frame + self._silence_s
-            wake_at = silence_at
-            if self._resend_deadline is not None:
-                wake_at = min(wake_at, self._resend_deadline)
-            try:
-                async with asyncio.timeout(max(0.0, wake_at - loop.time())):
-                    data = await reader.read(_READ_SIZE)
-            except TimeoutError:
-                if loop.time() >= silence_at:
-                    raise Silence(f"no frame for {self._silence_s:g} s") from None
-                await self._resend_expired(writer)
-                continue
-            if not data:
-                raise EOFError("closed by the decoder")
-            frames_before = codec.frames
-            for record in codec.receive(data):
-                if isinstance(record, Passing):
-                    await self._passing(record, writer)
-                elif isinstance(record, Status | Version):
-                    if isinstance(record, Status):
-                        self._s.last_status_at_us = self._clock.now_us()
-                        self._s.noise = record.noise
-                    if record.decoder_id is not None:
-                        self._s.decoder_id = record.decoder_id
-                elif isinstance(record, GetTime) and record.rtc_time_us is not None:
-                    # the answer was stamped somewhere between our request and now
-                    midpoint = (time_asked_us + self._clock.now_us()) // 2
-                    self._s.clock_offset_us = midpoint - record.rtc_time_us
-                elif isinstance(record, BadFrame):
-                    reason = f"{record.reason}: {record.detail}" if record.detail else record.reason
-                    self._s.last_rejection = self._rejections.report(reason, record.data)
-            self._count(codec)
-            if codec.frames > frames_before:
-                # Also covers time spent awaiting on_passing: that was us, not the decoder.
-                last_frame = loop.time()
-            self._notify()
+
+    async def _receive(self, codec: P3Decoder, data: bytes, writer: asyncio.StreamWriter) -> None:
+        for record in codec.receive(data):
+            if isinstance(record, Passing):
+                await self._passing(record, writer)
+            elif isinstance(record, Status | Version):
+                if isinstance(record, Status):
+                    self._s.last_status_at_us = self._clock.now_us()
+                    self._s.noise = record.noise
+                if record.decoder_id is not None:
+                    self._s.decoder_id = record.decoder_id
+            elif isinstance(record, GetTime) and record.rtc_time_us is not None:
+                # the answer was stamped somewhere between our request and now
+                midpoint = (self._time_asked_us + self._clock.now_us()) // 2
+                self._s.clock_offset_us = midpoint - record.rtc_time_us
+            elif isinstance(record, BadFrame):
+                reason = f"{record.reason}: {record.detail}" if record.detail else record.reason
+                self._s.last_rejection = self._rejections.report(reason, record.data)
+
+    async def _timer_expired(self, writer: asyncio.StreamWriter) -> None:
+        await self._resend_expired(writer)
+
+    async def _fresh_numbering(self, last_delivered: int | None) -> None:
+        """Release what the old numbering held back; then number from scratch."""
+        await self._deliver(self._seq.skip_holes())
+        fresh = PassingSequencer(last_delivered)
+        fresh.duplicates, fresh.lost = self._seq.duplicates, self._seq.lost
+        self._seq = fresh
+        self._resend_deadline = None
+        self._resend_tries = 0
 
     async def _passing(self, passing: Passing, writer: asyncio.StreamWriter) -> None:
         if passing.decoder_id is not None and passing.decoder_id != self._passing_decoder_id:
             if self._passing_decoder_id is not None:
                 # Another decoder on this address numbers its passings from its own start.
                 logger.warning("decoder %s: decoder id changed, restarting numbering", self._url)
-                await self._deliver(self._seq.skip_holes())
-                fresh = PassingSequencer()
-                fresh.duplicates, fresh.lost = self._seq.duplicates, self._seq.lost
-                self._seq = fresh
+                await self._fresh_numbering(None)
             self._passing_decoder_id = passing.decoder_id
+        if self._seq.is_restart(passing):
+            n = passing.passing_number
+            logger.warning(
+                "decoder %s restarted its passing numbers at %d (last was %s); new epoch %d",
+                self._url,
+                n,
+                self._seq.last,
+                self._s.numbering_epoch + 1,
+            )
+            # From 1 the passings it numbered before we saw this one are asked for; a
+            # numbering that resumes high (a swapped decoder's own history) starts here.
+            await self._fresh_numbering(0 if n <= _RESTART_RESEND_MAX else n - 1)
+            self._s.numbering_epoch += 1
         ready, hole = self._seq.push(passing)
         self._s.duplicates, self._s.lost_passings = self._seq.duplicates, self._seq.lost
         if hole is not None:

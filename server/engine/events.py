@@ -81,6 +81,9 @@ class PassingDetected:
     sector: int | None = None  # which sector loop, for LoopRole.SECTOR
     # when it reached us, on the session clock: a passing timed far from it is suspect
     received_at_us: int | None = None
+    # the decoder's numbering epoch (one more each time it restarted its passing numbers):
+    # journaled, so a restarted server tells a repeat from a renumbered passing
+    epoch: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,14 +6,19 @@ since power-on, a feed's race time) is mapped to the session clock with an offse
 fixed once learned (``clock_map``). Either way laps stay differences of the same
 decoder's times, and flags, clock and crossings share one time base.
 A P3 decoder numbers its passings, and a RESEND after a reconnect may deliver one we
-already journaled: (decoder, passing number) pairs already seen are dropped here, before
-the journal, so a replayed journal never holds a passing twice. The highest number
-journaled per decoder tells a restarted runner where to resume. The event's track
+already journaled: (decoder, numbering epoch, passing number) triples already seen are
+dropped here, before the journal, so a replayed journal never holds a passing twice. The
+epoch is the runner's: one more each time the decoder restarted its numbering (power
+cycle, swap), so a renumbered passing is new, not a repeat. The latest epoch journaled per
+decoder, its highest number and the decoder times it covered (``ResumePoint``) tell a
+restarted runner where to resume. The event's track
 (``racecontrol import track``) says which decoder is which loop; without one, every
 decoder is the start/finish line.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from server.db.track import LoopConfig
 from server.engine.events import LoopRole, PassingDetected
@@ -26,10 +31,22 @@ MAX_PASSING_NUMBER = 2**63 - 1  # what a BIGINT column holds
 MAX_TEXT = 64  # a transponder or decoder id longer than this is not one
 
 
+@dataclass(frozen=True, slots=True)
+class ResumePoint:
+    """Where a decoder's journaled passings end: its numbering epoch, the highest passing
+    number in it and the (earliest, latest) decoder times it covered."""
+
+    epoch: int
+    number: int
+    span_us: tuple[int, int] | None
+
+
 class PassingMapper:
     def __init__(self) -> None:
-        self._seen: set[tuple[str, int]] = set()
-        self.last_number: dict[str, int] = {}  # decoder id -> highest passing number seen
+        self._seen: set[tuple[str, int, int]] = set()  # (decoder, epoch, passing number)
+        self.epochs: dict[str, int] = {}  # decoder id -> its latest numbering epoch
+        self.last_number: dict[str, int] = {}  # decoder id -> highest number in that epoch
+        self._spans: dict[str, tuple[int, int]] = {}  # decoder id -> its times in that epoch
         self.clocks = ClockMap()
         # the event's track: decoder id -> loop; empty means one start/finish decoder
         self.loops: dict[str, LoopConfig] = {}
@@ -43,12 +60,22 @@ class PassingMapper:
                 self.clocks.decoders[event.decoder_id] = DecoderClock(offset_us=offset)
             else:
                 known.offset_us = offset
-        number = event.passing_number
-        if number is not None:
-            self._seen.add((event.decoder_id, number))
-            self.last_number[event.decoder_id] = max(
-                number, self.last_number.get(event.decoder_id, number)
-            )
+        number, decoder, epoch = event.passing_number, event.decoder_id, event.epoch
+        if number is None:
+            return
+        self._seen.add((decoder, epoch, number))
+        current = self.epochs.get(decoder, epoch)
+        if epoch < current:
+            return  # late, from a numbering already left behind
+        if epoch > current:
+            self.last_number.pop(decoder, None)
+            self._spans.pop(decoder, None)
+        self.epochs[decoder] = epoch
+        self.last_number[decoder] = max(number, self.last_number.get(decoder, number))
+        if event.decoder_time_us is not None:
+            at = event.decoder_time_us
+            low, high = self._spans.get(decoder, (at, at))
+            self._spans[decoder] = (min(low, at), max(high, at))
 
     def map(self, detection: Detection, received_at_us: int) -> PassingDetected | str:
         """The input event for ``detection`` (its time mapped to the session clock), or
@@ -59,7 +86,7 @@ class PassingMapper:
         number = detection.passing_number
         if not _in_range(detection):
             return "out_of_range"
-        if number is not None and (detection.decoder_id, number) in self._seen:
+        if number is not None and (detection.decoder_id, detection.epoch, number) in self._seen:
             return "duplicate"
         role, sector = LoopRole.START_FINISH, None
         if self.loops:
@@ -82,21 +109,32 @@ class PassingMapper:
             decoder_time_us=detection.time_us,
             sector=sector,
             received_at_us=received_at_us,
+            epoch=detection.epoch,
         )
         self.remember(event)
         return event
 
-    def resume_number(self, url: str, decoder_urls: int) -> int | None:
+    def resume(self, url: str, decoder_urls: int) -> ResumePoint | None:
         """Where a restarted runner for ``url`` resumes, so it asks for what it missed.
 
         Decoders are known by their own id, not their URL; with a single decoder
         configured and a single one in the journal the two must be the same.
         """
+        decoder: str | None = None
         if url in self.last_number:
-            return self.last_number[url]
-        if decoder_urls == 1 and len(self.last_number) == 1:
-            return next(iter(self.last_number.values()))
-        return None
+            decoder = url
+        elif decoder_urls == 1 and len(self.last_number) == 1:
+            decoder = next(iter(self.last_number))
+        if decoder is None:
+            return None
+        return ResumePoint(
+            self.epochs.get(decoder, 0), self.last_number[decoder], self._spans.get(decoder)
+        )
+
+    def resume_number(self, url: str, decoder_urls: int) -> int | None:
+        """The passing number of ``resume`` alone."""
+        point = self.resume(url, decoder_urls)
+        return None if point is None else point.number
 
 
 def _in_range(detection: Detection) -> bool:

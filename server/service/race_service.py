@@ -353,6 +353,7 @@ class RaceService:
             self.dropped["no_session"] += 1
             log.warning("passing of %s dropped: no session", detection.transponder)
             return
+        epoch_before = self.mapper.epochs.get(detection.decoder_id)
         try:
             event = self.mapper.map(detection, self.clock.now_us())
         except Exception:  # a bug, but one passing must not stop the decoder's runner
@@ -368,6 +369,15 @@ class RaceService:
                 what = f"passing from decoder {detection.decoder_id} ({event})"
                 self._alert_rejected(what, self.dropped[event])
             return
+        if epoch_before is not None and event.epoch > epoch_before:
+            text = (
+                f"Decoder {detection.decoder_id} restarted its passing numbers at "
+                f"{event.passing_number}; new epoch {event.epoch}"
+            )
+            log.warning("%s", text)
+            await self._queue.put(
+                (ExternalAlertRaised("decoder_renumbered", text, self.clock.now_us()), None)
+            )
         # queued, not awaited: the writer commits a burst in one transaction. A crash
         # before that commit loses at most the queue, which a P3 decoder resends (the
         # runner resumes at the journal's last passing number).

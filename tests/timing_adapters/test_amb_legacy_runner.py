@@ -283,3 +283,21 @@ async def test_ilap_over_tcp_has_no_watchdog_and_sends_nothing() -> None:
     assert got.detections == [Detection("206", "2097152", 1_500_000, relative_clock=True)]
     assert state.connects == 1 and state.disconnects == 0 and state.connected
     assert received["ilap"] in ([], [b""])  # never sent the clock-resetting init unasked
+
+
+async def test_a_power_cycled_decoder_numbers_anew_in_a_new_epoch() -> None:
+    async def decoder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(p98(1) + p98(2) + p98(3))
+        # switched off and on: numbers (and its clock) from the start again, then a replay
+        writer.write(p98(1, seconds=9) + p98(2, seconds=10) + p98(2, seconds=10))
+        await reader.read()
+
+    got = Collector()
+    async with tiny_server(decoder) as port:
+        runner = AmbLegacyRunner(f"amb+tcp://127.0.0.1:{port}", got, epoch=4)
+        async with running(runner):
+            await until(lambda: len(got.detections) == 5)
+            state = runner.state
+    assert got.numbers == [1, 2, 3, 1, 2]
+    assert [d.epoch for d in got.detections] == [4, 4, 4, 5, 5]
+    assert state.numbering_epoch == 5 and state.duplicates == 1

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import Callable
-from typing import NoReturn
 
 import pytest
 
@@ -37,18 +36,13 @@ class _ToyRunner(ReconnectingRunner[_ByteCounter]):
     def _link_closed(self) -> None:
         self.closed += 1
 
-    async def _session(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: _ByteCounter
-    ) -> NoReturn:
-        while True:
-            data = await reader.read(100)
-            if not data:
-                raise EOFError("closed")
-            if data == b"?":
-                raise Silence("no byte for a while")
-            codec.records += len(data)
-            codec.bad += data.count(b"!")
-            self._count(codec)
+    async def _receive(
+        self, codec: _ByteCounter, data: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        if data == b"?":
+            raise Silence("no byte for a while")
+        codec.records += len(data)
+        codec.bad += data.count(b"!")
 
 
 async def _run_until(runner: _ToyRunner, done: asyncio.Event) -> None:
@@ -113,3 +107,52 @@ def test_backoff_is_capped_exponential() -> None:
     assert [runner.backoff_delay(k) for k in range(4)] == pytest.approx(
         [0.001, 0.002, 0.004, 0.008]
     )
+
+
+class _TimedToyRunner(_ToyRunner):
+    """The toy protocol with the shared watchdog on and one protocol timer."""
+
+    def __init__(self, port: int, on_state: Callable[[DecoderState], None]) -> None:
+        super().__init__(port, on_state)
+        self._silence_s = 0.3
+        self.timer_at: float | None = None
+        self.timer_fired = 0
+        self.greeted = 0
+
+    async def _connected(self, writer: asyncio.StreamWriter) -> None:
+        self.greeted += 1
+        writer.write(b"hello")
+        self.timer_at = asyncio.get_running_loop().time() + 0.05
+
+    def _timer_deadline(self) -> float | None:
+        return self.timer_at
+
+    async def _timer_expired(self, writer: asyncio.StreamWriter) -> None:
+        self.timer_fired += 1
+        self.timer_at = None
+
+
+async def test_the_shared_watchdog_fires_after_silence_and_the_protocol_timer_before() -> None:
+    greetings: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        greetings.append(await reader.readexactly(5))
+        writer.write(b"ab")  # two records, then silence with the socket open
+        await writer.drain()
+        await reader.read()  # until the runner hangs up
+
+    done = asyncio.Event()
+
+    def on_state(state: DecoderState) -> None:
+        if state.disconnects >= 1:
+            done.set()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    async with server:
+        runner = _TimedToyRunner(server.sockets[0].getsockname()[1], on_state)
+        await _run_until(runner, done)
+    state = runner.state
+    assert greetings[0] == b"hello" and runner.greeted >= 1
+    assert runner.timer_fired >= 1  # its own timer woke the loop without ending the session
+    assert state.frames >= 2 and state.disconnects >= 1
+    assert state.last_error == "no frame for 0.3 s"

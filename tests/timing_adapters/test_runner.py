@@ -14,7 +14,12 @@ from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
 from timing_adapters.p3 import P3Decoder, Passing, Resend, Status, encode
-from timing_adapters.runner import DecoderRunner, DecoderState, PassingSequencer
+from timing_adapters.runner import (
+    PROACTIVE_RESEND_WINDOW,
+    DecoderRunner,
+    DecoderState,
+    PassingSequencer,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
@@ -266,8 +271,10 @@ async def test_resume_from_a_known_passing_number_asks_for_what_it_missed() -> N
     async with tiny_server(decoder) as port:
         runner = DecoderRunner(f"tcp://127.0.0.1:{port}", Collector(), last_passing_number=5)
         async with running(runner):
-            await until(lambda: len(requests) == 1)
-    assert (requests[0].from_passing, requests[0].until_passing) == (6, 7)
+            await until(lambda: len(requests) == 2)
+    # at once on connect: everything after the last known number; then the hole 8 revealed
+    asked = [(r.from_passing, r.until_passing) for r in requests]
+    assert asked == [(6, 5 + PROACTIVE_RESEND_WINDOW), (6, 7)]
 
 
 # -- against the real emulator ----------------------------------------------------------------
@@ -314,6 +321,9 @@ async def test_reconnects_after_a_decoder_restart_and_resends_what_it_missed() -
             await until(lambda: "connect failed" in (runner.state.last_error or ""))
             assert await emulator.start() == port
             await emulator.wait_for_clients(1, timeout=3.0)
+            # no crossing needed to reveal the gap: asked for at once on the reconnect
+            await until(lambda: len(got.passings) == 7)
+            assert runner.state.resend_requests == 1
             emulator.push_passing(108)
             await until(lambda: len(got.passings) == 8)
             emulator.push_passing(109)  # the end of the stream: whatever came before is in

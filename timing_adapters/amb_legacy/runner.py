@@ -6,11 +6,14 @@ Strategy: the URL names protocol and transport: ``amb+tcp://host:port``,
 the serial default for it). A fresh codec per connection, so half a record from a dead
 link never glues onto the next one. There is nothing to ask again (no RESEND in these
 protocols), so ordering is the decoder's; we only drop exact repeats (same decoder,
-number, transponder and time), which a reconnect may replay. The silence watchdog counts
+number, transponder and time), which a reconnect may replay; any other passing numbered
+at or below the last one means the decoder numbers from scratch again (power cycle, swap):
+a new numbering epoch, so the server keeps its passings. The silence watchdog counts
 decodable records: AMB decoders send ``#`` status between passings, so 15 s of nothing
 means a dead link; I-Lap sends only passings, so for it the watchdog is off unless asked
 for. Every timer is a real monotonic one; the injected ``Clock`` only stamps the status.
-Connecting, back-off and closing the link are ``ReconnectingRunner``'s (reconnect.py).
+Connecting, back-off, closing the link and the read loop with its watchdog are
+``ReconnectingRunner``'s (reconnect.py).
 Link errors are logged and counted, never raised; a bad record is counted (``bad_frames``)
 and logged with its bytes in hex (``rejections.py``); an exception from ``on_detection`` is
 a bug in the caller and propagates.
@@ -24,12 +27,12 @@ import logging
 import random
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
-from typing import Literal, NoReturn
+from typing import ClassVar, Literal
 from urllib.parse import urlsplit
 
 from timing_adapters.adapter import Detection, OnDetection, OnState
 from timing_adapters.clock import Clock
-from timing_adapters.reconnect import ReconnectingRunner, Silence, Streams
+from timing_adapters.reconnect import ReconnectingRunner, Streams
 from timing_adapters.rejections import RejectionLog
 from timing_adapters.serial_transport import parse_serial_url, serial_opener
 from timing_adapters.transport import open_stream, parse_url
@@ -43,7 +46,6 @@ __all__ = ["AMB_LEGACY_SCHEMES", "AmbLegacyRunner"]
 logger = logging.getLogger("racecontrol.decoder")
 
 AMB_LEGACY_SCHEMES = ("amb+tcp", "amb+serial", "ilap+tcp", "ilap+serial")
-_READ_SIZE = 4096
 _RECENT = 256  # passings remembered to recognise a replay
 
 
@@ -71,6 +73,9 @@ def _opener_for(url: str) -> tuple[bool, Callable[[], Awaitable[Streams]]]:
 
 
 class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
+    _record: ClassVar[str] = "record"
+    _read_size: ClassVar[int] = 4096
+
     def __init__(
         self,
         url: str,
@@ -86,12 +91,15 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
         connect_timeout_s: float = 5.0,
         reset_clock: bool = False,
         opener: Callable[[], Awaitable[Streams]] | None = None,
+        epoch: int = 0,
     ) -> None:
-        """``reset_clock`` (I-Lap only) sends the init command once, on the first connect:
+        """``epoch`` resumes the numbering epoch where the journal ends. ``reset_clock``
+        (I-Lap only) sends the init command once, on the first connect:
         it also zeroes the decoder clock, so it is never repeated on a reconnect."""
         crc, default_opener = _opener_for(url)  # a bad URL fails now, not in the loop
         if reset_clock and crc:
             raise ValueError("reset_clock is an I-Lap command; AMB decoders do not take it")
+        silence = (15.0 if crc else None) if silence_timeout_s == "auto" else silence_timeout_s
         super().__init__(
             url,
             opener if opener is not None else default_opener,
@@ -102,13 +110,13 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
             jitter=jitter,
             rng=rng,
             connect_timeout_s=connect_timeout_s,
+            silence_timeout_s=silence,
         )
         self._crc = crc
         self._on_detection = on_detection
-        if silence_timeout_s == "auto":
-            silence_timeout_s = 15.0 if crc else None
-        self._silence_s = silence_timeout_s
         self._reset_pending = reset_clock
+        self._s.numbering_epoch = epoch
+        self._last_number: dict[str, int] = {}  # decoder id -> last passing number delivered
         self._recent: OrderedDict[tuple[str, int | None, str, int], None] = OrderedDict()
         self._rejections = RejectionLog(logger, f"decoder {url}")
 
@@ -118,52 +126,46 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
     def _counts(self, codec: AmbLegacyDecoder) -> tuple[int, int, int]:
         return codec.records, codec.bad_records, codec.junk_bytes
 
-    async def _session(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: AmbLegacyDecoder
-    ) -> NoReturn:
-        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
+    async def _connected(self, writer: asyncio.StreamWriter) -> None:
         if self._reset_pending:
             writer.write(ILAP_INIT)
             await writer.drain()
             self._reset_pending = False
             logger.info("decoder %s: sent I-Lap init (decoder clock reset)", self._url)
-        loop = asyncio.get_running_loop()
-        last_record = loop.time()
-        while True:
-            try:
-                async with asyncio.timeout(self._wait_s(last_record, loop.time())):
-                    data = await reader.read(_READ_SIZE)
-            except TimeoutError:
-                raise Silence(f"no record for {self._silence_s:g} s") from None
-            if not data:
-                raise EOFError("closed by the decoder")
-            records_before = codec.records
-            for record in codec.receive(data):
-                if isinstance(record, Passing):
-                    await self._passing(record)
-                elif isinstance(record, Status):
-                    self._s.last_status_at_us = self._clock.now_us()
-                    self._s.noise = record.noise
-                    self._s.decoder_id = record.decoder_id
-                elif isinstance(record, Init):
-                    self._s.decoder_id = record.decoder_id
-                elif isinstance(record, BadRecord):
-                    self._s.last_rejection = self._rejections.report(record.reason, record.data)
-            self._count(codec)
-            if codec.records > records_before:
-                last_record = loop.time()
-            self._notify()
 
-    def _wait_s(self, last_record: float, now: float) -> float | None:
-        if self._silence_s is None:
-            return None
-        return max(0.0, last_record + self._silence_s - now)
+    async def _receive(
+        self, codec: AmbLegacyDecoder, data: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        for record in codec.receive(data):
+            if isinstance(record, Passing):
+                await self._passing(record)
+            elif isinstance(record, Status):
+                self._s.last_status_at_us = self._clock.now_us()
+                self._s.noise = record.noise
+                self._s.decoder_id = record.decoder_id
+            elif isinstance(record, Init):
+                self._s.decoder_id = record.decoder_id
+            elif isinstance(record, BadRecord):
+                self._s.last_rejection = self._rejections.report(record.reason, record.data)
 
     async def _passing(self, passing: Passing) -> None:
         key = (passing.decoder_id, passing.passing_number, passing.transponder, passing.time_us)
         if key in self._recent:
             self._s.duplicates += 1
             return
+        number, last = passing.passing_number, self._last_number.get(passing.decoder_id)
+        if number is not None and last is not None and number <= last:
+            # not a replay (that is in _recent): the decoder numbers from scratch again
+            self._s.numbering_epoch += 1
+            logger.warning(
+                "decoder %s restarted its passing numbers at %d (last was %d); new epoch %d",
+                self._url,
+                number,
+                last,
+                self._s.numbering_epoch,
+            )
+        if number is not None:
+            self._last_number[passing.decoder_id] = number
         self._recent[key] = None
         if len(self._recent) > _RECENT:
             self._recent.popitem(last=False)
@@ -178,5 +180,6 @@ class AmbLegacyRunner(ReconnectingRunner[AmbLegacyDecoder]):
                 time_us=passing.time_us,
                 passing_number=passing.passing_number,
                 relative_clock=True,  # seconds since the decoder was switched on
+                epoch=self._s.numbering_epoch,
             )
         )

@@ -4,7 +4,9 @@ Strategy: like the hardware, the emulator is the TCP server and keeps detecting 
 not anyone listens: every passing gets the next passing number, goes into ``history`` and
 is sent to whoever is connected, so a client that reconnects can RESEND what it missed.
 ``stop()`` is a killed decoder (listener and connections gone, history kept) and ``start()``
-brings it back on the same port. Time comes from a ``Clock``: RTC times are its
+brings it back on the same port; ``power_cycle()`` also forgets the history and numbers
+its passings from 1 again, like a decoder switched off and on. Time comes from a ``Clock``:
+RTC times are its
 microseconds, and pacing sleeps ``(target_us - now_us) / rate`` real seconds, so a
 ``ScaledClock`` runs a race faster than life. Protocol bytes come from the sans-IO codec;
 each client gets a VERSION on connect, a STATUS every ``status_interval_s`` and answers to
@@ -120,6 +122,14 @@ class P3Emulator:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await server.wait_closed()
+
+    async def power_cycle(self, first_passing_number: int = 1) -> None:
+        """Switch the decoder off and on: connections dropped, history gone, passing numbers
+        from ``first_passing_number`` again (its RTC goes on: the clock is not reset)."""
+        await self.stop()
+        self.history.clear()
+        self._next_number = first_passing_number
+        await self.start()
 
     async def wait_for_clients(self, n: int = 1, timeout: float = 5.0) -> None:
         """Return once ``n`` clients are connected; TimeoutError after ``timeout`` s."""

@@ -1,9 +1,10 @@
 """Follow another scoring system's RMonitor feed: reconnect, watchdog, detections, picture.
 
 Strategy: the same shape as the P3 runner. ``ReconnectingRunner`` (reconnect.py) connects,
-backs off, closes the socket and carries the counters across connections; this module owns
-the session and its watchdog. The codec (``RMonitorDecoder``), the picture
-(``RMonitorFeedState``) and the passing logic (``CrossingTracker``) are pure. A fresh decoder
+backs off, closes the socket, carries the counters across connections and runs the read
+loop with its silence watchdog; this module decodes and dispatches. The codec
+(``RMonitorDecoder``), the picture (``RMonitorFeedState``) and the passing logic
+(``CrossingTracker``) are pure. A fresh decoder
 per connection, so half a line from a dead socket never glues onto the first line of the
 next one; the picture and the repeat filter survive reconnects, because they belong to the
 session, not to the TCP connection. RMonitor sends ``$F`` every second, so silence for
@@ -18,12 +19,11 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from typing import NoReturn
 from urllib.parse import urlsplit
 
 from timing_adapters.adapter import OnDetection, OnState
 from timing_adapters.clock import Clock
-from timing_adapters.reconnect import ReconnectingRunner, Silence
+from timing_adapters.reconnect import ReconnectingRunner
 from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream
 
@@ -38,7 +38,6 @@ __all__ = ["SCHEME", "RMonitorAdapter", "parse_rmonitor_url"]
 logger = logging.getLogger("racecontrol.rmonitor")
 
 SCHEME = "rmonitor+tcp"
-_READ_SIZE = 65536
 
 
 def parse_rmonitor_url(url: str) -> tuple[str, int]:
@@ -62,6 +61,8 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
 
     _log = logger
     _kind = "rmonitor"
+    _record = "line"
+    _peer = "feed"
 
     def __init__(
         self,
@@ -87,10 +88,10 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
             backoff_initial_s=backoff_initial_s,
             backoff_cap_s=backoff_cap_s,
             connect_timeout_s=connect_timeout_s,
+            silence_timeout_s=silence_timeout_s,
         )
         self._on_detection = on_detection
         self._rejections = RejectionLog(logger, f"rmonitor {url}")
-        self._silence_s = silence_timeout_s
         self._max_line = max_line
         self._feed = RMonitorFeedState()
         self._tracker = CrossingTracker(url, line_crossings=line_crossings)
@@ -111,35 +112,18 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
     def _counts(self, codec: RMonitorDecoder) -> tuple[int, int, int]:
         return codec.records, codec.bad_lines, codec.skipped_bytes
 
-    async def _session(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, decoder: RMonitorDecoder
-    ) -> NoReturn:
-        """Read and dispatch until the link fails: Silence, OSError or EOFError."""
-        loop = asyncio.get_running_loop()
-        last_line = loop.time()
-        while True:
-            try:
-                async with asyncio.timeout(max(0.0, last_line + self._silence_s - loop.time())):
-                    data = await reader.read(_READ_SIZE)
-            except TimeoutError:
-                raise Silence(f"no line for {self._silence_s:g} s") from None
-            if not data:
-                raise EOFError("closed by the feed")
-            records_before = decoder.records
-            for result in decoder.receive(data):
-                if isinstance(result, BadLine):
-                    self._s.last_rejection = self._rejections.report(result.reason, result.line)
-                    continue
-                self._feed.apply(result)
-                if isinstance(result, Heartbeat):
-                    self._s.last_status_at_us = self._clock.now_us()
-                detection = self._tracker.push(result, self._feed)
-                self._s.duplicates = self._tracker.duplicates
-                if detection is not None:
-                    self._s.passings += 1
-                    await self._on_detection(detection)
-            self._count(decoder)
-            if decoder.records > records_before:
-                # Also covers time spent awaiting on_detection: that was us, not the feed.
-                last_line = loop.time()
-            self._notify()
+    async def _receive(
+        self, decoder: RMonitorDecoder, data: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        for result in decoder.receive(data):
+            if isinstance(result, BadLine):
+                self._s.last_rejection = self._rejections.report(result.reason, result.line)
+                continue
+            self._feed.apply(result)
+            if isinstance(result, Heartbeat):
+                self._s.last_status_at_us = self._clock.now_us()
+            detection = self._tracker.push(result, self._feed)
+            self._s.duplicates = self._tracker.duplicates
+            if detection is not None:
+                self._s.passings += 1
+                await self._on_detection(detection)
