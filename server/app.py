@@ -17,11 +17,13 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.middleware.sessions import SessionMiddleware
 
 from server.db.connection import create_engine, sessionmaker
-from server.db.migrate import check_migrated
+from server.db.migrate import DatabaseNotMigrated, check_migrated
 from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
@@ -81,6 +83,34 @@ async def _input_rejected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": f"not recorded: {exc}"}, status_code=422)
 
 
+async def _database_down_at_start(db_engine: AsyncEngine, spool: Spool) -> Exception | None:
+    """None when the database answers and is migrated; the error when it does not answer
+    and the spool has a local copy of the timed session to start from (``serve`` then times
+    into the spool until it is back). Any other failure is raised: a database that answers
+    but is not migrated, or one that is down with nothing local to time from."""
+    try:
+        await check_migrated(db_engine)
+    except DatabaseNotMigrated:
+        raise
+    except Exception as exc:
+        copy = spool.path.with_name(spool.path.name + ".session")
+        if not (spool.path.exists() or copy.exists()) or not await _unreachable(db_engine):
+            raise
+        log.error("database unreachable at start (%s); starting from the local spool", exc)
+        return exc
+    return None
+
+
+async def _unreachable(db_engine: AsyncEngine) -> bool:
+    """Whether the database does not even answer a trivial question."""
+    try:
+        async with db_engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except Exception:
+        return True
+    return False
+
+
 def create_app(
     settings: Settings,
     *,
@@ -98,7 +128,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
         try:
-            await check_migrated(db_engine)
+            spool = Spool(Path(settings.spool_path))
+            offline = await _database_down_at_start(db_engine, spool)
             db = sessionmaker(db_engine)
             hub = Hub()
             race = RaceService(
@@ -107,12 +138,15 @@ def create_app(
                 hub=hub,
                 render=lambda race, channels: render_channels(renderer, race, channels),
                 heartbeat=heartbeat_html,
-                spool=Spool(Path(settings.spool_path)),
+                spool=spool,
                 publish_interval_s=settings.publish_interval_s,
                 submit_timeout_s=settings.submit_timeout_s,
             )
             app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
-            await race.load_latest()
+            if offline is None:
+                await race.load_latest()
+            elif not await race.start_offline():
+                raise offline  # nothing to time from: say why the database failed
             race.publish()
             # the replayed state is long-lived: keep it out of every full collection
             # (bench/README.md: full collections set the fan-out's p99)

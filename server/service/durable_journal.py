@@ -39,6 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.journal import JournalStore
 from server.engine.events import InputEvent
+from server.service.session_copy import SessionCopy
 from server.service.spool import Spool, Spooled
 
 log = logging.getLogger("racecontrol.journal")
@@ -72,10 +73,20 @@ def outage_by_type(exc: BaseException) -> bool | None:
 
 
 class DurableJournal:
-    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession], spool: Spool) -> None:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        spool: Spool,
+        copy: SessionCopy | None = None,
+    ) -> None:
         self.store = JournalStore(sessionmaker)
         self._db = sessionmaker
         self.spool = spool
+        self.copy = (
+            copy
+            if copy is not None
+            else SessionCopy(spool.path.with_name(spool.path.name + ".session"))
+        )
         self.database_ok = True
         self.down_since_us: int | None = None  # when the database stopped answering
 
@@ -99,6 +110,7 @@ class DurableJournal:
             try:
                 await self.store.append(session_id, events, at_us)
                 self.database_ok = True
+                await self._copied(session_id, events)
                 return
             except Exception as exc:
                 if not await self.is_outage(exc):
@@ -127,6 +139,7 @@ class DurableJournal:
                 await self._drain_one_by_one(session_id, group, at_us)
             else:
                 await asyncio.to_thread(self.spool.acknowledge, group[-1].end_offset)
+                await self._copied(session_id, [s.event for s in group])
         if self.spool:  # only unreadable lines were left: set aside, nothing to wait for
             await asyncio.to_thread(self.spool.pending)
         if not self.database_ok:
@@ -148,7 +161,21 @@ class DurableJournal:
                 log.error(
                     "spooled event refused by the database, dropped: %r (%s)", spooled.event, exc
                 )
+            else:
+                await self._copied(session_id, [spooled.event])
             await asyncio.to_thread(self.spool.acknowledge, spooled.end_offset)
+
+    def offline_since(self, at_us: int) -> None:
+        """The database did not answer at start-up: spool from the first event on."""
+        self.database_ok, self.down_since_us = False, at_us
+
+    async def _copied(self, session_id: int, events: Sequence[InputEvent]) -> None:
+        """Keep the local copy of the timed session's journal (``session_copy``) in step;
+        it is a convenience, so a full disk costs it, never the journal."""
+        try:
+            await asyncio.to_thread(self.copy.append, session_id, events)
+        except OSError as exc:
+            log.error("local session copy %s not written: %s", self.copy.path, exc)
 
     async def try_drain(self) -> None:
         """``drain`` if there is anything to drain; a database still down is no error."""

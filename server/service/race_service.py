@@ -46,6 +46,7 @@ from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
 from server.service.rmonitor_feed import snapshot_of
+from server.service.session_copy import SessionCopy
 from server.service.spool import Spool
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.clock import Clock
@@ -112,7 +113,9 @@ class RaceService:
         submit_timeout_s: float = SUBMIT_TIMEOUT_S,
     ) -> None:
         self._db = sessionmaker
-        self.journal = DurableJournal(sessionmaker, spool)
+        self.journal = DurableJournal(
+            sessionmaker, spool, SessionCopy(spool.path.with_name(spool.path.name + ".session"))
+        )
         self.audit = AuditLog(sessionmaker, spool.path.with_name(spool.path.name + ".audit"))
         self.clock = clock
         self.hub = hub
@@ -158,6 +161,13 @@ class RaceService:
 
         Raises ``LookupError`` for an unknown session.
         """
+        engine, event_name, _config, _events = await self._replayed(session_id, mapper)
+        return engine, event_name, engine.entries()
+
+    async def _replayed(
+        self, session_id: int, mapper: PassingMapper | None
+    ) -> tuple[RaceEngine, str, SessionConfig, list[InputEvent]]:
+        """``replay``, with the configuration and the journal it was built from."""
         async with self._db() as db:
             config = await repository.session_config(db, session_id)
             session = await repository.get_session(db, session_id)
@@ -168,7 +178,39 @@ class RaceService:
                 if isinstance(event_in, PassingDetected):
                     mapper.remember(event_in)
         engine = await asyncio.to_thread(replayed, config, events, self.clock.now_us())
-        return engine, event.name, engine.entries()
+        return engine, event.name, config, events
+
+    async def start_offline(self) -> bool:
+        """Time on without the database (it did not answer at start-up): rebuild the
+        timed session from the local copy of its journal and the spool, which then takes
+        every event until the database is back and the spool drains into it. False when
+        there is no copy to rebuild from."""
+        copied = await asyncio.to_thread(self.journal.copy.read)
+        if copied is None:
+            return False
+        config = copied.config
+        session_id = config.session_id
+        pending = await asyncio.to_thread(self.journal.spool.pending_for, session_id)
+        events = entry_list_first(copied.events + pending)
+        mapper = PassingMapper()
+        for event_in in events:
+            if isinstance(event_in, PassingDetected):
+                mapper.remember(event_in)
+        mapper.loops = {loop.decoder: loop for loop in copied.loops}
+        engine = await asyncio.to_thread(replayed, config, events, self.clock.now_us())
+        async with self._lock:
+            self.engine, self.mapper = engine, mapper
+            self.session_id, self.event_name = session_id, copied.event_name
+            self.journal.offline_since(self.clock.now_us())
+        log.error(
+            "database unreachable at start: session %s rebuilt from its local copy "
+            "(%d events) and the spool (%d); timing into the spool until it is back",
+            session_id,
+            len(copied.events),
+            len(pending),
+        )
+        self.mark_dirty()
+        return True
 
     async def _journal_events(self, session_id: int) -> list[InputEvent]:
         """The session's journal in the order a replay applies it. A journal written
@@ -195,12 +237,15 @@ class RaceService:
             if self.session_id is not None and self.session_id != session_id:
                 await self._store_results()
             mapper = PassingMapper()
-            engine, event_name, _entries = await self.replay(session_id, mapper)
+            engine, event_name, config, events = await self._replayed(session_id, mapper)
             async with self._db() as db:
                 session = await repository.get_session(db, session_id)
-                mapper.loops = {
-                    loop.decoder: loop for loop in await load_track(db, session.event_id)
-                }
+                loops = await load_track(db, session.event_id)
+            mapper.loops = {loop.decoder: loop for loop in loops}
+            # the local copy a start without the database rebuilds this session from
+            await asyncio.to_thread(
+                self.journal.copy.write, config, session.rules, event_name, loops, events
+            )
             self.engine, self.mapper = engine, mapper
             self.session_id, self.event_name = session_id, event_name
             self._laps.clear()

@@ -8,6 +8,7 @@ A decoder that is away is not one either, for the same reason; both are in the b
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,6 +17,12 @@ from fastapi.responses import JSONResponse
 from server.web.deps import StateDep
 
 router = APIRouter(tags=["health"])
+
+
+def _iso(at_us: int | None) -> str | None:
+    if at_us is None:
+        return None
+    return datetime.fromtimestamp(at_us / 1_000_000, UTC).isoformat(timespec="seconds")
 
 
 @router.get("/healthz", summary="Whether the server is timing (200) or needs a restart (503)")
@@ -27,6 +34,9 @@ async def healthz(state: StateDep) -> JSONResponse:
         "tasks": {} if supervisor is None else supervisor.health(),
         "database": {
             "ok": race.database_ok,
+            # the component's own answer: 503 while it is unreachable (the server is not)
+            "status": 200 if race.database_ok else 503,
+            "down_since": _iso(race.journal.down_since_us),
             "spooling": bool(race.journal.spool),  # events wait in the local spool
         },
         "session_id": race.session_id,
