@@ -32,12 +32,9 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import os
 import random
 import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Sized
@@ -47,8 +44,7 @@ from pathlib import Path
 from typing import Protocol
 
 import httpx
-import psutil  # type: ignore[import-untyped]
-from race_world import EVENT, _die_with_parent, free_port, prepare
+from race_world import EVENT, ServerProcess, free_port, prepare
 
 from timing_adapters.amb_legacy import AmbLegacyDecoder
 from timing_adapters.amb_legacy import Passing as AmbPassing
@@ -311,45 +307,8 @@ class Result:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
-class Server:
-    def __init__(self, db_url: str, decoder_url: str, tmp: Path) -> None:
-        self.port = free_port()
-        exe = Path(sys.executable).with_name("racecontrol")
-        command = [str(exe), "serve", "--db", db_url, "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--decoder", decoder_url]
-        env = {
-            **os.environ,
-            "RACECONTROL_RMONITOR_PORT": str(free_port()),
-            "RACECONTROL_SPOOL_PATH": str(tmp / "spool.jsonl"),
-        }
-        self.log_path = tmp / "server.log"
-        self._log = self.log_path.open("wb")
-        self.popen = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_die_with_parent, env=env,
-        )  # fmt: skip
-        self.process = psutil.Process(self.popen.pid)
-
-    def rss_mb(self) -> float:
-        return float(self.process.memory_info().rss) / 2**20
-
-    @property
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        self._log.close()
-
-
 async def bounded(
-    what: str, predicate: Callable[[], object], timeout: float, server: Server
+    what: str, predicate: Callable[[], object], timeout: float, server: ServerProcess
 ) -> None:
     deadline = time.perf_counter() + timeout
     while True:
@@ -404,7 +363,7 @@ async def drain_replies(reader: asyncio.StreamReader) -> None:
 
 async def run_codec(codec: str, frames: int, valid_every: int, seed: int, timeout: float) -> Result:
     tmp = Path(tempfile.mkdtemp(prefix="racecontrol-bench-fuzz-"))
-    server: Server | None = None
+    server: ServerProcess | None = None
     try:
         db_url, token, cars = await prepare(tmp)
         async with hostile_decoder() as (decoder_port, connections):
@@ -414,7 +373,15 @@ async def run_codec(codec: str, frames: int, valid_every: int, seed: int, timeou
                 url = f"mylaps+listen://127.0.0.1:{listen_port}"
             else:
                 url = f"{fuzzer_type.scheme}://127.0.0.1:{decoder_port}"
-            server = Server(db_url, url, tmp)
+            server = ServerProcess(
+                db_url,
+                url,
+                tmp / "server.log",
+                env={
+                    "RACECONTROL_RMONITOR_PORT": str(free_port()),
+                    "RACECONTROL_SPOOL_PATH": str(tmp / "spool.jsonl"),
+                },
+            )
             auth = {"Authorization": f"Bearer {token}"}
             base = f"http://127.0.0.1:{server.port}"
             async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as http:

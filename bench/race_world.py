@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -72,20 +73,28 @@ def _die_with_parent() -> None:
 
 
 class ServerProcess:
-    """``racecontrol serve`` in its own session: Ctrl-C reaches the bench, which stops it."""
+    """``racecontrol serve`` in its own session: Ctrl-C reaches the bench, which stops it.
+    Shared by the benches (race_world, fuzz); ``env`` adds settings (RACECONTROL_*)."""
 
-    def __init__(self, db_url: str, decoder_port: int, log_path: Path) -> None:
+    def __init__(
+        self, db_url: str, decoder_url: str, log_path: Path, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         exe = Path(sys.executable).with_name("racecontrol")
         command = [str(exe), "serve", "--db", db_url, "--host", "127.0.0.1"]
-        command += ["--port", str(self.port), "--decoder", f"tcp://127.0.0.1:{decoder_port}"]
+        command += ["--port", str(self.port), "--decoder", decoder_url]
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.popen = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.STDOUT,
             start_new_session=True, preexec_fn=_die_with_parent,
+            env=None if env is None else {**os.environ, **env},
         )  # fmt: skip
         self.process = psutil.Process(self.popen.pid)
+
+    @property
+    def alive(self) -> bool:
+        return self.popen.poll() is None
 
     def cpu_s(self) -> float:
         times = self.process.cpu_times()
@@ -157,7 +166,8 @@ async def world() -> AsyncIterator[World]:
     server: ServerProcess | None = None
     try:
         db_url, token, cars = await prepare(tmp)
-        server = ServerProcess(db_url, await emulator.start(), tmp / "server.log")
+        decoder_url = f"tcp://127.0.0.1:{await emulator.start()}"
+        server = ServerProcess(db_url, decoder_url, tmp / "server.log")
         base = f"http://127.0.0.1:{server.port}"
         auth = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as http:

@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -26,8 +24,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
 from server.engine.events import PassingDetected
-from tests.fixtures.app_server import free_port, prepare_database, wait_until
+from tests.fixtures.app_server import prepare_database, wait_until
 from tests.fixtures.databases import set_postgres_connections
+from tests.fixtures.serve_process import ServeProcess
 from timing_adapters.clock import WallClock
 from timing_adapters.emulator.server import P3Emulator
 
@@ -39,65 +38,6 @@ OUTAGE_S = float(os.environ.get("RACECONTROL_TEST_OUTAGE_S", "10"))
 ENTRIES = "number,class,team,drivers,transponder\n" + "\n".join(
     f"{n},A,Team {n},Driver {n},{5000 + n}" for n in range(1, CARS + 1)
 )
-
-
-class Server:
-    """``racecontrol serve`` as a child process, killed without mercy when asked."""
-
-    def __init__(self, db_url: str, decoder: str, tmp: Path) -> None:
-        self.port = free_port()
-        self.command = [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "serve",
-            "--db",
-            db_url,
-            "--port",
-            str(self.port),
-            "--decoder",
-            decoder,
-        ]
-        self.env = {
-            **os.environ,
-            "RACECONTROL_SPOOL_PATH": str(tmp / "spool.jsonl"),
-            "RACECONTROL_RMONITOR_PORT": str(free_port()),
-            "RACECONTROL_SECRET_KEY": "kill-test",
-        }
-        self.log = tmp / "serve.log"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("a") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                *self.command, env=self.env, stdout=log, stderr=log
-            )
-        async with httpx.AsyncClient(base_url=self.url) as client:
-
-            async def up() -> bool:
-                assert self.process is not None and self.process.returncode is None, (
-                    self.log.read_text()
-                )
-                try:
-                    return (await client.get("/healthz")).status_code == 200
-                except httpx.TransportError:
-                    return False
-
-            await wait_until(up, timeout=60)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 15)
 
 
 async def journaled_passings(db_url: str, session_id: int) -> list[PassingDetected]:
@@ -140,7 +80,9 @@ async def test_kill_9_in_a_burst_loses_and_doubles_nothing(
     clock = WallClock()
     emulator = P3Emulator(clock=clock, status_interval_s=0.5)
     decoder = f"tcp://127.0.0.1:{await emulator.start()}"
-    server = Server(db_url, decoder, tmp_path)
+    server = ServeProcess(
+        db_url, tmp_path, decoders=[decoder], env={"RACECONTROL_SECRET_KEY": "kill-test"}
+    )
     headers = {"Authorization": f"Bearer {token}"}
     try:
         await server.start()
@@ -190,7 +132,8 @@ async def test_kill_9_in_a_burst_loses_and_doubles_nothing(
 
         await server.start()  # the restart: the spool drained, the runner at the journal's last
         await emulator.wait_for_clients(1, timeout=30)
-        # the next crossing shows the runner the gap, and RESEND fills it
+        # the runner asks at once for what came after the journal's last passing (RESEND on
+        # connect); the next crossing would show it any gap that is left
         emulator.push_passing(5001, start + LAPS * LAP_US + 1000)
         last["1"] = start + LAPS * LAP_US + 1000
         total = CARS * LAPS + 1

@@ -10,18 +10,18 @@ files come from the wheel (the editable install of the checkout is not visible t
 
 from __future__ import annotations
 
-import os
+import asyncio
 import shutil
-import socket
 import subprocess
 import sys
 import sysconfig
-import time
-import urllib.request
 import zipfile
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.fixtures.serve_process import ServeProcess
 
 REPO = Path(__file__).resolve().parents[2]
 PIP = [sys.executable, "-m", "pip", "-q"]
@@ -67,19 +67,6 @@ def fresh_venv(root: Path, wheel: Path) -> Path:
     return root / "bin"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def get(url: str) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        status: int = response.status
-        return status, response.read()
-
-
 @pytest.fixture(scope="module")
 def venv_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("wheel")
@@ -99,8 +86,9 @@ def test_the_wheel_carries_migrations_templates_and_static_files(
     assert not any(n.startswith("tests/") for n in names)  # test data keeps its own licences
 
 
-def test_db_upgrade_and_serve_from_the_wheel(venv_bin: Path, tmp_path: Path) -> None:
-    where = subprocess.run(
+async def test_db_upgrade_and_serve_from_the_wheel(venv_bin: Path, tmp_path: Path) -> None:
+    where = await asyncio.to_thread(
+        subprocess.run,
         [str(venv_bin / "python"), "-c", "import server; print(server.__file__)"],
         cwd=tmp_path,
         check=True,
@@ -110,7 +98,8 @@ def test_db_upgrade_and_serve_from_the_wheel(venv_bin: Path, tmp_path: Path) -> 
     assert str(REPO) not in where and str(venv_bin.parent) in where  # the wheel's copy, not ours
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'event.db'}"
-    upgraded = subprocess.run(
+    upgraded = await asyncio.to_thread(
+        subprocess.run,
         [str(venv_bin / "racecontrol"), "db", "upgrade", "--db", url],
         cwd=tmp_path,
         capture_output=True,
@@ -119,25 +108,20 @@ def test_db_upgrade_and_serve_from_the_wheel(venv_bin: Path, tmp_path: Path) -> 
     )
     assert upgraded.returncode == 0, upgraded.stderr
 
-    port = free_port()
-    serve = [str(venv_bin / "racecontrol"), "serve", "--db", url, "--port", str(port)]
-    log = (tmp_path / "serve.log").open("w")
-    env = {**os.environ, "RACECONTROL_RMONITOR_PORT": "0"}  # any free port for the scoreboards
-    server = subprocess.Popen(serve, cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT)
+    # any free port for the scoreboards, and the spool where it runs, as an operator would
+    serve = ServeProcess(
+        url,
+        tmp_path,
+        command=[str(venv_bin / "racecontrol")],
+        env={"RACECONTROL_RMONITOR_PORT": "0", "RACECONTROL_SPOOL_PATH": "spool.jsonl"},
+        cwd=tmp_path,
+    )
     try:
-        deadline = time.monotonic() + 60
-        while True:  # bounded: until /live answers or the deadline passes
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                status, page = get(f"http://127.0.0.1:{port}/live")
-                break
-            except OSError:
-                assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
-                time.sleep(0.1)
-        assert status == 200 and b"<html" in page
-        css_status, css = get(f"http://127.0.0.1:{port}/static/app.css")
-        assert css_status == 200 and len(css) > 1000
+        await serve.start()
+        async with httpx.AsyncClient(base_url=serve.url) as client:
+            page = await client.get("/live")
+            assert page.status_code == 200 and b"<html" in page.content
+            css = await client.get("/static/app.css")
+            assert css.status_code == 200 and len(css.content) > 1000
     finally:
-        server.terminate()
-        server.wait(timeout=20)
-        log.close()
+        await serve.stop()
