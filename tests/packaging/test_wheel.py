@@ -87,14 +87,15 @@ def test_the_wheel_carries_migrations_templates_and_static_files(
 
 
 async def test_db_upgrade_and_serve_from_the_wheel(venv_bin: Path, tmp_path: Path) -> None:
-    where = await asyncio.to_thread(
+    found = await asyncio.to_thread(
         subprocess.run,
         [str(venv_bin / "python"), "-c", "import server; print(server.__file__)"],
         cwd=tmp_path,
         check=True,
         capture_output=True,
         text=True,
-    ).stdout
+    )
+    where = found.stdout
     assert str(REPO) not in where and str(venv_bin.parent) in where  # the wheel's copy, not ours
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'event.db'}"
