@@ -83,7 +83,7 @@ async def _input_rejected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": f"not recorded: {exc}"}, status_code=422)
 
 
-async def _database_down_at_start(db_engine: AsyncEngine, spool: Spool) -> Exception | None:
+async def database_down_at_start(db_engine: AsyncEngine, spool: Spool) -> Exception | None:
     """None when the database answers and is migrated; the error when it does not answer
     and the spool has a local copy of the timed session to start from (``serve`` then times
     into the spool until it is back). Any other failure is raised: a database that answers
@@ -129,7 +129,7 @@ def create_app(
         db_engine = create_engine(settings.database_url)
         try:
             spool = Spool(Path(settings.spool_path))
-            offline = await _database_down_at_start(db_engine, spool)
+            offline = await database_down_at_start(db_engine, spool)
             db = sessionmaker(db_engine)
             hub = Hub()
             race = RaceService(

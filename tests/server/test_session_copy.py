@@ -6,11 +6,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from server.app import database_down_at_start
+from server.db.connection import create_engine
 from server.db.track import LoopConfig
 from server.engine.events import Flag, FlagChanged, LoopRole, PassingDetected, SessionKind
 from server.engine.model import SessionConfig
 from server.engine.rule_spec import resolved_spec, rules_from_spec
 from server.service.session_copy import SessionCopy
+from server.service.spool import Spool
 
 S = 1_000_000
 
@@ -50,3 +55,18 @@ def test_a_torn_last_line_ends_the_copy(tmp_path: Path) -> None:
     assert back is not None and back.events == [FlagChanged(at_us=S, flag=Flag.GREEN)]
     copy.path.write_text("not json\n", encoding="utf-8")
     assert copy.read() is None  # an unreadable header: no copy to start from
+
+
+async def test_serve_starts_offline_only_with_a_local_copy(tmp_path: Path) -> None:
+    """Nothing listens on port 1: without a spool or copy the error stops the start; with the
+    copy beside the spool, the start goes on (the error is handed back to log)."""
+    db_engine = create_engine("postgresql+asyncpg://postgres@127.0.0.1:1/racing")
+    spool = Spool(tmp_path / "spool.jsonl")
+    try:
+        with pytest.raises(OSError):
+            await database_down_at_start(db_engine, spool)
+        copy = SessionCopy(tmp_path / "spool.jsonl.session")
+        copy.write(SessionConfig(session_id=1, kind=SessionKind.RACE), None, "E", [], [])
+        assert isinstance(await database_down_at_start(db_engine, spool), OSError)
+    finally:
+        await db_engine.dispose()
