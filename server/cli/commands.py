@@ -39,6 +39,9 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         ws_per_message_deflate=False,
+        # X-Forwarded-* are the app's to judge (RACECONTROL_FORWARDED_ALLOW_IPS); uvicorn's
+        # own default would believe any process on 127.0.0.1
+        proxy_headers=False,
         log_level="info",
         workers=1,
         # SIGTERM ends within 10 s: open websockets and slow requests get 5 s, then are closed
