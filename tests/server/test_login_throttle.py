@@ -38,7 +38,8 @@ async def test_parallel_pin_guesses_get_429_and_never_find_the_pin(db_url: str) 
     async with (
         # hash checks wait their turn (a short wait would add 429s of its own)
         race_desk(db_url, started=False, hash_wait_s=60) as desk,
-        httpx.AsyncClient(base_url=desk.srv.base_url) as guesser,
+        # argon2 on a busy machine: the checked tries may take seconds each
+        httpx.AsyncClient(base_url=desk.srv.base_url, timeout=120) as guesser,
         desk.srv.client() as api,
     ):
         answers = await asyncio.gather(
@@ -108,7 +109,7 @@ async def test_waits_grow_then_a_lockout_holds_until_race_control_lifts_it(db_ur
 async def test_parallel_password_guesses_are_throttled_per_account(db_url: str) -> None:
     async with (
         race_desk(db_url, started=False, forwarded_allow_ips=["127.0.0.1"], hash_wait_s=60) as desk,
-        httpx.AsyncClient(base_url=desk.srv.base_url) as guesser,
+        httpx.AsyncClient(base_url=desk.srv.base_url, timeout=120) as guesser,
     ):
         # each from an address of its own (a trusted proxy says so): the account's count
         # alone stops them
