@@ -20,8 +20,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware.gzip import GZipMiddleware
-from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from server.db.accounts import HashGate, ThrottlePolicy
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import DatabaseNotMigrated, check_migrated
 from server.engine.events import InputEvent
@@ -31,6 +32,7 @@ from server.service.race_service import RaceService, RejectedInput, WriteTimedOu
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
+from server.web.auth import LoginCookies
 from server.web.contexts import render_channels
 from server.web.rendering import Renderer
 from server.web.routes import api, health, pages, websockets
@@ -111,6 +113,16 @@ async def _unreachable(db_engine: AsyncEngine) -> bool:
     return False
 
 
+def throttle_policy(settings: Settings) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        free=settings.login_free_tries,
+        delay_s=settings.login_delay_s,
+        max_delay_s=settings.login_max_delay_s,
+        lockout_after=settings.login_lockout_after,
+        forget_s=settings.login_forget_s,
+    )
+
+
 def create_app(
     settings: Settings,
     *,
@@ -142,7 +154,17 @@ def create_app(
                 publish_interval_s=settings.publish_interval_s,
                 submit_timeout_s=settings.submit_timeout_s,
             )
-            app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
+            app.state.racecontrol = AppState(
+                settings,
+                db_engine,
+                db,
+                hub,
+                renderer,
+                race,
+                hash_gate=HashGate(settings.hash_concurrency, settings.hash_wait_s),
+                throttle_policy=throttle_policy(settings),
+                login_clock=run_clock,
+            )
             if offline is None:
                 await race.load_latest()
             elif not await race.start_offline():
@@ -205,8 +227,16 @@ def create_app(
         redoc_url=None,
         openapi_url=OPENAPI_URL,
     )
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, same_site="strict")
+    app.add_middleware(
+        LoginCookies,
+        secret_key=settings.secret_key,
+        max_age=settings.session_max_age_s,
+        mode=settings.secure_cookies,
+    )
     _serve_assets(app, renderer)
+    # outermost: the client address and scheme as a trusted proxy says (none by default),
+    # for the login throttle and the cookies' Secure flag
+    app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.forwarded_allow_ips))
     app.include_router(pages.router)
     app.include_router(api.router)
     app.include_router(websockets.router)

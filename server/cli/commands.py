@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import uvicorn
@@ -39,6 +39,9 @@ def uvicorn_config(app: FastAPI, host: str, port: int) -> uvicorn.Config:
         host=host,
         port=port,
         ws_per_message_deflate=False,
+        # X-Forwarded-* are the app's to judge (RACECONTROL_FORWARDED_ALLOW_IPS); uvicorn's
+        # own default would believe any process on 127.0.0.1
+        proxy_headers=False,
         log_level="info",
         workers=1,
         # SIGTERM ends within 10 s: open websockets and slow requests get 5 s, then are closed
@@ -101,13 +104,81 @@ async def add_user(url: str, name: str, password: str, role: str) -> None:
         await engine.dispose()
 
 
-async def create_token(url: str, role: str, label: str) -> str:
+async def remove_user(url: str, name: str) -> int:
     engine = create_engine(url)
     try:
         async with sessionmaker(engine)() as db:
-            return await repository.create_token(db, role, label)
+            ended = await repository.remove_user(db, name)
+            await repository.audit(db, "cli", "user.remove", {"user": name, "ended": ended})
+            return ended
+    except LookupError as exc:
+        raise UserError(str(exc)) from exc
     finally:
         await engine.dispose()
+
+
+async def create_token(url: str, role: str, label: str, expires_in: timedelta | None = None) -> str:
+    engine = create_engine(url)
+    expires_at = None if expires_in is None else datetime.now(UTC) + expires_in
+    try:
+        async with sessionmaker(engine)() as db:
+            return await repository.create_token(db, role, label, expires_at)
+    finally:
+        await engine.dispose()
+
+
+async def revoke_token(url: str, which: str) -> int:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            gone = await repository.revoke_token(db, which)
+            await repository.audit(db, "cli", "token.revoke", {"token": which, "revoked": gone})
+            return gone
+    except LookupError as exc:
+        raise UserError(f"{exc}; see: racecontrol token list") from exc
+    finally:
+        await engine.dispose()
+
+
+async def list_tokens(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            rows = await repository.list_tokens(db)
+    finally:
+        await engine.dispose()
+    lines = ["id\trole\tlabel\texpires"]
+    for row in rows:
+        expires = "never" if row.expires_at is None else row.expires_at.isoformat(" ", "seconds")
+        lines.append(f"{row.id}\t{row.role}\t{row.label}\t{expires}")
+    return "\n".join(lines)
+
+
+async def list_logins(url: str) -> str:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            rows = await repository.throttled_keys(db)
+    finally:
+        await engine.dispose()
+    lines = ["key\tfailures\tlocked\tlast"]
+    for row in rows:
+        last = row.last_at.isoformat(" ", "seconds")
+        lines.append(f"{row.key}\t{row.failures}\t{'yes' if row.locked else 'no'}\t{last}")
+    return "\n".join(lines)
+
+
+async def lift_logins(url: str, key: str | None) -> int:
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            lifted = await repository.lift_lockouts(db, key)
+            await repository.audit(db, "cli", "login.lift", {"key": key or "*", "lifted": lifted})
+    finally:
+        await engine.dispose()
+    if key is not None and lifted == 0:
+        raise UserError(f"no failed logins counted for {key!r}; see: racecontrol login list")
+    return lifted
 
 
 async def set_pit_pin(url: str, event: str, pin: str | None) -> str:

@@ -1,5 +1,5 @@
-"""The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, PINs, import,
-emulate."""
+"""The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, PINs, login
+lockouts, import, emulate."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import argparse
 import asyncio
 import getpass
 import logging
+import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,6 +53,24 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{text!r} is not a TCP port: give 0 to 65535")
     return port
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _duration(text: str) -> timedelta:
+    """ "90s", "30m", "8h", "2d" (or a combination, "1h30m") as a positive duration."""
+    parts = re.fullmatch(r"(?:\d+[smhd])+", text.strip().lower())
+    if parts is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: give e.g. 90s, 30m, 8h, 2d or 1h30m"
+        )
+    seconds = sum(
+        int(n) * _UNITS[unit] for n, unit in re.findall(r"(\d+)([smhd])", text.strip().lower())
+    )
+    if not 0 < seconds <= 3650 * 86400:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a duration from 1s to 3650d")
+    return timedelta(seconds=seconds)
 
 
 def _check_race_options(args: argparse.Namespace) -> None:
@@ -109,13 +128,35 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", required=True, choices=["control", "steward", "timing", "pit"])
     add.add_argument("--password", default=None, help="default: asked on the terminal")
     _db_arg(add)
+    remove = user_sub.add_parser("remove", help="remove a user and end its logins at once")
+    remove.add_argument("name")
+    _db_arg(remove)
 
     token = sub.add_parser("token", help="bearer tokens for the API")
     token_sub = token.add_subparsers(dest="token_command", required=True)
     create = token_sub.add_parser("create", help="create a token and print it once")
     create.add_argument("--role", required=True, choices=["control", "steward", "timing", "pit"])
     create.add_argument("--label", default="")
+    create.add_argument(
+        "--expires-in",
+        type=_duration,
+        default=None,
+        help="e.g. 8h or 3d; then the token answers 401 (default: until revoked)",
+    )
     _db_arg(create)
+    revoke = token_sub.add_parser("revoke", help="revoke a token at once (by id or label)")
+    revoke.add_argument("which", metavar="ID|LABEL")
+    _db_arg(revoke)
+    _db_arg(token_sub.add_parser("list", help="the tokens: id, role, label, expiry"))
+
+    login = sub.add_parser("login", help="failed logins: lift waits and lockouts")
+    login_sub = login.add_subparsers(dest="login_command", required=True)
+    _db_arg(login_sub.add_parser("list", help="keys with failed logins counted"))
+    lift = login_sub.add_parser("lift", help="forget the failed logins of a key, or all")
+    lift_which = lift.add_mutually_exclusive_group(required=True)
+    lift_which.add_argument("key", nargs="?", help="as listed: user:NAME, pin:EVENT, addr:IP")
+    lift_which.add_argument("--all", action="store_true", help="every key")
+    _db_arg(lift)
 
     pin = sub.add_parser("pin", help="the pit marshals' PIN of an event")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True)
@@ -198,17 +239,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_command(args: argparse.Namespace) -> None:
-    """user, token, pin and import: on a migrated database only."""
+    """user, token, login, pin and import: on a migrated database only."""
     from server.cli import commands
 
     url = _db_url(args)
     _run(lambda: ensure_migrated(url))
-    if args.command == "user":
+    if args.command == "user" and args.user_command == "remove":
+        ended = _run(lambda: commands.remove_user(url, args.name))
+        print(f"user {args.name!r} removed; {ended} login(s) ended")
+    elif args.command == "user":
         password = args.password or _ask_password()
         _run(lambda: commands.add_user(url, args.name, password, args.role))
         print(f"user {args.name!r} added with role {args.role}")
+    elif args.command == "token" and args.token_command == "revoke":
+        gone = _run(lambda: commands.revoke_token(url, args.which))
+        print(f"{gone} token(s) revoked")
+    elif args.command == "token" and args.token_command == "list":
+        print(_run(lambda: commands.list_tokens(url)))
     elif args.command == "token":
-        print(_run(lambda: commands.create_token(url, args.role, args.label)))
+        print(_run(lambda: commands.create_token(url, args.role, args.label, args.expires_in)))
+    elif args.command == "login" and args.login_command == "list":
+        print(_run(lambda: commands.list_logins(url)))
+    elif args.command == "login":
+        lifted = _run(lambda: commands.lift_logins(url, None if args.all else args.key))
+        print(f"{lifted} key(s) lifted")
     elif args.command == "pin":
         pin = _run(lambda: commands.set_pit_pin(url, args.event, args.pin))
         print(f"pit PIN for {args.event!r}: {pin}")

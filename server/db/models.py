@@ -252,6 +252,7 @@ class ApiTokenRow(Base):
     role: Mapped[str] = mapped_column(String(16))
     label: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime | None]  # None: until revoked
 
 
 class AuditRow(Base):
@@ -261,3 +262,31 @@ class AuditRow(Base):
     actor: Mapped[str] = mapped_column(String(100))
     action: Mapped[str] = mapped_column(String(100))
     detail: Mapped[dict[str, Any]]
+
+
+class LoginSessionRow(Base):
+    """A cookie login: the cookie carries a random id, this row its sha256 and who it is.
+    Deleting the row ends the login at once (logout, PIN change, user removal)."""
+
+    __tablename__ = "login_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex
+    kind: Mapped[str] = mapped_column(String(8))  # "password" or "pin"
+    user_name: Mapped[str] = mapped_column(String(255))  # "pin:" and the event
+    role: Mapped[str] = mapped_column(String(16))
+    event: Mapped[str | None] = mapped_column(String(200))  # a PIN login's event
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime]
+
+
+class LoginThrottleRow(Base):
+    """Login attempts per key ("user:NAME", "pin:EVENT", "addr:IP"), counted before the
+    password or PIN is checked; ``locked`` until race control lifts it."""
+
+    __tablename__ = "login_throttle"
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_at: Mapped[datetime]
+    locked: Mapped[bool] = mapped_column(default=False, server_default=false())

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from server.cli.main import main
+from server.db.migrate import upgrade
 
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 
@@ -66,3 +72,46 @@ def test_help_lists_the_commands() -> None:
     out = run("--help").stdout
     for command in ("demo", "serve", "db", "user", "token", "import", "emulate"):
         assert command in out
+
+
+def test_tokens_expire_are_listed_and_revoked_and_users_removed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In this process (``main`` as the console script calls it): many commands, fast."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rc.db'}"
+
+    def rc(*args: str) -> tuple[int, str, str]:
+        try:
+            code = main([*args, "--db", url])
+        except SystemExit as exc:  # argparse's refusals
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out.strip(), err
+
+    upgrade(url)
+    assert (
+        rc("token", "create", "--role", "timing", "--label", "shift", "--expires-in", "8h")[0] == 0
+    )
+    assert rc("token", "create", "--role", "control", "--label", "desk")[0] == 0
+    code, _, err = rc("token", "create", "--role", "control", "--expires-in", "soon")
+    assert code == 2 and "90s, 30m, 8h, 2d" in err
+    listed = rc("token", "list")[1].splitlines()
+    assert listed[1].startswith("1\ttiming\tshift\t") and not listed[1].endswith("never")
+    assert listed[2] == "2\tcontrol\tdesk\tnever"
+    assert rc("token", "revoke", "shift")[1] == "1 token(s) revoked"
+    assert rc("token", "revoke", "2")[0] == 0
+    code, _, err = rc("token", "revoke", "2")
+    assert code == 2 and "no token with id or label '2'" in err
+    assert rc("token", "list")[1] == "id\trole\tlabel\texpires"
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw-long-1\n"))
+    assert rc("user", "add", "marie", "--role", "control")[0] == 0
+    code, out, _ = rc("user", "remove", "marie")
+    assert code == 0 and out == "user 'marie' removed; 0 login(s) ended"
+    code, _, err = rc("user", "remove", "marie")
+    assert code == 2 and "no user 'marie'" in err
+
+    assert rc("login", "list")[1] == "key\tfailures\tlocked\tlast"
+    code, _, err = rc("login", "lift", "addr:10.0.0.9")
+    assert code == 2 and "racecontrol login list" in err
+    assert rc("login", "lift", "--all")[1] == "0 key(s) lifted"

@@ -1,11 +1,12 @@
 """The pit marshals' PIN: stored as an argon2 hash, set by the CLI, checked per event;
-and the small pieces behind the pit page (throttle, answers to repeated keys)."""
+and the small pieces behind the pit page (login throttle rule, answers to repeated keys)."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,10 +14,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
+from server.db.accounts import ThrottlePolicy, wait_for
 from server.db.migrate import upgrade
 from server.db.models import EventRow
 from server.service.idempotency import Answer, RecentAnswers
-from server.web.auth import Throttle
 
 
 async def test_a_pin_is_hashed_and_checked_per_event(
@@ -64,16 +65,60 @@ def test_the_cli_sets_a_pin(tmp_path: Path) -> None:
     assert short.returncode == 2 and "digits" in short.stderr
 
 
-def test_throttle_counts_failures_in_a_window() -> None:
-    throttle = Throttle(limit=3, window_s=60, keys=2)
-    for now in (0.0, 1.0, 2.0):
-        assert not throttle.blocked("a", now)
-        throttle.failed("a", now)
-    assert throttle.blocked("a", 3.0)
-    assert not throttle.blocked("a", 61.0)  # the first failure left the window
-    throttle.failed("b", 62.0)
-    throttle.failed("c", 62.0)  # only 2 keys kept: "a" is forgotten
-    assert not throttle.blocked("a", 62.5)
+def test_throttle_waits_grow_then_lock_and_are_forgotten() -> None:
+    policy = ThrottlePolicy(free=3, delay_s=60, max_delay_s=200, lockout_after=6, forget_s=600)
+    t0 = datetime(2026, 6, 13, 12, tzinfo=UTC)
+
+    def at(seconds: float) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    for failures in (0, 1, 2):  # the free tries
+        assert wait_for(failures, t0, False, t0, policy) == 0.0
+    assert wait_for(3, t0, False, at(1), policy) == 59.0
+    assert wait_for(3, t0, False, at(60), policy) == 0.0
+    assert [policy.delay(n) for n in (3, 4, 5, 6)] == [60.0, 120.0, 200.0, 200.0]
+    assert wait_for(6, t0, True, at(10**6), policy) is None  # locked: only lifting helps
+    assert repository.address_key("10.0.0.1") == "addr:10.0.0.1"
+    long_key = repository.pin_key("E" * 300)
+    assert len(long_key) < 255 and long_key.startswith("pin:sha256:")
+
+
+async def test_attempts_are_counted_then_forgotten_or_lifted(
+    db_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    policy = ThrottlePolicy(free=2, delay_s=60, max_delay_s=3600, lockout_after=4, forget_s=600)
+    t0 = datetime(2026, 6, 13, 12, tzinfo=UTC)
+    keys = [repository.user_key("a"), repository.address_key("10.0.0.1")]
+
+    def at(seconds: float) -> datetime:
+        return t0 + timedelta(seconds=seconds)
+
+    async def failures() -> list[int]:
+        return [row.failures for row in await repository.throttled_keys(db)]
+
+    async with db_sessionmaker() as db:
+        assert await repository.count_attempt(db, keys, t0, policy) == (None, [])
+        assert await repository.count_attempt(db, keys, at(1), policy) == (None, [])
+        refused, _ = await repository.count_attempt(db, keys, at(2), policy)
+        assert refused == repository.Refused("user:a", 59.0)
+        assert await failures() == [2, 2]  # a refused attempt is not counted
+        assert await repository.count_attempt(db, keys, at(61), policy) == (None, [])
+        await repository.undo_attempt(db, keys, policy)  # it was right after all
+        assert await failures() == [2, 2]
+        # left alone for forget_s after its wait, a key starts afresh
+        assert await repository.count_attempt(db, keys, at(61 + 60 + 600), policy) == (None, [])
+        assert await failures() == [1, 1]
+        # a free try, then each after its wait (60 s, 120 s): the 4th locks both keys
+        for when in (722, 782):
+            assert await repository.count_attempt(db, keys, at(when), policy) == (None, [])
+        assert await repository.count_attempt(db, keys, at(902), policy) == (None, keys)
+        refused, _ = await repository.count_attempt(db, keys, at(10**6), policy)
+        assert refused is not None and refused.retry_after_s is None
+        assert await repository.lift_lockouts(db, keys[0]) == 1
+        refused, _ = await repository.count_attempt(db, keys, at(10**6), policy)
+        assert refused == repository.Refused("addr:10.0.0.1", None)  # still locked
+        assert await repository.lift_lockouts(db) == 1
+        assert await repository.count_attempt(db, keys, at(10**6), policy) == (None, [])
 
 
 async def test_a_repeated_key_gets_the_first_answer() -> None:

@@ -3,35 +3,39 @@
 Strategy: pages render the same templates and contexts as the websocket messages
 (``server.web.contexts``). The control and pit routers (their commands and panels) are
 included here, so the app includes one router for all the pages. A password login gets
-the user's role; a pit PIN login gets role "pit" for the event being timed only, and
-guesses are throttled per client address.
+the user's role; a pit PIN login gets role "pit" for the event being timed only. Each
+login is a row (``server.web.auth``); attempts are counted per account or event and per
+client address before the secret is checked (``attempt_login``), so parallel guesses get
+429 after the free tries.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import repository
 from server.web import contexts
-from server.web.auth import RoleDep, Throttle
+from server.web.auth import (
+    LoginRefused,
+    RoleDep,
+    attempt_login,
+    client_address,
+    end_login,
+    login_now,
+)
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, pit
+from server.web.routes import control, logins, pit
 from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 router.include_router(control.router)
+router.include_router(logins.router)
 router.include_router(pit.router)
-
-
-def _pin_throttle(request: Request) -> Throttle:
-    throttle = getattr(request.app.state, "pin_throttle", None)
-    if not isinstance(throttle, Throttle):
-        throttle = Throttle()
-        request.app.state.pin_throttle = throttle
-    return throttle
 
 
 def _local(target: str, default: str) -> str:
@@ -56,9 +60,42 @@ async def control_page(state: StateDep, role: RoleDep) -> Response:
     return HTMLResponse(state.renderer.page("control.html", contexts.control(state.race)))
 
 
-def _login_page(state: AppState, next: str, error: str | None, code: int = 200) -> HTMLResponse:
+def _login_page(
+    state: AppState,
+    next: str,
+    error: str | None,
+    code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     context = {"next": next, "error": error, "event_name": state.race.event_name}
-    return HTMLResponse(state.renderer.page("login.html", context), status_code=code)
+    page = state.renderer.page("login.html", context)
+    return HTMLResponse(page, status_code=code, headers=headers)
+
+
+def _refused(state: AppState, next: str, refused: LoginRefused, wrong: str) -> HTMLResponse:
+    message = refused.message or wrong
+    return _login_page(state, next, message, refused.status_code, refused.headers)
+
+
+async def _start(
+    request: Request, state: AppState, db: AsyncSession, user: str, role: str, event: str | None
+) -> None:
+    """A new login row and a cookie naming it; an earlier login of this browser ends."""
+    earlier = request.session.get("sid")
+    if isinstance(earlier, str):
+        await end_login(state, earlier)
+    request.session.clear()  # nothing of an earlier (PIN) login carries over
+    sid = await repository.start_login(
+        db,
+        user=user,
+        role=role,
+        event=event,
+        now=login_now(state),
+        lifetime=timedelta(seconds=state.settings.session_max_age_s),
+    )
+    request.session.update({"sid": sid, "user": user, "role": role})
+    if event is not None:
+        request.session["event"] = event
 
 
 @router.get("/login")
@@ -75,11 +112,26 @@ async def login(
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/control",
 ) -> Response:
-    role = await repository.verify_user(db, name, password)
-    if role is None:
-        return _login_page(state, next, "Unknown name or wrong password.", 401)
-    request.session.clear()  # nothing of an earlier (PIN) login carries over
-    request.session.update({"user": name, "role": role})
+    client = client_address(request)
+    found: list[str] = []
+
+    async def check() -> bool:
+        role = await repository.verify_user(db, name, password, state.hash_gate)
+        found.extend([] if role is None else [role.value])
+        return role is not None
+
+    refused = await attempt_login(
+        state,
+        db,
+        keys=[repository.user_key(name), repository.address_key(client)],
+        what="passwords",
+        actor=name[:100] or "?",
+        detail={"user": name, "client": client},
+        check=check,
+    )
+    if refused is not None:
+        return _refused(state, next, refused, "Unknown name or wrong password.")
+    await _start(request, state, db, name, found[0], None)
     return RedirectResponse(_local(next, "/control"), status_code=303)
 
 
@@ -87,25 +139,36 @@ async def login(
 async def login_pin(
     request: Request, state: StateDep, db: DbDep, pin: Annotated[str, Form(max_length=12)]
 ) -> Response:
-    client = request.client.host if request.client else "?"
-    throttle = _pin_throttle(request)
+    client = client_address(request)
     event = state.race.event_name
-    if throttle.blocked(client):
-        return _login_page(state, "/pit", "Too many wrong PINs: wait a minute.", 429)
     if not event:
         return _login_page(state, "/pit", "No event is being timed yet.", 409)
-    ok = await repository.verify_pit_pin(db, event, pin.strip())
-    if ok:
-        await repository.audit(db, f"pin:{event}", "login.pin", {"client": client})
-    if not ok:
-        throttle.failed(client)
-        return _login_page(state, "/pit", "Wrong PIN.", 401)
-    request.session.clear()
-    request.session.update({"user": f"pin:{event}", "role": "pit", "event": event})
+    actor = f"pin:{event}"
+
+    async def check() -> bool:
+        return await repository.verify_pit_pin(db, event, pin.strip(), state.hash_gate)
+
+    refused = await attempt_login(
+        state,
+        db,
+        keys=[repository.pin_key(event), repository.address_key(client)],
+        what="PINs",
+        actor=actor,
+        detail={"event": event, "client": client},
+        check=check,
+    )
+    if refused is not None:
+        return _refused(state, "/pit", refused, "Wrong PIN.")
+    await repository.audit(db, actor, "login.pin", {"client": client})
+    await _start(request, state, db, actor, "pit", event)
     return RedirectResponse("/pit", status_code=303)
 
 
 @router.post("/logout")
-async def logout(request: Request) -> Response:
+async def logout(request: Request, state: StateDep) -> Response:
+    """Ends the login itself, not only this browser's cookie: a copy stops working too."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        await end_login(state, sid)
     request.session.clear()
     return RedirectResponse("/live", status_code=303)
