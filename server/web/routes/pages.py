@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from server.db import repository
 from server.web import contexts
 from server.web.auth import RoleDep, Throttle
+from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
 from server.web.routes import control, pit
 from server.web.state import AppState
@@ -45,25 +46,30 @@ async def index() -> Response:
 
 
 @router.get("/live")
-async def live(state: StateDep) -> HTMLResponse:
-    return HTMLResponse(state.renderer.page("live.html", contexts.live(state.race)))
+async def live(state: StateDep, csrf: CsrfTokenDep) -> HTMLResponse:
+    context = contexts.live(state.race) | {"csrf_token": csrf}
+    return HTMLResponse(state.renderer.page("live.html", context))
 
 
 @router.get("/control")
-async def control_page(state: StateDep, role: RoleDep) -> Response:
+async def control_page(state: StateDep, role: RoleDep, csrf: CsrfTokenDep) -> Response:
     if role != "control":
         return RedirectResponse("/login?next=/control", status_code=303)
-    return HTMLResponse(state.renderer.page("control.html", contexts.control(state.race)))
+    context = contexts.control(state.race) | {"csrf_token": csrf}
+    return HTMLResponse(state.renderer.page("control.html", context))
 
 
-def _login_page(state: AppState, next: str, error: str | None, code: int = 200) -> HTMLResponse:
+def _login_page(
+    state: AppState, next: str, error: str | None, code: int = 200, csrf: str = ""
+) -> HTMLResponse:
     context = {"next": next, "error": error, "event_name": state.race.event_name}
+    context["csrf_token"] = csrf
     return HTMLResponse(state.renderer.page("login.html", context), status_code=code)
 
 
 @router.get("/login")
-async def login_form(state: StateDep, next: str = "/control") -> HTMLResponse:
-    return _login_page(state, next, None)
+async def login_form(state: StateDep, csrf: CsrfTokenDep, next: str = "/control") -> HTMLResponse:
+    return _login_page(state, next, None, csrf=csrf)
 
 
 @router.post("/login")
