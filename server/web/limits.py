@@ -6,9 +6,10 @@ at once, without reading the body; a body sent without one (chunked) is counted 
 received, and the read stops with 413 at the first byte over. JSON bodies are capped at
 64 KB and uploads (multipart) at 1 MB unless a path is given its own cap. ``parse_json``
 turns every way a body can fail to be JSON (empty, not UTF-8, malformed, nested past the
-interpreter's stack) into a 400 that says which. ``Id`` keeps path ids inside a signed
-64-bit integer (the database's), so an id of 2**63 is a 422, not a driver's overflow, and
-``Name`` refuses NUL and control characters (PostgreSQL refuses NUL in text: a 500 before).
+interpreter's stack) into a 400 that says which. ``Id`` keeps path ids inside the id
+columns' range (32-bit signed, well inside 64-bit), so an id of 2**63 is a 422, not a
+driver's overflow, and ``Name`` refuses NUL and control characters (PostgreSQL refuses NUL
+in text: a 500 before).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from server.db.text_limits import control_characters
 JSON_LIMIT = 64 * 1024
 UPLOAD_LIMIT = 1024 * 1024
 INT64_MAX = 2**63 - 1
+# ids are INTEGER columns (32-bit signed on PostgreSQL): a larger one names no row
+ID_MAX = 2**31 - 1
 
 
 class BodyTooLarge(HTTPException):
@@ -150,4 +153,4 @@ def check_text(text: str) -> str:
 
 Name = Annotated[str, AfterValidator(check_name)]
 Text = Annotated[str, AfterValidator(check_text)]
-Id = Annotated[int, Path(ge=1, le=INT64_MAX, description="an id (1 to 2**63-1)")]
+Id = Annotated[int, Path(ge=1, le=ID_MAX, description="an id (1 to 2**31-1)")]
