@@ -25,6 +25,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from server.db.accounts import HashGate, ThrottlePolicy
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import DatabaseNotMigrated, check_migrated
+from server.db.text_limits import TextRefused
 from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
@@ -34,6 +35,8 @@ from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
 from server.web.auth import LoginCookies
 from server.web.contexts import render_channels
+from server.web.csrf import CsrfGuard
+from server.web.limits import BodyLimit
 from server.web.rendering import Renderer
 from server.web.routes import api, health, pages, websockets
 from server.web.routes.api_docs import docs_router
@@ -78,6 +81,11 @@ def _serve_assets(app: FastAPI, renderer: Renderer) -> None:
 async def _write_timed_out(request: Request, exc: Exception) -> Response:
     """A write the race service could not apply in time: 503 with what to do, never a hang."""
     return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+
+async def _text_refused(request: Request, exc: Exception) -> Response:
+    """A text the database would not take (too long, NUL or control characters): 422."""
+    return JSONResponse({"detail": str(exc)}, status_code=422)
 
 
 async def _input_rejected(request: Request, exc: Exception) -> Response:
@@ -227,6 +235,8 @@ def create_app(
         redoc_url=None,
         openapi_url=OPENAPI_URL,
     )
+    # inside the session cookie's middleware; the body-size cap is outermost (added last)
+    app.add_middleware(CsrfGuard, secret_key=settings.secret_key)
     app.add_middleware(
         LoginCookies,
         secret_key=settings.secret_key,
@@ -243,4 +253,6 @@ def create_app(
     app.include_router(health.router)
     app.add_exception_handler(WriteTimedOut, _write_timed_out)
     app.add_exception_handler(RejectedInput, _input_rejected)
+    app.add_exception_handler(TextRefused, _text_refused)
+    app.add_middleware(BodyLimit)
     return app

@@ -21,6 +21,7 @@ from server.cli.preflight import (
     ensure_migrated,
     load_settings,
 )
+from server.db.text_limits import TextRefused
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -231,6 +232,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         else:
             _database_command(args)
     except UserError as exc:
+        print(f"racecontrol: {exc}", file=sys.stderr)
+        return 2
+    except TextRefused as exc:  # a name with control characters, or too long for its column
         print(f"racecontrol: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

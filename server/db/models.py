@@ -37,6 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from server.db import text_limits as _text_limits  # noqa: F401  (the before_flush check)
 from server.engine.events import LoopRole, SessionKind
 
 NAMING_CONVENTION = {
@@ -257,6 +258,7 @@ class ApiTokenRow(Base):
 
 class AuditRow(Base):
     __tablename__ = "audit_log"
+    __text_fits__ = True  # server.db.text_limits: an audit line is cut to fit, never refused
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now(), index=True)
     actor: Mapped[str] = mapped_column(String(100))

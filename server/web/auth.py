@@ -3,7 +3,9 @@
 Strategy: the cookie session holds ``user`` (who, for the audit log and the journal's
 ``actor``), ``role`` and, for a pit PIN login, ``event``: a PIN opens the pit page of
 that event only, so a PIN left in a phone stops working when the next event starts.
-Race control (``control``) may do everything a pit marshal may.
+Race control (``control``) may do everything a pit marshal may, and everything the
+timekeeper (``timing``: passing corrections and the decoders' state) may. A steward
+reads what the public reads here (stewards' decisions are their own pages).
 
 The cookie is signed (Starlette's session cookie, ``Secure`` per request by
 :class:`LoginCookies`) but the signature alone no longer makes a login: it carries a
@@ -41,6 +43,9 @@ log = logging.getLogger("racecontrol.auth")
 
 ROLES = ("control", "steward", "timing", "pit", "public")
 PIT_ROLES = frozenset({"pit", "control"})
+CONTROL_ROLES = frozenset({"control"})
+# timing (the timekeeper) corrects passings and watches the decoders; nothing else
+TIMING_ROLES = frozenset({"control", "timing"})
 
 
 async def current_role(request: Request, state: StateDep) -> str | None:
@@ -203,16 +208,25 @@ def websocket_may_pit(websocket: WebSocket, race: RaceDep) -> bool:
     return may_pit(websocket_role(websocket), session.get("event"), race.event_name)
 
 
-async def require_control(role: RoleDep) -> str:
+def _refuse_unless(role: str | None, allowed: frozenset[str]) -> str:
     if role is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "log in or send a bearer token (racecontrol token create --role control)",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    if role != "control":
+    if role not in allowed:
         raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this")
     return role
+
+
+async def require_control(role: RoleDep) -> str:
+    return _refuse_unless(role, CONTROL_ROLES)
+
+
+async def require_timing(role: RoleDep) -> str:
+    """Race control or timing: corrections to the timing and the decoders' state."""
+    return _refuse_unless(role, TIMING_ROLES)
 
 
 async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
@@ -224,6 +238,7 @@ async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
 
 
 ControlRole = Annotated[str, Depends(require_control)]
+TimingRole = Annotated[str, Depends(require_timing)]
 PitRole = Annotated[str, Depends(require_pit)]
 WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 

@@ -25,7 +25,7 @@ async def test_control_needs_a_login(db_url: str) -> None:
     await add_control_user(db_url)
     async with (
         running_server(db_url, token) as srv,
-        httpx.AsyncClient(base_url=srv.base_url) as browser,
+        httpx.AsyncClient(base_url=srv.base_url, headers={"Origin": srv.base_url}) as browser,
     ):
         redirect = await browser.get("/control")
         assert redirect.status_code == 303

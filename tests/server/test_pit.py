@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import httpx
 import pytest
 import websockets
 from sqlalchemy import select
@@ -15,7 +14,14 @@ from server.db.models import AuditRow
 from server.engine.events import DriverChangeConfirmed, PitInMarked, SoloExitConfirmed
 from server.engine.model import CarState
 from server.web.auth import may_pit
-from tests.fixtures.pit_desk import EVENT, Desk, control_client, pin_client, race_desk
+from tests.fixtures.pit_desk import (
+    EVENT,
+    Desk,
+    browser_client,
+    control_client,
+    pin_client,
+    race_desk,
+)
 
 ACTOR = f"pin:{EVENT}"
 
@@ -36,7 +42,7 @@ def state_of(desk: Desk, number: str) -> CarState:
 async def test_pin_login_opens_the_pit_page_only(db_url: str) -> None:
     async with race_desk(db_url) as desk:
         srv = desk.srv
-        async with httpx.AsyncClient(base_url=srv.base_url) as anonymous:
+        async with browser_client(srv) as anonymous:
             page = await anonymous.get("/pit")
             assert page.status_code == 303 and page.headers["location"] == "/login?next=/pit"
             form = await anonymous.get("/login?next=/pit")
@@ -70,7 +76,7 @@ async def test_pin_login_opens_the_pit_page_only(db_url: str) -> None:
 async def test_pin_guesses_are_throttled(db_url: str) -> None:
     async with (
         race_desk(db_url, started=False) as desk,
-        httpx.AsyncClient(base_url=desk.srv.base_url) as guesser,
+        browser_client(desk.srv) as guesser,
     ):
         for _ in range(5):
             assert (await guesser.post("/login/pin", data={"pin": "1111"})).status_code == 401

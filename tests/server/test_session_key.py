@@ -74,7 +74,10 @@ def test_a_login_survives_a_restart(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
 
     port = free_port()
-    with serving(tmp_path, url, port) as base, httpx.Client(base_url=base) as browser:
+    with (
+        serving(tmp_path, url, port) as base,
+        httpx.Client(base_url=base, headers={"Origin": base}) as browser,  # as a browser says
+    ):
         login = browser.post("/login", data={"name": "rc", "password": "s3cret-pass"})
         assert login.status_code == 303
         assert browser.get("/control").status_code == 200

@@ -13,16 +13,17 @@ from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
 from server.engine.model import StandingRow
 from server.service.race_service import NoActiveSession
-from server.web.auth import ActorDep, ControlRole
+from server.web.auth import ActorDep, ControlRole, TimingRole
 from server.web.deps import DbDep, RaceDep
+from server.web.limits import Id, Name, parse_json
 
 router = APIRouter(prefix="/api/v1", tags=["timing"])
 
 
 class SessionIn(BaseModel):
-    event: str = Field(min_length=1, max_length=200)
+    event: Name = Field(min_length=1, max_length=200)
     type: SessionKind
-    name: str = Field(min_length=1, max_length=200)
+    name: Name = Field(min_length=1, max_length=200)
     length_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
     rules: dict[str, Any] | None = Field(
         default=None,
@@ -50,7 +51,7 @@ class FlagIn(BaseModel):
         ),
     ]
     station: Annotated[
-        str | None,
+        Name | None,
         Field(max_length=40, description="a corner station: local flags only"),
     ] = None
 
@@ -140,7 +141,7 @@ async def create_session(
 @router.post("/sessions/{session_id}/flag")
 async def change_flag(
     request: Request,
-    session_id: int,
+    session_id: Id,
     _role: ControlRole,
     race: RaceDep,
     db: DbDep,
@@ -148,7 +149,7 @@ async def change_flag(
 ) -> dict[str, Any]:
     """Show a flag (JSON ``{"flag": "green"}`` or a form post from the control page)."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        payload: Any = await request.json()
+        payload: Any = parse_json(await request.body())
     else:
         payload = dict(await request.form())
     try:
@@ -181,7 +182,7 @@ REBUILD_RETRY_AFTER_S = 1
         },
     },
 )
-async def standings(race: RaceDep, session_id: int) -> list[StandingOut]:
+async def standings(race: RaceDep, session_id: Id) -> list[StandingOut]:
     """Standings in order. The timed session's are live; a past session's are the ones
     stored when it ended (or last rebuilt): a request never replays a journal. When none
     are stored (or they are older than the journal), the answer is 503 with Retry-After
@@ -204,6 +205,7 @@ async def standings(race: RaceDep, session_id: int) -> list[StandingOut]:
 
 
 @router.get("/decoders")
-async def decoders(race: RaceDep) -> list[dict[str, Any]]:
-    """Each decoder connection: connected, last STATUS, noise, passings, bad frames."""
+async def decoders(_role: TimingRole, race: RaceDep) -> list[dict[str, Any]]:
+    """Each decoder connection: connected, last STATUS, noise, passings, bad frames
+    (addresses and errors: race control and timing only)."""
     return [asdict(s) for s in race.decoders.values()]

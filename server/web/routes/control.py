@@ -33,16 +33,20 @@ from server.engine.outbound import OutEvent
 from server.engine.race import RaceEngine
 from server.service.race_service import NoActiveSession, RaceService
 from server.web import actions
-from server.web.auth import ActorDep, ControlRole, RoleDep
+from server.web.auth import ActorDep, ControlRole, RoleDep, TimingRole
 from server.web.car_views import car_detail_view, crossings_view, snapshots_view
+from server.web.csrf import CsrfTokenDep
 from server.web.deps import EngineDep, RaceDep, StateDep
 from server.web.formatting import format_time_of_day, parse_time_of_day
+from server.web.limits import INT64_MAX, Name, Text
 from server.web.rendering import Renderer
 from server.web.routes.pit import render_outcome
 
 router = APIRouter(prefix="/control", include_in_schema=False)
-Number = Annotated[str, Form(min_length=1, max_length=16)]
-Reason = Annotated[str, Form(min_length=1, max_length=200)]
+Number = Annotated[Name, Form(min_length=1, max_length=16)]
+Reason = Annotated[Text, Form(min_length=1, max_length=200)]
+# a race-clock time (µs since the epoch): a signed 64-bit integer, checked against "now"
+Instant = Annotated[int, Form(ge=0, le=INT64_MAX)]
 Outcome = actions.Outcome
 
 
@@ -69,7 +73,7 @@ async def flag(
     state: StateDep,
     actor: ActorDep,
     flag: Annotated[Flag, Form()],
-    station: Annotated[str | None, Form(max_length=40)] = None,
+    station: Annotated[Name | None, Form(max_length=40)] = None,
 ) -> HTMLResponse:
     """Any flag for the timed session; with a station, a local yellow (or its clearing)."""
     race = state.race
@@ -108,7 +112,7 @@ async def acknowledge(
     _engine: EngineDep,
     race: RaceDep,
     actor: ActorDep,
-    alert_id: Annotated[str, Form(max_length=300)],
+    alert_id: Annotated[Name, Form(max_length=300)],
 ) -> Response:
     event = AlertAcknowledged(alert_id, race.clock.now_us(), actor)
     await _submit(race, actor, event, "alert.ack")
@@ -121,8 +125,8 @@ async def post_message(
     _engine: EngineDep,
     state: StateDep,
     actor: ActorDep,
-    text: Annotated[str, Form(min_length=1, max_length=200)],
-    number: Annotated[str, Form(max_length=16)] = "",
+    text: Annotated[Text, Form(min_length=1, max_length=200)],
+    number: Annotated[Name, Form(max_length=16)] = "",
 ) -> HTMLResponse:
     race = state.race
     if number:
@@ -142,7 +146,7 @@ def _timing_of(race: RaceService, engine: RaceEngine, number: str) -> tuple[obje
 
 @router.post("/corrections/add")
 async def add_passing(
-    _role: ControlRole,
+    _role: TimingRole,
     engine: EngineDep,
     state: StateDep,
     actor: ActorDep,
@@ -169,16 +173,21 @@ async def add_passing(
 
 @router.post("/corrections/delete")
 async def delete_passing(
-    _role: ControlRole,
+    _role: TimingRole,
     _engine: EngineDep,
     state: StateDep,
     actor: ActorDep,
     number: Number,
-    crossing_at_us: Annotated[int, Form()],
+    crossing_at_us: Instant,
     reason: Reason,
 ) -> HTMLResponse:
     race = state.race
     _known_car(race, number)
+    if crossing_at_us > race.clock.now_us():  # checked before it is journaled
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            "crossing_at_us is after the race clock's now: pick a crossing that happened",
+        )
     event = PassingDeleted(number, crossing_at_us, race.clock.now_us(), reason, actor)
     out = await _submit(race, actor, event, "correction.delete")
     when = format_time_of_day(crossing_at_us, millis=True)
@@ -189,11 +198,11 @@ async def delete_passing(
 
 @router.post("/corrections/assign")
 async def assign_transponder(
-    _role: ControlRole,
+    _role: TimingRole,
     _engine: EngineDep,
     state: StateDep,
     actor: ActorDep,
-    transponder: Annotated[str, Form(min_length=1, max_length=32)],
+    transponder: Annotated[Name, Form(min_length=1, max_length=32)],
     number: Number,
     reason: Reason,
 ) -> HTMLResponse:
@@ -213,7 +222,7 @@ async def driver_change(
     state: StateDep,
     actor: ActorDep,
     number: Number,
-    driver: Annotated[str, Form(min_length=1, max_length=200)],
+    driver: Annotated[Name, Form(min_length=1, max_length=200)],
     override: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
     """A driver change entered (or forced past the rest rule) by race control."""
@@ -269,7 +278,7 @@ async def crossings(
 
 
 @router.get("/snapshots")
-async def snapshots(role: RoleDep, state: StateDep) -> Response:
+async def snapshots(role: RoleDep, state: StateDep, csrf: CsrfTokenDep) -> Response:
     if role != "control":
         return RedirectResponse("/login?next=/control/snapshots", status_code=303)
     race = state.race
@@ -283,5 +292,6 @@ async def snapshots(role: RoleDep, state: StateDep) -> Response:
         "event_name": race.event_name,
         "session_name": "" if current is None else current.name,
         "snapshots": views,
+        "csrf_token": csrf,
     }
     return HTMLResponse(state.renderer.page("snapshots.html", context))

@@ -28,6 +28,7 @@ from server.web.auth import (
     end_login,
     login_now,
 )
+from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
 from server.web.routes import control, logins, pit
 from server.web.state import AppState
@@ -49,15 +50,17 @@ async def index() -> Response:
 
 
 @router.get("/live")
-async def live(state: StateDep) -> HTMLResponse:
-    return HTMLResponse(state.renderer.page("live.html", contexts.live(state.race)))
+async def live(state: StateDep, csrf: CsrfTokenDep) -> HTMLResponse:
+    context = contexts.live(state.race) | {"csrf_token": csrf}
+    return HTMLResponse(state.renderer.page("live.html", context))
 
 
 @router.get("/control")
-async def control_page(state: StateDep, role: RoleDep) -> Response:
+async def control_page(state: StateDep, role: RoleDep, csrf: CsrfTokenDep) -> Response:
     if role != "control":
         return RedirectResponse("/login?next=/control", status_code=303)
-    return HTMLResponse(state.renderer.page("control.html", contexts.control(state.race)))
+    context = contexts.control(state.race) | {"csrf_token": csrf}
+    return HTMLResponse(state.renderer.page("control.html", context))
 
 
 def _login_page(
@@ -66,8 +69,10 @@ def _login_page(
     error: str | None,
     code: int = 200,
     headers: dict[str, str] | None = None,
+    csrf: str = "",
 ) -> HTMLResponse:
     context = {"next": next, "error": error, "event_name": state.race.event_name}
+    context["csrf_token"] = csrf
     page = state.renderer.page("login.html", context)
     return HTMLResponse(page, status_code=code, headers=headers)
 
@@ -99,8 +104,8 @@ async def _start(
 
 
 @router.get("/login")
-async def login_form(state: StateDep, next: str = "/control") -> HTMLResponse:
-    return _login_page(state, next, None)
+async def login_form(state: StateDep, csrf: CsrfTokenDep, next: str = "/control") -> HTMLResponse:
+    return _login_page(state, next, None, csrf=csrf)
 
 
 @router.post("/login")

@@ -20,13 +20,15 @@ from server.engine.refusals import OVERRIDABLE
 from server.service.idempotency import Answer, RecentAnswers
 from server.web import actions, contexts
 from server.web.auth import ActorDep, PitRole, RoleDep, may_pit
+from server.web.csrf import CsrfTokenDep
 from server.web.deps import StateDep
+from server.web.limits import Name
 from server.web.rendering import Renderer
 from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
-Number = Annotated[str, Form(min_length=1, max_length=16)]
-Key = Annotated[str | None, Form(max_length=100)]
+Number = Annotated[Name, Form(min_length=1, max_length=16)]
+Key = Annotated[Name | None, Form(max_length=100)]
 
 
 def recent_answers(request: Request) -> RecentAnswers:
@@ -55,10 +57,13 @@ async def _answer(
 
 
 @router.get("/pit")
-async def pit_page(request: Request, role: RoleDep, state: StateDep) -> Response:
+async def pit_page(
+    request: Request, role: RoleDep, state: StateDep, csrf: CsrfTokenDep
+) -> Response:
     if not may_pit(role, request.session.get("event"), state.race.event_name):
         return RedirectResponse("/login?next=/pit", status_code=303)
-    return HTMLResponse(state.renderer.page("pit.html", contexts.pit(state.race)))
+    context = contexts.pit(state.race) | {"csrf_token": csrf}
+    return HTMLResponse(state.renderer.page("pit.html", context))
 
 
 @router.post("/pit/driver-change")
@@ -68,7 +73,7 @@ async def driver_change(
     actor: ActorDep,
     state: StateDep,
     number: Number,
-    driver: Annotated[str, Form(min_length=1, max_length=200)],
+    driver: Annotated[Name, Form(min_length=1, max_length=200)],
     idem: Key = None,
 ) -> HTMLResponse:
     async def work() -> str:

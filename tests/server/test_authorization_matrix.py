@@ -1,0 +1,215 @@
+"""Who may do what, route by route: every route of the OpenAPI schema, every page route that
+is not in it and every websocket, asked by every kind of caller, against ONE table.
+
+A caller is allowed when the answer is not 401, 403 or a redirect to the login page (for a
+websocket: when the snapshot arrives rather than a 1008 close). Writes are sent without a
+body, so an allowed caller gets a 4xx about the body and nothing changes; the logout goes
+last. A route that is not in the table, or an entry without a route, fails the test.
+"""
+
+from __future__ import annotations
+
+import json
+from base64 import b64encode
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import httpx
+import websockets
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from itsdangerous import TimestampSigner
+from starlette.routing import Mount, Route
+
+from server.app import create_app
+from server.db import repository
+from server.db.connection import create_engine, sessionmaker
+from server.settings import Settings
+from server.web.csrf import csrf_token
+from tests.fixtures.app_server import RunningServer
+from tests.fixtures.browser import SQLITE_DB, race_databases
+from tests.fixtures.pit_desk import browser_client, log_in, log_in_pin, race_desk
+
+PASSWORD = "matrix-pass-1"
+ROLES = ("control", "steward", "timing", "pit")
+CALLERS = (
+    "anonymous",
+    "pin",
+    *(f"cookie:{role}" for role in ROLES),
+    *(f"token:{role}" for role in ROLES),
+    "forged-cookie",  # signed with another key, claiming race control
+    "unknown-token",  # a bearer token the database never issued (or revoked)
+)
+EVERYONE = frozenset(CALLERS)
+NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not verify
+CONTROL = frozenset({"cookie:control", "token:control"})
+TIMING = CONTROL | {"cookie:timing", "token:timing"}
+PIT = CONTROL | {"pin", "cookie:pit", "token:pit"}
+# websockets read the login cookie only (a browser sends no bearer token)
+PIT_SOCKET = frozenset({"cookie:control", "pin", "cookie:pit"})
+CONTROL_SOCKET = frozenset({"cookie:control"})
+
+# THE table: "METHOD path" (as routed; WS for a websocket) -> who may
+ALLOWED: dict[str, frozenset[str]] = {
+    # public pages and documents
+    "GET /": EVERYONE,
+    "GET /live": EVERYONE,
+    "GET /login": EVERYONE,
+    "GET /healthz": EVERYONE,
+    "GET /api/v1/openapi.json": EVERYONE,
+    "GET /api/v1/docs": EVERYONE,
+    "GET /api/v1/redoc": EVERYONE,
+    "GET /static": EVERYONE,
+    "GET /api/v1/sessions": EVERYONE,
+    "GET /api/v1/sessions/{session_id}/standings": EVERYONE,
+    # logins: anyone may try (a forged cookie too: a login replaces it)
+    "POST /login": EVERYONE,
+    "POST /login/pin": EVERYONE,
+    "POST /logout": NO_FORGERY,
+    # race control
+    "POST /api/v1/sessions": CONTROL,
+    "POST /api/v1/sessions/{session_id}/flag": CONTROL,
+    "GET /control": CONTROL,
+    "GET /control/snapshots": CONTROL,
+    "POST /control/flag": CONTROL,
+    "POST /control/clock": CONTROL,
+    "POST /control/alerts/ack": CONTROL,
+    "POST /control/messages": CONTROL,
+    "POST /control/driver-change": CONTROL,
+    "POST /control/retire": CONTROL,
+    "GET /control/cars/{number}": CONTROL,
+    "GET /control/crossings": CONTROL,
+    # timing: corrections and the decoders
+    "POST /control/corrections/add": TIMING,
+    "POST /control/corrections/delete": TIMING,
+    "POST /control/corrections/assign": TIMING,
+    "GET /api/v1/decoders": TIMING,
+    # the pit lane
+    "GET /pit": PIT,
+    "POST /pit/driver-change": PIT,
+    "POST /pit/solo-exit": PIT,
+    "POST /pit/in": PIT,
+    "POST /pit/out": PIT,
+    # websockets (a browser's: the login cookie, never a bearer token)
+    "WS /ws/live": EVERYONE,
+    "WS /ws/control": CONTROL_SOCKET,
+    "WS /ws/pit": PIT_SOCKET,
+}
+
+
+def routes_of_the_app(openapi: dict[str, dict[str, object]]) -> set[str]:
+    """Every route: the schema's, the page routes (not in it) and the websockets."""
+    found = {
+        f"{method.upper()} {path}"
+        for path, methods in openapi["paths"].items()
+        for method in methods
+    }
+    app = create_app(Settings(database_url="sqlite+aiosqlite://", rmonitor_port=None))
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIWebSocketRoute):
+            found.add(f"WS {context.path}")
+        elif isinstance(route, APIRoute | Route):
+            found |= {f"{m} {context.path}" for m in context.methods or () if m != "HEAD"}
+        elif isinstance(route, Mount):
+            found.add(f"GET {route.path}")
+    return found
+
+
+async def add_callers(db_url: str) -> dict[str, str]:
+    """A user of each role but control (the desk's) and a token of each; the tokens."""
+    engine = create_engine(db_url)
+    try:
+        async with sessionmaker(engine)() as db:
+            for role in ROLES[1:]:
+                await repository.add_user(db, f"matrix-{role}", PASSWORD, role)
+            return {role: await repository.create_token(db, role, "matrix") for role in ROLES}
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def callers(
+    srv: RunningServer, tokens: dict[str, str]
+) -> AsyncIterator[dict[str, httpx.AsyncClient]]:
+    async with AsyncExitStack() as stack:
+        clients: dict[str, httpx.AsyncClient] = {}
+        for name in CALLERS:
+            client = await stack.enter_async_context(browser_client(srv))
+            kind, _, role = name.partition(":")
+            if name == "pin":
+                await log_in_pin(client)
+            elif kind == "cookie" and role == "control":
+                await log_in(client)
+            elif kind == "cookie":
+                await log_in(client, f"matrix-{role}", PASSWORD)
+            elif kind == "token":
+                client.headers["Authorization"] = f"Bearer {tokens[role]}"
+            elif name == "forged-cookie":
+                claim = b64encode(json.dumps({"user": "rc", "role": "control"}).encode())
+                value = TimestampSigner("not-the-key").sign(claim).decode()
+                client.cookies.set("session", value)
+                client.headers["X-CSRF-Token"] = csrf_token("not-the-key", value)
+            elif name == "unknown-token":
+                client.headers["Authorization"] = "Bearer rc_never-issued-token"
+            clients[name] = client
+        yield clients
+
+
+def concrete(path: str, session_id: int) -> str:
+    return (
+        path.replace("{session_id}", str(session_id))
+        .replace("{number}", "7")
+        .replace("/static", "/static/app.css")
+    )
+
+
+async def allowed_http(client: httpx.AsyncClient, method: str, path: str) -> bool:
+    answer = await client.request(method, path)
+    assert answer.status_code < 500, (method, path, answer.status_code, answer.text)
+    to_login = answer.status_code == 303 and answer.headers["location"].startswith("/login")
+    return answer.status_code not in (401, 403) and not to_login
+
+
+async def allowed_websocket(srv: RunningServer, client: httpx.AsyncClient, path: str) -> bool:
+    headers = {"Origin": srv.base_url}
+    if client.cookies:
+        headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    if "Authorization" in client.headers:
+        headers["Authorization"] = client.headers["Authorization"]
+    async with websockets.connect(f"{srv.ws_url}{path}", additional_headers=headers) as ws:
+        try:
+            await ws.recv()
+        except websockets.ConnectionClosed as closed:
+            assert closed.rcvd is not None and closed.rcvd.code == 1008
+            return False
+        return True
+
+
+@race_databases(SQLITE_DB)
+async def test_every_route_against_the_table(db_url: str) -> None:
+    tokens = await add_callers(db_url)
+    async with race_desk(db_url) as desk:
+        srv = desk.srv
+        async with browser_client(srv) as anonymous:
+            openapi = (await anonymous.get("/api/v1/openapi.json")).json()
+        routes = routes_of_the_app(openapi)
+        assert routes - set(ALLOWED) == set(), "a route without an entry in ALLOWED"
+        assert set(ALLOWED) - routes == set(), "an entry in ALLOWED without a route"
+        seen: dict[str, set[str]] = {route: set() for route in ALLOWED}
+        async with callers(srv, tokens) as clients:
+            for route in sorted(ALLOWED, key=lambda r: r == "POST /logout"):  # logout last
+                method, path = route.split(" ", 1)
+                url = concrete(path, desk.session_id)
+                for name, client in clients.items():
+                    if method == "WS":
+                        ok = await allowed_websocket(srv, client, url)
+                    else:
+                        ok = await allowed_http(client, method, url)
+                    if ok:
+                        seen[route].add(name)
+        wrong = {
+            route: {"allowed": sorted(seen[route]), "expected": sorted(ALLOWED[route])}
+            for route in ALLOWED
+            if seen[route] != ALLOWED[route]
+        }
+        assert wrong == {}
