@@ -13,6 +13,7 @@ import json
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import websockets
@@ -27,9 +28,10 @@ from server.settings import Settings
 from server.web.csrf import csrf_token
 from tests.fixtures.app_server import RunningServer
 from tests.fixtures.browser import SQLITE_DB, race_databases
-from tests.fixtures.pit_desk import browser_client, log_in, log_in_pin, race_desk
+from tests.fixtures.pit_desk import START_US, browser_client, log_in, log_in_pin, race_desk
 
 PASSWORD = "matrix-pass-1"
+DESK_START = datetime.fromtimestamp(START_US / 1_000_000, UTC)  # the desk's clock at the start
 ROLES = ("control", "steward", "timing", "pit")
 CALLERS = (
     "anonymous",
@@ -37,7 +39,9 @@ CALLERS = (
     *(f"cookie:{role}" for role in ROLES),
     *(f"token:{role}" for role in ROLES),
     "forged-cookie",  # signed with another key, claiming race control
-    "unknown-token",  # a bearer token the database never issued (or revoked)
+    "unknown-token",  # a bearer token the database never issued
+    "expired-token",  # a control token whose expiry has passed
+    "revoked-session",  # a copy of race control's cookie after that login logged out
 )
 EVERYONE = frozenset(CALLERS)
 NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not verify
@@ -73,6 +77,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /control/flag": CONTROL,
     "POST /control/clock": CONTROL,
     "POST /control/alerts/ack": CONTROL,
+    "GET /control/logins": CONTROL,
+    "POST /control/logins/lift": CONTROL,
     "POST /control/messages": CONTROL,
     "POST /control/driver-change": CONTROL,
     "POST /control/retire": CONTROL,
@@ -122,7 +128,11 @@ async def add_callers(db_url: str) -> dict[str, str]:
         async with sessionmaker(engine)() as db:
             for role in ROLES[1:]:
                 await repository.add_user(db, f"matrix-{role}", PASSWORD, role)
-            return {role: await repository.create_token(db, role, "matrix") for role in ROLES}
+            tokens = {role: await repository.create_token(db, role, "matrix") for role in ROLES}
+            tokens["expired"] = await repository.create_token(
+                db, "control", "matrix expired", expires_at=DESK_START - timedelta(hours=1)
+            )
+            return tokens
     finally:
         await engine.dispose()
 
@@ -151,6 +161,14 @@ async def callers(
                 client.headers["X-CSRF-Token"] = csrf_token("not-the-key", value)
             elif name == "unknown-token":
                 client.headers["Authorization"] = "Bearer rc_never-issued-token"
+            elif name == "expired-token":
+                client.headers["Authorization"] = f"Bearer {tokens['expired']}"
+            elif name == "revoked-session":
+                async with browser_client(srv) as original:
+                    await log_in(original)
+                    client.cookies.update(original.cookies)
+                    client.headers["X-CSRF-Token"] = original.headers["X-CSRF-Token"]
+                    assert (await original.post("/logout")).status_code < 400
             clients[name] = client
         yield clients
 
