@@ -17,7 +17,8 @@ from server.db.accounts import (
     verify_user,
 )
 from server.db.entries import load_entries
-from server.db.models import EventRow, Role, SessionRow
+from server.db.models import EventRow, ResultVersionRow, Role, SessionRow
+from server.db.result_versions import add_version, latest_version, sign_official, versions
 from server.db.results import StoredResults, current_results, save_results
 from server.db.sessions import (
     NotFound,
@@ -34,10 +35,12 @@ from server.db.sessions import (
 __all__ = [
     "EventRow",
     "NotFound",
+    "ResultVersionRow",
     "Role",
     "SessionRow",
     "StoredResults",
     "add_user",
+    "add_version",
     "audit",
     "create_session",
     "create_token",
@@ -46,13 +49,16 @@ __all__ = [
     "get_or_create_event",
     "get_session",
     "latest_session",
+    "latest_version",
     "list_sessions",
     "load_entries",
     "save_results",
     "session_config",
     "set_pit_pin",
     "set_session_state",
+    "sign_official",
     "verify_pit_pin",
     "verify_token",
     "verify_user",
+    "versions",
 ]

@@ -93,6 +93,19 @@ async def require_control(role: RoleDep) -> str:
     return role
 
 
+async def require_control_or_steward(role: RoleDep) -> str:
+    """Race control, or the chief steward (signing results official)."""
+    if role is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "log in or send a bearer token (racecontrol token create --role steward)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if role not in ("control", "steward"):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this")
+    return role
+
+
 async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
     if role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in or enter the pit PIN")
@@ -103,6 +116,7 @@ async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
 
 ControlRole = Annotated[str, Depends(require_control)]
 PitRole = Annotated[str, Depends(require_pit)]
+ControlOrStewardRole = Annotated[str, Depends(require_control_or_steward)]
 WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 
 

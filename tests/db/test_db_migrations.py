@@ -42,6 +42,7 @@ BRIEF = {
     "api_tokens",
     "audit_log",
     "session_results",
+    "result_versions",
 }
 
 
@@ -61,7 +62,8 @@ async def test_models_cover_the_brief() -> None:
     assert (ALEMBIC_DIR / "versions" / "0003_session_rules.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0004_licences.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0005_self_contained_sessions.py").is_file()
-    assert head_revisions() == {"0005"}
+    assert (ALEMBIC_DIR / "versions" / "0006_h_results.py").is_file()
+    assert head_revisions() == {"0006_h_results"}
 
 
 async def test_upgrade_creates_the_models_schema(db_engine: AsyncEngine) -> None:

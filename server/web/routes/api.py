@@ -13,6 +13,7 @@ from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
 from server.engine.model import StandingRow
 from server.service.race_service import NoActiveSession
+from server.web.actions import refusal_of, refusal_text
 from server.web.auth import ActorDep, ControlRole
 from server.web.deps import DbDep, RaceDep
 
@@ -160,10 +161,17 @@ async def change_flag(
     station = (body.station or "").strip() or None
     event = FlagChanged(at_us=race.clock.now_us(), flag=body.flag, station=station)
     try:
-        await race.submit(event)
+        out = await race.submit(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await race.audit.record(actor, "flag", asdict(event))
+    refusal = refusal_of(out)
+    detail = asdict(event) | {"outcome": "refused" if refusal else "shown", "reason": refusal}
+    await race.audit.record(actor, "flag", detail)
+    if refusal is not None:  # the engine refused it: nothing changed
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"flag {body.flag.value} refused: {refusal_text(refusal)} ({refusal.value})",
+        )
     current = race.status()
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 
