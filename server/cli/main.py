@@ -20,6 +20,8 @@ from server.cli.preflight import (
     ensure_migrated,
     load_settings,
 )
+from server.engine.lengths import demo_kind, length_refusal
+from server.engine.rules import IMG
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -55,9 +57,16 @@ def _port(text: str) -> int:
 
 
 def _check_race_options(args: argparse.Namespace) -> None:
-    """The generated race's limits, said before anything starts."""
+    """The generated race's limits, said before anything starts: the demo's length is
+    what its rule set (IMG) allows a race, the emulator's what it can generate."""
     check_range("--cars", args.cars, *CARS)
-    check_range("--length-minutes", args.length_minutes, *LENGTH_MINUTES)
+    if args.command == "demo":
+        minutes = args.length_minutes
+        refusal = length_refusal(demo_kind(minutes), IMG, minutes)
+        if refusal is not None:
+            raise UserError(f"--length-minutes {minutes}: {refusal}")
+    else:
+        check_range("--length-minutes", args.length_minutes, *LENGTH_MINUTES)
     check_range("--speed", args.speed, *SPEED)
 
 
@@ -88,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--length-minutes",
         type=int,
         default=120,
-        help=f"{LENGTH_MINUTES[0]} to {LENGTH_MINUTES[1]}",
+        help="what the IMG rules allow: a race of 60 to 240 (90 to 120: a SprintDuro)",
     )
     demo.add_argument("--seed", type=int, default=1)
 

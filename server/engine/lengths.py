@@ -38,3 +38,9 @@ def length_refusal(kind: SessionKind, rules: RuleSet, minutes: int | None) -> st
     return (
         f"a {kind.value} under the {rules.name} rules lasts {low} to {high} minutes, not {minutes}"
     )
+
+
+def demo_kind(minutes: int) -> SessionKind:
+    """``racecontrol demo``'s session: a SprintDuro when the length is one, else a race."""
+    low, high = SPRINTDURO_MINUTES
+    return SessionKind.SPRINTDURO if low <= minutes <= high else SessionKind.RACE

@@ -11,7 +11,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
+from server.engine.lengths import length_refusal
 from server.engine.model import StandingRow
+from server.engine.rule_spec import rules_from_spec
 from server.service.race_service import NoActiveSession
 from server.web.actions import refusal_of, refusal_text
 from server.web.auth import ActorDep, ControlRole
@@ -119,7 +121,15 @@ async def list_sessions(race: RaceDep, db: DbDep) -> list[SessionOut]:
 async def create_session(
     body: SessionIn, _role: ControlRole, race: RaceDep, db: DbDep
 ) -> SessionOut:
-    """Create a session of an event and make it the one being timed."""
+    """Create a session of an event and make it the one being timed. Its length must be
+    one its rule set allows (IMG races 1 to 4 h, other presets up to 24 h; practice and
+    qualifying from 10 minutes): anything else is a 422 that says the range."""
+    try:
+        why = length_refusal(body.type, rules_from_spec(body.rules), body.length_minutes)
+    except ValueError as exc:  # an unknown preset or rule field, a bad value
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if why is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, why)
     try:
         row = await repository.create_session(
             db, body.event, body.type.value, body.name, body.length_minutes, body.rules
