@@ -126,6 +126,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--label", default="")
     _db_arg(create)
 
+    results = sub.add_parser("results", help="a session's results (docs/results.md)")
+    results.add_argument("session_id", type=int, metavar="SESSION_ID")
+    results.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+    results.add_argument("--out", type=Path, default=None, help="default: standard output")
+    results.add_argument("--version", type=int, default=None, help="default: the latest")
+    results.add_argument("--class", dest="class_name", default=None, help="one class only")
+    _db_arg(results)
+
     pin = sub.add_parser("pin", help="the pit marshals' PIN of an event")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True)
     pin_set = pin_sub.add_parser("set", help="set the PIN (a random one by default) and print it")
@@ -207,7 +215,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_command(args: argparse.Namespace) -> None:
-    """user, token, pin and import: on a migrated database only."""
+    """user, token, pin, import and results: on a migrated database only."""
     from server.cli import commands
 
     url = _db_url(args)
@@ -221,6 +229,20 @@ def _database_command(args: argparse.Namespace) -> None:
     elif args.command == "pin":
         pin = _run(lambda: commands.set_pit_pin(url, args.event, args.pin))
         print(f"pit PIN for {args.event!r}: {pin}")
+    elif args.command == "results":
+        data = _run(
+            lambda: commands.results(
+                url, args.session_id, args.format, args.version, args.class_name
+            )
+        )
+        if args.out is not None:
+            args.out.write_bytes(data)
+            print(f"results of session {args.session_id} written to {args.out}")
+        elif args.format == "pdf" and sys.stdout.isatty():
+            raise UserError("a PDF is not for a terminal: give --out FILE")
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
     elif args.import_command == "track":
         print(_run(lambda: commands.import_track(url, args.file, args.event)))
     else:

@@ -4,13 +4,16 @@ version 2; JSON, CSV and the PDF (its text extracted) agree; bad input answers 4
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
+from pathlib import Path
 from typing import Any
 
 import httpx
 from pypdf import PdfReader
 
+from server.cli.main import main
 from server.engine.events import CarRetired
 from tests.fixtures.app_server import wait_until
 from tests.fixtures.pit_desk import START_US, Desk, S, control_client, race_desk
@@ -67,7 +70,7 @@ async def _agree(api: httpx.AsyncClient, session_id: int, query: str = "") -> di
     return dict(body)
 
 
-async def test_results_versions_official_and_exports(db_url: str) -> None:
+async def test_results_versions_official_and_exports(db_url: str, tmp_path: Path) -> None:
     async with race_desk(db_url) as desk, desk.srv.client() as api:
         sid = desk.session_id
         running = await api.post(f"/api/v1/sessions/{sid}/official", json={"note": "x"})
@@ -149,3 +152,16 @@ async def test_results_versions_official_and_exports(db_url: str) -> None:
             refused = await anonymous.post(f"/api/v1/sessions/{sid}/official", json={})
             assert refused.status_code == 401
         assert await _has_version(api, sid, 2)
+
+        # the CLI reads the same versions from the database, no server needed
+        out = tmp_path / "results.csv"
+        argv = ["results", str(sid), "--format", "csv", "--out", str(out), "--db", db_url]
+        assert await asyncio.to_thread(main, argv) == 0
+        exported = await api.get(f"/api/v1/sessions/{sid}/results?format=csv")
+        assert out.read_text(encoding="utf-8") == exported.text
+        pdf_out = tmp_path / "v1.pdf"
+        argv = ["results", str(sid), "--format", "pdf", "--version", "1", "--out", str(pdf_out)]
+        assert await asyncio.to_thread(main, [*argv, "--db", db_url]) == 0
+        assert "Version 1 - OFFICIAL" in _pdf_text(pdf_out.read_bytes())
+        argv = ["results", str(sid), "--version", "7", "--db", db_url]
+        assert await asyncio.to_thread(main, argv) == 2  # one line: no such version
