@@ -23,6 +23,7 @@ from server.db.results import StoredResults, current_results, save_results
 from server.db.sessions import (
     NotFound,
     create_session,
+    find_event,
     get_event,
     get_or_create_event,
     get_session,
@@ -45,6 +46,7 @@ __all__ = [
     "create_session",
     "create_token",
     "current_results",
+    "find_event",
     "get_event",
     "get_or_create_event",
     "get_session",
