@@ -92,7 +92,9 @@ def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> Ra
 
 def _reason_of(late: list[InputEvent]) -> tuple[str, str]:
     """Why a finished session's results changed: the reasons (and who gave them) of the
-    inputs applied to it, else their types."""
+    inputs applied to it that give one, else the inputs' types."""
+    given = [e for e in late if getattr(e, "reason", "")]  # corrections, decisions
+    late = given or late
     reasons = [str(getattr(e, "reason", "") or type(e).__name__) for e in late]
     actors = [str(getattr(e, "actor", "")) for e in late if getattr(e, "actor", "")]
     return "; ".join(dict.fromkeys(reasons)) or FINISHED_REASON, ", ".join(
@@ -166,6 +168,8 @@ class RaceService:
         self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
         # the rows of each session's latest stored result version (None: none stored)
         self._versioned: dict[int, list[dict[str, Any]] | None] = {}
+        # inputs applied to an ended session that no version carries yet, by session
+        self._late: dict[int, list[InputEvent]] = {}
 
     def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Ask the publisher to re-render ``channels`` (coalesced)."""
@@ -238,7 +242,7 @@ class RaceService:
             await self._journal_entry_changes(await self._current_entries(session_id), "entries")
             if engine.status().finished:
                 await self._store_results()
-                await self._version_results(FINISHED_REASON, "engine")
+                await self._version_results()
             log.info("session %s loaded from its journal", session_id)
         self.mark_dirty()
 
@@ -497,21 +501,24 @@ class RaceService:
         self.journaled += len(batch)
         late: list[InputEvent] = []  # applied to the session after it had finished
         finished = engine.status().finished
+        # it had finished (a version is stored), even if a correction reopened it
+        ended = finished or self._versioned.get(session_id) is not None
         for event, future in batch:
             try:
                 out = engine.apply(event)
             except Exception as exc:  # journaled, and skipped again on replay
                 self._reject(event, future, f"engine: {exc!r}")
                 continue
-            if finished and not any(isinstance(o, _REFUSED) for o in out):
+            if (finished or ended) and not any(isinstance(o, _REFUSED) for o in out):
                 late.append(event)
             finished = finished or any(isinstance(o, SessionFinished) for o in out)
             self._laps += [o for o in out if isinstance(o, LapCompleted)]
             if future is not None and not future.done():
                 future.set_result(out)
+        if late:  # kept until a version carries them (a reopened session ends later)
+            self._late.setdefault(session_id, []).extend(late)
         if finished:
-            reason, actor = _reason_of(late)
-            await self._version_results(reason, actor)
+            await self._version_results()
         self.mark_dirty()
 
     # --- result versions -----------------------------------------------------------
@@ -519,11 +526,13 @@ class RaceService:
     def _wall(self) -> datetime:
         return datetime.fromtimestamp(self.clock.now_us() / 1_000_000, UTC)
 
-    async def _version_results(self, reason: str, actor: str) -> ResultVersionRow | None:
+    async def _version_results(self) -> ResultVersionRow | None:
         """Store the next version of the timed session's results if it has finished and
         they differ from its latest version (the first: ``FINISHED_REASON``). The caller
         holds the lock. Generic: whatever input changed a finished session's results
-        (a correction, a steward's decision) gets a version with its reason. With the
+        (a correction, a steward's decision) gets a version with its reason (the inputs
+        applied since the last version, ``_late``, even when one reopened the session
+        and it ended again later, by a crossing or the finish timeout). With the
         database down, nothing is stored: the next input or tick tries again."""
         engine, session_id = self.engine, self.session_id
         if engine is None or session_id is None or not engine.status().finished:
@@ -538,7 +547,9 @@ class RaceService:
                 self._versioned[session_id] = None if latest is None else latest.rows
             known = self._versioned[session_id]
             if known == rows:
+                self._late.pop(session_id, None)  # they changed nothing
                 return None
+            reason, actor = _reason_of(self._late.get(session_id, []))
             if known is None:
                 reason, actor = FINISHED_REASON, "engine"
             seq = await self.journal.store.last_seq(session_id)
@@ -551,6 +562,7 @@ class RaceService:
             self._versioned.pop(session_id, None)
             return None
         self._versioned[session_id] = rows
+        self._late.pop(session_id, None)
         log.info("session %s: results version %s (%s)", session_id, stored.version, reason)
         return stored
 
@@ -567,7 +579,7 @@ class RaceService:
                     f"session {session_id} is still running: results are signed after it ends"
                 )
             if engine is not None:
-                await self._version_results(FINISHED_REASON, "engine")
+                await self._version_results()
             async with self._db() as db:
                 latest = await repository.latest_version(db, session_id)
                 if latest is None:
@@ -598,9 +610,9 @@ class RaceService:
                 async with self._lock:
                     if self.engine.tick(self.clock.now_us()):
                         self.mark_dirty()
-                        await self._version_results(FINISHED_REASON, "engine")
+                        await self._version_results()
                     elif self.session_id not in self._versioned:
-                        await self._version_results(FINISHED_REASON, "engine")
+                        await self._version_results()
 
     async def run_heartbeat(self, interval_s: float) -> None:
         """Lets browsers tell a quiet race from a dead connection."""

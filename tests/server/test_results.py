@@ -165,3 +165,20 @@ async def test_results_versions_official_and_exports(db_url: str, tmp_path: Path
         assert "Version 1 - OFFICIAL" in _pdf_text(pdf_out.read_bytes())
         argv = ["results", str(sid), "--version", "7", "--db", db_url]
         assert await asyncio.to_thread(main, argv) == 2  # one line: no such version
+
+        # a correction that reopens the session (car 8 loses the crossing it finished
+        # on): the version comes when it ends again (the finish timeout), with its reason
+        async with control_client(desk.srv) as control:
+            deleted = await control.post(
+                "/control/corrections/delete",
+                data={"number": "8", "crossing_at_us": START_US + 7207 * S, "reason": "ghost"},
+            )
+            assert 'data-ok="true"' in deleted.text
+        assert desk.race.engine is not None and not desk.race.engine.status().finished
+        desk.advance(601)  # past the finish timeout: the ticker classifies car 8
+        await wait_until(lambda: _has_version(api, sid, 3))
+        third = (await api.get(f"/api/v1/sessions/{sid}/results")).json()
+        assert (third["reason"], third["official"]) == ("ghost", True)
+        # the retired car 9 stays behind the cars that were still racing
+        rows = [(r["number"], r["laps"], r["status"]) for r in third["rows"]]
+        assert rows == [("7", 3, "running"), ("8", 1, "running"), ("9", 2, "DNF")]
