@@ -27,13 +27,10 @@ def allowed_minutes(kind: SessionKind, rules: RuleSet) -> tuple[int, int]:
 
 def length_refusal(kind: SessionKind, rules: RuleSet, minutes: int | None) -> str | None:
     """Why a ``kind`` session of ``minutes`` is not allowed under ``rules`` (None: it is;
-    a session without a length is untimed, allowed for practice and qualifying only)."""
+    a session without a length has no time-certain end: race control shows the
+    checkered flag)."""
     low, high = allowed_minutes(kind, rules)
-    if minutes is None:
-        if kind in (SessionKind.RACE, SessionKind.SPRINTDURO):
-            return f"a {kind.value} needs a length: {low} to {high} minutes under {rules.name}"
-        return None
-    if low <= minutes <= high:
+    if minutes is None or low <= minutes <= high:
         return None
     return (
         f"a {kind.value} under the {rules.name} rules lasts {low} to {high} minutes, not {minutes}"

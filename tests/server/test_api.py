@@ -89,13 +89,13 @@ async def test_a_session_takes_a_rule_set(db_url: str) -> None:
 LENGTHS: list[tuple[dict[str, Any], bool]] = [
     ({"type": "race", "length_minutes": 30}, False),  # IMG: 1 to 4 h
     ({"type": "race", "length_minutes": 300}, False),
-    ({"type": "race"}, False),  # a race needs a length
     ({"type": "sprintduro", "length_minutes": 180}, False),  # 1.5 to 2 h
     ({"type": "qualifying", "length_minutes": 9}, False),
     ({"type": "race", "length_minutes": 240}, True),
     ({"type": "race", "length_minutes": 1440, "rules": {"preset": "aer"}}, True),  # 24 h
     ({"type": "race", "length_minutes": 840, "rules": {"preset": "brscc"}}, True),  # 14 h
     ({"type": "practice", "length_minutes": 10}, True),
+    ({"type": "race"}, True),  # no time-certain end: race control shows the checkered
 ]
 
 
