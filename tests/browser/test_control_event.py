@@ -56,9 +56,9 @@ async def test_race_control_creates_a_session_and_enters_a_car(db_url: str) -> N
         # the race being timed got the car as a journaled entry change
         journal = await desk.journal()
         added = [e for e in journal if isinstance(e, EntryChanged) and e.entry.number == "12"]
-        assert [(e.entry.class_name, e.entry.transponders, e.actor) for e in added] == [
-            ("B", ("112",), USER)
-        ]
+        assert [(e.entry.class_name, e.entry.transponders) for e in added] == [("B", ("112",))]
+        # journaled by the page's hook, unless the entry watch (every 2 s) saw it first
+        assert added[0].actor in (USER, "import")
         await wait_until(lambda: any(r.number == "12" for r in desk.race.standings()))
 
     engine = create_engine(db_url)
