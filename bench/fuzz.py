@@ -392,7 +392,7 @@ async def run_codec(codec: str, frames: int, valid_every: int, seed: int, timeou
                     return False
 
                 await bounded("server start", up, 30, server)
-                body = {"event": EVENT, "type": "race", "name": "Fuzz", "length_minutes": 1440}
+                body = {"event": EVENT, "type": "race", "name": "Fuzz", "length_minutes": 240}
                 session = (await http.post("/api/v1/sessions", json=body)).raise_for_status().json()
                 path = f"/api/v1/sessions/{session['id']}"
                 (await http.post(f"{path}/flag", json={"flag": "green"})).raise_for_status()

@@ -179,7 +179,7 @@ async def world() -> AsyncIterator[World]:
 
             await wait_for("server start", up, 30, server)
             await emulator.wait_for_clients(1, timeout=30)  # the server's decoder runner
-            body = {"event": EVENT, "type": "race", "name": "Bench", "length_minutes": 1440}
+            body = {"event": EVENT, "type": "race", "name": "Bench", "length_minutes": 240}
             session = (await http.post("/api/v1/sessions", json=body)).raise_for_status().json()
             path = f"/api/v1/sessions/{session['id']}"
             (await http.post(f"{path}/flag", json={"flag": "green"})).raise_for_status()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +29,9 @@ from server.cli.track_import import import_track as _import_track
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import upgrade
+from server.service.results import to_csv, to_json
+from server.service.results_docs import load_document
+from server.service.results_pdf import to_pdf
 from timing_adapters.registry import CODE_FORMS, code_form
 
 
@@ -190,6 +194,25 @@ async def set_pit_pin(url: str, event: str, pin: str | None) -> str:
         raise UserError(str(exc)) from exc
     finally:
         await engine.dispose()
+
+
+async def results(
+    url: str, session_id: int, format: str, version: int | None, class_name: str | None
+) -> bytes:
+    """A stored version of a session's results as CSV, JSON or PDF bytes."""
+    engine = create_engine(url)
+    try:
+        async with sessionmaker(engine)() as db:
+            doc = await load_document(db, session_id, version, class_name)
+    except LookupError as exc:
+        raise UserError(str(exc).strip("'\"")) from exc
+    finally:
+        await engine.dispose()
+    if format == "pdf":
+        return to_pdf(doc)
+    if format == "json":
+        return (json.dumps(to_json(doc), indent=2) + "\n").encode()
+    return to_csv(doc).encode()
 
 
 async def import_entries(

@@ -43,6 +43,7 @@ from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import upgrade
 from server.db.track import replace_track
+from server.engine.lengths import demo_kind
 from server.web.state import app_state
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.clock import Clock, ScaledClock
@@ -171,8 +172,8 @@ async def run_demo(args: argparse.Namespace) -> None:
         url = f"sqlite+aiosqlite:///{db_file}"
         scenario = generate_race(seed=args.seed, cars=args.cars, length_s=args.length_minutes * 60)
         plan = build_plan(scenario)
-        # a SprintDuro when it is long enough for its 30-minute sprint to be decided
-        kind = "sprintduro" if args.length_minutes >= 60 else "race"
+        # a SprintDuro when the rules say the length is one (main checked the length)
+        kind = demo_kind(args.length_minutes).value
         await setup_database(url, scenario, plan, args.length_minutes, kind)
         password = secrets.token_urlsafe(9)
         await add_user(url, "control", password, "control")

@@ -22,6 +22,8 @@ from server.cli.preflight import (
     load_settings,
 )
 from server.db.text_limits import TextRefused
+from server.engine.lengths import demo_kind, length_refusal
+from server.engine.rules import IMG
 from server.settings import Settings
 
 T = TypeVar("T")
@@ -75,9 +77,16 @@ def _duration(text: str) -> timedelta:
 
 
 def _check_race_options(args: argparse.Namespace) -> None:
-    """The generated race's limits, said before anything starts."""
+    """The generated race's limits, said before anything starts: the demo's length is
+    what its rule set (IMG) allows a race, the emulator's what it can generate."""
     check_range("--cars", args.cars, *CARS)
-    check_range("--length-minutes", args.length_minutes, *LENGTH_MINUTES)
+    if args.command == "demo":
+        minutes = args.length_minutes
+        refusal = length_refusal(demo_kind(minutes), IMG, minutes)
+        if refusal is not None:
+            raise UserError(f"--length-minutes {minutes}: {refusal}")
+    else:
+        check_range("--length-minutes", args.length_minutes, *LENGTH_MINUTES)
     check_range("--speed", args.speed, *SPEED)
 
 
@@ -108,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--length-minutes",
         type=int,
         default=120,
-        help=f"{LENGTH_MINUTES[0]} to {LENGTH_MINUTES[1]}",
+        help="what the IMG rules allow: a race of 60 to 240 (90 to 120: a SprintDuro)",
     )
     demo.add_argument("--seed", type=int, default=1)
 
@@ -158,6 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     lift_which.add_argument("key", nargs="?", help="as listed: user:NAME, pin:EVENT, addr:IP")
     lift_which.add_argument("--all", action="store_true", help="every key")
     _db_arg(lift)
+
+    results = sub.add_parser("results", help="a session's results (docs/results.md)")
+    results.add_argument("session_id", type=int, metavar="SESSION_ID")
+    results.add_argument("--format", choices=["csv", "json", "pdf"], default="csv")
+    results.add_argument("--out", type=Path, default=None, help="default: standard output")
+    results.add_argument("--version", type=int, default=None, help="default: the latest")
+    results.add_argument("--class", dest="class_name", default=None, help="one class only")
+    _db_arg(results)
 
     pin = sub.add_parser("pin", help="the pit marshals' PIN of an event")
     pin_sub = pin.add_subparsers(dest="pin_command", required=True)
@@ -243,7 +260,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_command(args: argparse.Namespace) -> None:
-    """user, token, login, pin and import: on a migrated database only."""
+    """user, token, login, pin, import and results: on a migrated database only."""
     from server.cli import commands
 
     url = _db_url(args)
@@ -270,6 +287,20 @@ def _database_command(args: argparse.Namespace) -> None:
     elif args.command == "pin":
         pin = _run(lambda: commands.set_pit_pin(url, args.event, args.pin))
         print(f"pit PIN for {args.event!r}: {pin}")
+    elif args.command == "results":
+        data = _run(
+            lambda: commands.results(
+                url, args.session_id, args.format, args.version, args.class_name
+            )
+        )
+        if args.out is not None:
+            args.out.write_bytes(data)
+            print(f"results of session {args.session_id} written to {args.out}")
+        elif args.format == "pdf" and sys.stdout.isatty():
+            raise UserError("a PDF is not for a terminal: give --out FILE")
+        else:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
     elif args.import_command == "track":
         print(_run(lambda: commands.import_track(url, args.file, args.event)))
     else:

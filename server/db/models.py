@@ -199,6 +199,8 @@ class SessionRow(Base):
     rules: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # the event's minimum lap when the session was created (shorter laps are double reads)
     min_lap_ms: Mapped[int] = mapped_column(default=20_000, server_default="20000")
+    # when the session is planned to start (set on /control/event); None: not scheduled
+    scheduled_start: Mapped[datetime | None]
 
 
 class JournalRow(Base):
@@ -233,6 +235,32 @@ class SessionResultRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)  # 0: the journal was empty
     standings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class ResultVersionRow(Base):
+    """One numbered version of a finished session's results (docs/results.md).
+
+    Version 1 is stored when the session finishes (provisional); every input applied to
+    the finished session that changes its results stores the next one, with the input's
+    reason. Versions are a record, not derived data: never replaced, and no ``ondelete``
+    (deleting a session with published results must fail loudly).
+    """
+
+    __tablename__ = "result_versions"
+    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    version: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(100))
+    seq: Mapped[int] = mapped_column(BigInteger)  # the journal seq they were computed at
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+    # the export rows (server/service/results.py), in overall order
+    rows: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    official: Mapped[bool] = mapped_column(default=False, server_default=false())
+    official_at: Mapped[datetime | None]  # when it was signed official
+    official_by: Mapped[str | None] = mapped_column(String(100))
+    note: Mapped[str | None] = mapped_column(Text)
 
 
 class UserRow(Base):

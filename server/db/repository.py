@@ -38,11 +38,13 @@ from server.db.accounts import (
     wait_for,
 )
 from server.db.entries import load_entries
-from server.db.models import EventRow, Role, SessionRow
+from server.db.models import EventRow, ResultVersionRow, Role, SessionRow
+from server.db.result_versions import add_version, latest_version, sign_official, versions
 from server.db.results import StoredResults, current_results, save_results
 from server.db.sessions import (
     NotFound,
     create_session,
+    find_event,
     get_event,
     get_or_create_event,
     get_session,
@@ -59,12 +61,14 @@ __all__ = [
     "LoginRecord",
     "NotFound",
     "Refused",
+    "ResultVersionRow",
     "Role",
     "SessionRow",
     "StoredResults",
     "ThrottlePolicy",
     "VerifiedToken",
     "add_user",
+    "add_version",
     "address_key",
     "audit",
     "count_attempt",
@@ -72,10 +76,12 @@ __all__ = [
     "create_token",
     "current_results",
     "end_login",
+    "find_event",
     "get_event",
     "get_or_create_event",
     "get_session",
     "latest_session",
+    "latest_version",
     "lift_lockouts",
     "list_sessions",
     "list_tokens",
@@ -88,6 +94,7 @@ __all__ = [
     "session_config",
     "set_pit_pin",
     "set_session_state",
+    "sign_official",
     "start_login",
     "throttled_keys",
     "token_record",
@@ -96,5 +103,6 @@ __all__ = [
     "verify_pit_pin",
     "verify_token",
     "verify_user",
+    "versions",
     "wait_for",
 ]

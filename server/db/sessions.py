@@ -51,6 +51,11 @@ async def get_or_create_event(db: AsyncSession, name: str) -> EventRow:
     return event
 
 
+async def find_event(db: AsyncSession, name: str) -> EventRow | None:
+    """The event called ``name``, or None."""
+    return await db.scalar(select(EventRow).where(EventRow.name == name))
+
+
 async def get_event(db: AsyncSession, event_id: int) -> EventRow:
     event = await db.get(EventRow, event_id)
     if event is None:

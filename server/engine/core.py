@@ -91,6 +91,11 @@ class SessionCore:
             self._rows = rows(self.order(), self.config.kind, self.endurance.row_extras)
         return self._rows
 
+    def reorder(self) -> None:
+        """Something the order depends on besides crossings changed (a retirement)."""
+        self._ordered = self._rows = None
+        self.changed = True
+
     def order(self) -> list[CarTiming]:
         if self._ordered is None:
             self._ordered = order(self.cars.values(), self.config.kind)

@@ -3,8 +3,10 @@
 Strategy: ordering is a sort on a key per car, so it is computed lazily (O(n log n))
 only when someone asks after a change, never per passing. Races rank by laps, then by
 the time the car completed them; practice and qualifying by best lap, a tie going to
-whoever set it first. Every key ends in the car number, so the order is total and the
-same on every replay. Gaps are a function of two cars: same lap -> time, else laps.
+whoever set it first. A retired car ranks behind every car still in the race (it will
+never cross again, so it can neither lead nor take the flag) and among the retired
+cars by its last crossing. Every key ends in the car number, so the order is total and
+the same on every replay. Gaps are a function of two cars: same lap -> time, else laps.
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ def number_key(number: str) -> tuple[int, int, str]:
 def race_key(car: CarTiming) -> _Key:
     last = car.last_crossing_us
     if last is None:
-        return (1, 0, 0, number_key(car.number))
-    return (0, -car.lap_count, last, number_key(car.number))
+        return (2, 0, 0, number_key(car.number))
+    group = 0 if car.retired_at_us is None else 1  # retired: behind the cars still racing
+    return (group, -car.lap_count, last, number_key(car.number))
 
 
 def best_lap_key(car: CarTiming) -> _Key:

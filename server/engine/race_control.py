@@ -148,6 +148,7 @@ def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
         return [_refused(event, Refusal.CAR_FINISHED, event.number)]
     shown = car.reported_state
     car.retired_at_us = event.at_us
+    core.reorder()  # behind the cars still racing: the finish belongs to their leader
     core.endurance.touch(car.number)  # its stint ends; the standings show it
     out: list[OutEvent] = [CarRetirementRecorded(car.number, event.at_us)]
     out += core.update(car, event.at_us, shown=shown)

@@ -22,11 +22,14 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
+from server.db.models import ResultVersionRow
 from server.db.track import load_track
 from server.engine import RaceEngine
 from server.engine.events import (
@@ -39,12 +42,20 @@ from server.engine.events import (
     entry_list_first,
 )
 from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
-from server.engine.outbound import LapCompleted, OutEvent
+from server.engine.outbound import (
+    CommandRefused,
+    DriverChangeRefused,
+    FlagRejected,
+    LapCompleted,
+    OutEvent,
+    SessionFinished,
+)
 from server.service.audit import AuditLog
 from server.service.decoder_alerts import bad_input_alert, decoder_alert
 from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
+from server.service.results import result_rows, rows_json
 from server.service.rmonitor_feed import snapshot_of
 from server.service.session_copy import SessionCopy
 from server.service.spool import Spool
@@ -80,6 +91,18 @@ def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> Ra
     return engine
 
 
+def _reason_of(late: list[InputEvent]) -> tuple[str, str]:
+    """Why a finished session's results changed: the reasons (and who gave them) of the
+    inputs applied to it that give one, else the inputs' types."""
+    given = [e for e in late if getattr(e, "reason", "")]  # corrections, decisions
+    late = given or late
+    reasons = [str(getattr(e, "reason", "") or type(e).__name__) for e in late]
+    actors = [str(getattr(e, "actor", "")) for e in late if getattr(e, "actor", "")]
+    return "; ".join(dict.fromkeys(reasons)) or FINISHED_REASON, ", ".join(
+        dict.fromkeys(actors)
+    ) or "engine"
+
+
 ALL_CHANNELS = frozenset({"public", "control", "pit"})
 CONTROL_ONLY = frozenset({"control"})
 
@@ -97,6 +120,14 @@ SUBMIT_TIMEOUT_S = 5.0
 
 class RejectedInput(ValueError):
     """The database or the engine cannot take this input event; it was skipped."""
+
+
+class ResultsRefused(ValueError):
+    """Results cannot be signed official now (a running session, none yet, signed)."""
+
+
+_REFUSED = (CommandRefused, DriverChangeRefused, FlagRejected)
+FINISHED_REASON = "session finished"
 
 
 class RaceService:
@@ -138,6 +169,10 @@ class RaceService:
         self._dirty = asyncio.Event()
         self._dirty_channels: set[str] = set()
         self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
+        # the rows of each session's latest stored result version (None: none stored)
+        self._versioned: dict[int, list[dict[str, Any]] | None] = {}
+        # inputs applied to an ended session that no version carries yet, by session
+        self._late: dict[int, list[InputEvent]] = {}
 
     def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Ask the publisher to re-render ``channels`` (coalesced)."""
@@ -252,6 +287,7 @@ class RaceService:
             await self._journal_entry_changes(await self._current_entries(session_id), "entries")
             if engine.status().finished:
                 await self._store_results()
+                await self._version_results()
             log.info("session %s loaded from its journal", session_id)
         self.mark_dirty()
 
@@ -518,16 +554,96 @@ class RaceService:
                     future.set_exception(exc)
             return
         self.journaled += len(batch)
+        late: list[InputEvent] = []  # applied to the session after it had finished
+        finished = engine.status().finished
+        # it had finished (a version is stored), even if a correction reopened it
+        ended = finished or self._versioned.get(session_id) is not None
         for event, future in batch:
             try:
                 out = engine.apply(event)
             except Exception as exc:  # journaled, and skipped again on replay
                 self._reject(event, future, f"engine: {exc!r}")
                 continue
+            if (finished or ended) and not any(isinstance(o, _REFUSED) for o in out):
+                late.append(event)
+            finished = finished or any(isinstance(o, SessionFinished) for o in out)
             self._laps += [o for o in out if isinstance(o, LapCompleted)]
             if future is not None and not future.done():
                 future.set_result(out)
+        if late:  # kept until a version carries them (a reopened session ends later)
+            self._late.setdefault(session_id, []).extend(late)
+        if finished:
+            await self._version_results()
         self.mark_dirty()
+
+    # --- result versions -----------------------------------------------------------
+
+    def _wall(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.now_us() / 1_000_000, UTC)
+
+    async def _version_results(self) -> ResultVersionRow | None:
+        """Store the next version of the timed session's results if it has finished and
+        they differ from its latest version (the first: ``FINISHED_REASON``). The caller
+        holds the lock. Generic: whatever input changed a finished session's results
+        (a correction, a steward's decision) gets a version with its reason (the inputs
+        applied since the last version, ``_late``, even when one reopened the session
+        and it ended again later, by a crossing or the finish timeout). With the
+        database down, nothing is stored: the next input or tick tries again."""
+        engine, session_id = self.engine, self.session_id
+        if engine is None or session_id is None or not engine.status().finished:
+            return None
+        rows = rows_json(
+            result_rows(engine.standings(), engine.entries(), engine.status().green_at_us)
+        )
+        try:
+            if session_id not in self._versioned:
+                async with self._db() as db:
+                    latest = await repository.latest_version(db, session_id)
+                self._versioned[session_id] = None if latest is None else latest.rows
+            known = self._versioned[session_id]
+            if known == rows:
+                self._late.pop(session_id, None)  # they changed nothing
+                return None
+            reason, actor = _reason_of(self._late.get(session_id, []))
+            if known is None:
+                reason, actor = FINISHED_REASON, "engine"
+            seq = await self.journal.store.last_seq(session_id)
+            async with self._db() as db:
+                stored = await repository.add_version(
+                    db, session_id, rows, reason=reason, actor=actor, seq=seq, at=self._wall()
+                )
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("session %s: results version not stored yet (%s)", session_id, exc)
+            self._versioned.pop(session_id, None)
+            return None
+        self._versioned[session_id] = rows
+        self._late.pop(session_id, None)
+        log.info("session %s: results version %s (%s)", session_id, stored.version, reason)
+        return stored
+
+    async def mark_official(self, session_id: int, actor: str, note: str) -> ResultVersionRow:
+        """Sign the session's latest results version official. ``ResultsRefused`` while
+        the session runs, before it has results, or when they are signed already;
+        ``LookupError`` for an unknown session."""
+        async with self._lock:
+            async with self._db() as db:
+                await repository.get_session(db, session_id)
+            engine = self.engine if session_id == self.session_id else None
+            if engine is not None and not engine.status().finished:
+                raise ResultsRefused(
+                    f"session {session_id} is still running: results are signed after it ends"
+                )
+            if engine is not None:
+                await self._version_results()
+            async with self._db() as db:
+                latest = await repository.latest_version(db, session_id)
+                if latest is None:
+                    raise ResultsRefused(f"session {session_id} has no results: it has not ended")
+                if latest.official and latest.official_at is not None:
+                    raise ResultsRefused(
+                        f"version {latest.version} of session {session_id} is already official"
+                    )
+                return await repository.sign_official(db, latest, actor, note, self._wall())
 
     async def run_spool_drain(self, interval_s: float = 2.0) -> None:
         while True:
@@ -549,6 +665,9 @@ class RaceService:
                 async with self._lock:
                     if self.engine.tick(self.clock.now_us()):
                         self.mark_dirty()
+                        await self._version_results()
+                    elif self.session_id not in self._versioned:
+                        await self._version_results()
 
     async def run_heartbeat(self, interval_s: float) -> None:
         """Lets browsers tell a quiet race from a dead connection."""

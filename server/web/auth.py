@@ -46,6 +46,7 @@ PIT_ROLES = frozenset({"pit", "control"})
 CONTROL_ROLES = frozenset({"control"})
 # timing (the timekeeper) corrects passings and watches the decoders; nothing else
 TIMING_ROLES = frozenset({"control", "timing"})
+CONTROL_OR_STEWARD_ROLES = frozenset({"control", "steward"})
 
 
 async def current_role(request: Request, state: StateDep) -> str | None:
@@ -229,6 +230,11 @@ async def require_timing(role: RoleDep) -> str:
     return _refuse_unless(role, TIMING_ROLES)
 
 
+async def require_control_or_steward(role: RoleDep) -> str:
+    """Race control, or the chief steward (signing results official)."""
+    return _refuse_unless(role, CONTROL_OR_STEWARD_ROLES)
+
+
 async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
     if role is None:
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in or enter the pit PIN")
@@ -240,6 +246,7 @@ async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
 ControlRole = Annotated[str, Depends(require_control)]
 TimingRole = Annotated[str, Depends(require_timing)]
 PitRole = Annotated[str, Depends(require_pit)]
+ControlOrStewardRole = Annotated[str, Depends(require_control_or_steward)]
 WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 
 

@@ -118,7 +118,7 @@ async def test_live_page_follows_the_race(db_url: str, tmp_path: Path) -> None:
                     "event": "Browser Cup",
                     "type": "race",
                     "name": "Race 1",
-                    "length_minutes": 30,
+                    "length_minutes": 60,
                 },
             )
             session_id = created.json()["id"]

@@ -44,6 +44,7 @@ BRIEF = {
     "session_results",
     "login_sessions",
     "login_throttle",
+    "result_versions",
 }
 
 
@@ -63,8 +64,9 @@ async def test_models_cover_the_brief() -> None:
     assert (ALEMBIC_DIR / "versions" / "0003_session_rules.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0004_licences.py").is_file()
     assert (ALEMBIC_DIR / "versions" / "0005_self_contained_sessions.py").is_file()
-    assert (ALEMBIC_DIR / "versions" / "0006_h_auth.py").is_file()
-    assert head_revisions() == {"0006_h_auth"}
+    assert (ALEMBIC_DIR / "versions" / "0006_login_sessions.py").is_file()
+    assert (ALEMBIC_DIR / "versions" / "0007_result_versions.py").is_file()
+    assert head_revisions() == {"0007"}
 
 
 async def test_upgrade_creates_the_models_schema(db_engine: AsyncEngine) -> None:

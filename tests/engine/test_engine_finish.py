@@ -6,6 +6,7 @@ from engine_helpers import S, cross, flag, green, make_engine, numbers, of_type,
 
 from server.engine import (
     CarFinished,
+    CarRetired,
     CarState,
     CheckeredFlagTaken,
     ClockExpired,
@@ -18,6 +19,7 @@ from server.engine import (
     RejectReason,
     SessionFinished,
     SessionKind,
+    SprintCheckeredTaken,
 )
 
 LENGTH = 300 * S  # a 5 minute race: expiry at 300 s after green at 0
@@ -178,3 +180,30 @@ def test_practice_checkered_counts_the_in_lap_then_stops_timing() -> None:
     assert of_type(out, CarFinished) == [CarFinished("1", 1, 3, 390 * S)]
     assert of_type(engine.apply(cross("1", 480)), PassingRejected)[0].reason == "finished"
     assert row(engine, "1").best_lap_us == 89 * S
+
+
+def test_leader_retired_a_lap_ahead_does_not_hold_the_checkered() -> None:
+    """The finish belongs to the leader among running cars; the retired car is classified
+    by its last crossing, behind the cars still racing."""
+    engine = race()
+    run(engine, [cross("1", 60), cross("1", 120), cross("1", 180), cross("2", 100)])
+    engine.apply(CarRetired("1", 200 * S, reason="engine", actor="rc"))
+    assert numbers(engine)[0] == "2"  # the retired car no longer leads
+    run(engine, [cross("3", 110), cross("2", 200), cross("3", 210)])
+    out = engine.apply(cross("2", 305))
+    assert of_type(out, CheckeredFlagTaken) == [CheckeredFlagTaken("2", 305 * S)]
+    finished = engine.apply(cross("3", 315))
+    assert of_type(finished, CarFinished) == [CarFinished("3", 2, 3, 315 * S)]
+    assert of_type(finished, SessionFinished) == [SessionFinished(315 * S)]
+    assert numbers(engine) == ["2", "3", "1"]
+    retired = row(engine, "1")
+    assert (retired.laps, retired.last_crossing_us, retired.state) == (3, 180 * S, CarState.RETIRED)
+
+
+def test_sprint_cut_goes_to_the_running_leader_when_the_leader_retired() -> None:
+    engine = make_engine(["1", "2"], kind=SessionKind.SPRINTDURO, length_us=5400 * S)
+    run(engine, [green(0), cross("1", 1), cross("2", 2)])
+    run(engine, [cross("1", 600), cross("1", 1200), cross("1", 1700), cross("2", 700)])
+    engine.apply(CarRetired("1", 1750 * S, reason="gearbox", actor="rc"))
+    out = run(engine, [cross("2", 1400), cross("2", 1810)])
+    assert of_type(out, SprintCheckeredTaken) == [SprintCheckeredTaken("2", 1810 * S)]

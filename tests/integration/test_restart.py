@@ -25,7 +25,7 @@ async def test_standings_survive_a_restart(db_url: str) -> None:
         ):
             created = await api.post(
                 "/api/v1/sessions",
-                json={"event": "Restart Cup", "type": "race", "name": "Race", "length_minutes": 20},
+                json={"event": "Restart Cup", "type": "race", "name": "Race", "length_minutes": 60},
             )
             session_id = created.json()["id"]
             await api.post(f"/api/v1/sessions/{session_id}/flag", json={"flag": "green"})

@@ -48,7 +48,7 @@ async def test_rmonitor_loopback_after_a_replayed_race(db_url: str) -> None:
                     "event": "RMonitor Cup",
                     "type": "race",
                     "name": "Race",
-                    "length_minutes": 15,
+                    "length_minutes": 60,
                 },
             )
             sid = created.json()["id"]

@@ -63,7 +63,7 @@ class SetClock:
 
 async def _create(srv: RunningServer, rules: dict[str, Any] | None = None) -> int:
     async with srv.client() as api:
-        body = {"event": EVENT, "type": "race", "name": "Race", "length_minutes": 20}
+        body = {"event": EVENT, "type": "race", "name": "Race", "length_minutes": 60}
         answer = await api.post("/api/v1/sessions", json={**body, "rules": rules})
         assert answer.status_code == 201, answer.text
         return int(answer.json()["id"])

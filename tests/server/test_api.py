@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.fixtures.app_server import prepare_database, running_server
@@ -82,3 +84,33 @@ async def test_a_session_takes_a_rule_set(db_url: str) -> None:
         assert created.status_code == 201
         assert srv.race.engine is not None
         assert srv.race.engine.config.rules.max_stint_us == 90 * 60 * 1_000_000
+
+
+LENGTHS: list[tuple[dict[str, Any], bool]] = [
+    ({"type": "race", "length_minutes": 30}, False),  # IMG: 1 to 4 h
+    ({"type": "race", "length_minutes": 300}, False),
+    ({"type": "sprintduro", "length_minutes": 180}, False),  # 1.5 to 2 h
+    ({"type": "qualifying", "length_minutes": 9}, False),
+    ({"type": "race", "length_minutes": 240}, True),
+    ({"type": "race", "length_minutes": 1440, "rules": {"preset": "aer"}}, True),  # 24 h
+    ({"type": "race", "length_minutes": 840, "rules": {"preset": "brscc"}}, True),  # 14 h
+    ({"type": "practice", "length_minutes": 10}, True),
+    ({"type": "race"}, True),  # no time-certain end: race control shows the checkered
+]
+
+
+async def test_session_lengths_follow_the_rule_set(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Length Cup")
+    async with running_server(db_url, token) as srv, srv.client() as api:
+        for body, allowed in LENGTHS:
+            before = len((await api.get("/api/v1/sessions")).json())
+            answer = await api.post(
+                "/api/v1/sessions", json={"event": "Length Cup", "name": "S", **body}
+            )
+            after = len((await api.get("/api/v1/sessions")).json())
+            if allowed:
+                assert answer.status_code == 201, (body, answer.text)
+                assert after == before + 1
+            else:
+                assert answer.status_code == 422, body
+                assert "minutes" in answer.json()["detail"] and after == before

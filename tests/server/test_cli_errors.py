@@ -107,7 +107,7 @@ def test_a_bad_decoders_environment_value_is_one_line(migrated: str) -> None:
     bad_url = run("serve", "--db", migrated, env={"RACECONTROL_DECODERS": "tcp://a:5403,udp://b"})
     assert "unsupported decoder URL scheme 'udp'" in one_line_error(bad_url)
     # the same environment breaks the demo: it is said the same way
-    demo = run("demo", "--length-minutes", "15", env={"RACECONTROL_DECODERS": "[1, 2]"})
+    demo = run("demo", "--length-minutes", "60", env={"RACECONTROL_DECODERS": "[1, 2]"})
     assert "RACECONTROL_DECODERS" in one_line_error(demo)
 
 
@@ -206,8 +206,9 @@ def test_an_unreachable_database_is_one_line() -> None:
 @pytest.mark.parametrize(
     ("option", "value", "says"),
     [
-        ("--length-minutes", "720", "--length-minutes 720 is out of range: give 15 to 240"),
-        ("--length-minutes", "5", "give 15 to 240"),
+        # the demo runs IMG rules: a race of 1 to 4 hours
+        ("--length-minutes", "720", "--length-minutes 720: a race under the img rules lasts 60"),
+        ("--length-minutes", "5", "lasts 60 to 240 minutes, not 5"),
         ("--cars", "0", "--cars 0 is out of range: give 1 to 120"),
         ("--cars", "500", "give 1 to 120"),
         ("--speed", "0", "--speed 0 is out of range: give 0.1 to 1000"),

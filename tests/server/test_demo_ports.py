@@ -49,7 +49,7 @@ def demo(directory: Path, *options: str) -> Iterator[Demo]:
     directory.mkdir(exist_ok=True)
     with (directory / f"stderr-{len(list(directory.iterdir()))}.log").open("w") as stderr:
         process = subprocess.Popen(
-            [*RACECONTROL, "demo", "--length-minutes", "15", "--cars", "6", *options],
+            [*RACECONTROL, "demo", "--length-minutes", "60", "--cars", "6", *options],
             cwd=directory,
             stdout=subprocess.PIPE,
             stderr=stderr,
@@ -128,7 +128,7 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
             third = tmp_path / f"third{option}"
             third.mkdir()
             refused = subprocess.run(
-                [*RACECONTROL, "demo", "--length-minutes", "15", option, str(taken)],
+                [*RACECONTROL, "demo", "--length-minutes", "60", option, str(taken)],
                 cwd=third,
                 capture_output=True,
                 text=True,

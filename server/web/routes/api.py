@@ -11,8 +11,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from server.db import repository
 from server.engine.events import Flag, FlagChanged, SessionKind
+from server.engine.lengths import length_refusal
 from server.engine.model import StandingRow
+from server.engine.rule_spec import rules_from_spec
 from server.service.race_service import NoActiveSession
+from server.web.actions import refusal_of, refusal_text
 from server.web.auth import ActorDep, ControlRole, TimingRole
 from server.web.deps import DbDep, RaceDep
 from server.web.limits import Id, Name, parse_json
@@ -119,7 +122,15 @@ async def list_sessions(race: RaceDep, db: DbDep) -> list[SessionOut]:
 async def create_session(
     body: SessionIn, _role: ControlRole, race: RaceDep, db: DbDep
 ) -> SessionOut:
-    """Create a session of an event and make it the one being timed."""
+    """Create a session of an event and make it the one being timed. Its length must be
+    one its rule set allows (IMG races 1 to 4 h, other presets up to 24 h; practice and
+    qualifying from 10 minutes): anything else is a 422 that says the range."""
+    try:
+        why = length_refusal(body.type, rules_from_spec(body.rules), body.length_minutes)
+    except ValueError as exc:  # an unknown preset or rule field, a bad value
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if why is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, why)
     try:
         row = await repository.create_session(
             db, body.event, body.type.value, body.name, body.length_minutes, body.rules
@@ -161,10 +172,17 @@ async def change_flag(
     station = (body.station or "").strip() or None
     event = FlagChanged(at_us=race.clock.now_us(), flag=body.flag, station=station)
     try:
-        await race.submit(event)
+        out = await race.submit(event)
     except NoActiveSession as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    await race.audit.record(actor, "flag", asdict(event))
+    refusal = refusal_of(out)
+    detail = asdict(event) | {"outcome": "refused" if refusal else "shown", "reason": refusal}
+    await race.audit.record(actor, "flag", detail)
+    if refusal is not None:  # the engine refused it: nothing changed
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            f"flag {body.flag.value} refused: {refusal_text(refusal)} ({refusal.value})",
+        )
     current = race.status()
     return {"session_id": session_id, "flag": current.flag.value if current else None}
 

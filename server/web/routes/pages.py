@@ -30,10 +30,11 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, logins, pit
+from server.web.routes import control, event, logins, pit
 from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
+router.include_router(event.router)
 router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)

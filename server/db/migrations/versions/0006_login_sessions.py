@@ -1,6 +1,6 @@
 """Server-side login sessions, login throttling, token expiry.
 
-Revision ID: 0006_h_auth
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-01
 
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006_h_auth"
+revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

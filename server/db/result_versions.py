@@ -1,0 +1,75 @@
+"""Numbered versions of a finished session's results (docs/results.md).
+
+Strategy: plain async functions over an ``AsyncSession``; each write commits. A version
+is never rewritten except to sign it official (once); a later change is a new row with
+the next number. ``add_version`` numbers it from the latest one in the same
+transaction, and the unique (session, version) constraint refuses a second writer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import ResultVersionRow
+
+
+async def versions(db: AsyncSession, session_id: int) -> list[ResultVersionRow]:
+    """The session's versions, oldest first."""
+    statement = (
+        select(ResultVersionRow)
+        .where(ResultVersionRow.session_id == session_id)
+        .order_by(ResultVersionRow.version)
+    )
+    return list(await db.scalars(statement))
+
+
+async def latest_version(db: AsyncSession, session_id: int) -> ResultVersionRow | None:
+    statement = (
+        select(ResultVersionRow)
+        .where(ResultVersionRow.session_id == session_id)
+        .order_by(ResultVersionRow.version.desc())
+        .limit(1)
+    )
+    return await db.scalar(statement)
+
+
+async def add_version(
+    db: AsyncSession,
+    session_id: int,
+    rows: list[dict[str, Any]],
+    *,
+    reason: str,
+    actor: str,
+    seq: int,
+    at: datetime,
+) -> ResultVersionRow:
+    """The next version of the session's results. A session whose results were signed
+    official stays official: a later version is an amendment of official results."""
+    latest = await latest_version(db, session_id)
+    row = ResultVersionRow(
+        session_id=session_id,
+        version=1 if latest is None else latest.version + 1,
+        reason=reason,
+        actor=actor,
+        seq=seq,
+        created_at=at,
+        rows=rows,
+        official=latest is not None and latest.official,
+    )
+    db.add(row)
+    await db.commit()
+    return row
+
+
+async def sign_official(
+    db: AsyncSession, version: ResultVersionRow, actor: str, note: str, at: datetime
+) -> ResultVersionRow:
+    merged = await db.merge(version)
+    merged.official, merged.official_at, merged.official_by = True, at, actor
+    merged.note = note
+    await db.commit()
+    return merged
