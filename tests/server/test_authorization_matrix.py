@@ -48,6 +48,7 @@ NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not
 CONTROL = frozenset({"cookie:control", "token:control"})
 TIMING = CONTROL | {"cookie:timing", "token:timing"}
 PIT = CONTROL | {"pin", "cookie:pit", "token:pit"}
+CONTROL_OR_STEWARD = CONTROL | {"cookie:steward", "token:steward"}
 # websockets read the login cookie only (a browser sends no bearer token)
 PIT_SOCKET = frozenset({"cookie:control", "pin", "cookie:pit"})
 CONTROL_SOCKET = frozenset({"cookie:control"})
@@ -62,6 +63,14 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/v1/openapi.json": EVERYONE,
     "GET /api/v1/docs": EVERYONE,
     "GET /api/v1/redoc": EVERYONE,
+    "GET /results/{session_id}": EVERYONE,
+    "GET /api/v1/sessions/{session_id}/results": EVERYONE,
+    "POST /api/v1/sessions/{session_id}/official": CONTROL_OR_STEWARD,
+    "GET /control/event": CONTROL,
+    "POST /control/event/sessions": CONTROL,
+    "POST /control/event/sessions/{session_id}/time": CONTROL,
+    "POST /control/event/entries": CONTROL,
+    "POST /control/event/entries/upload": CONTROL,
     "GET /static": EVERYONE,
     "GET /api/v1/sessions": EVERYONE,
     "GET /api/v1/sessions/{session_id}/standings": EVERYONE,

@@ -27,19 +27,12 @@ from server.engine.events import SessionKind
 from server.engine.lengths import allowed_minutes, length_refusal
 from server.engine.rules import PRESETS, preset
 from server.service.entries_import import COLUMNS, EntriesImportError, import_entries
-from server.web.auth import ActorDep, RoleDep
+from server.web.auth import ActorDep, ControlRole, RoleDep
 from server.web.deps import DbDep, StateDep
 from server.web.state import AppState
 
 router = APIRouter(prefix="/control/event", include_in_schema=False)
 Text = Annotated[str, Form(min_length=1, max_length=200)]
-
-
-def _need_control(role: str | None) -> None:
-    if role is None:
-        raise HTTPException(status.HTTP_401_UNAUTHORIZED, "log in as race control")
-    if role != "control":
-        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this")
 
 
 async def _page(
@@ -97,7 +90,7 @@ def _back(event: str, message: str) -> RedirectResponse:
 async def create_session(
     state: StateDep,
     db: DbDep,
-    role: RoleDep,
+    _role: ControlRole,
     actor: ActorDep,
     event: Text,
     type: Annotated[SessionKind, Form()],
@@ -106,7 +99,6 @@ async def create_session(
     rules: Annotated[str, Form(max_length=40)] = "img",
     scheduled_start: Annotated[str, Form(max_length=40)] = "",
 ) -> Response:
-    _need_control(role)
     try:
         rule_set = preset(rules)
         start = (
@@ -132,10 +124,9 @@ async def create_session(
 
 @router.post("/sessions/{session_id}/time")
 async def time_session(
-    session_id: int, state: StateDep, db: DbDep, role: RoleDep, actor: ActorDep
+    session_id: int, state: StateDep, db: DbDep, _role: ControlRole, actor: ActorDep
 ) -> Response:
     """Make the session the timed one (what the live page shows, what decoders time)."""
-    _need_control(role)
     try:
         row = await repository.get_session(db, session_id)
     except LookupError as exc:
@@ -164,12 +155,11 @@ async def _import(state: AppState, db: AsyncSession, event: str, text: str, acto
 async def upload_entries(
     state: StateDep,
     db: DbDep,
-    role: RoleDep,
+    _role: ControlRole,
     actor: ActorDep,
     event: Text,
     file: Annotated[UploadFile, File()],
 ) -> Response:
-    _need_control(role)
     data = await file.read(2_000_001)
     if len(data) > 2_000_000:
         raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "an entry list is at most 2 MB")
@@ -191,7 +181,7 @@ async def upload_entries(
 async def edit_entry(
     state: StateDep,
     db: DbDep,
-    role: RoleDep,
+    _role: ControlRole,
     actor: ActorDep,
     event: Text,
     number: Annotated[str, Form(min_length=1, max_length=16)],
@@ -202,7 +192,6 @@ async def edit_entry(
 ) -> Response:
     """Enter a car, or change one (by number): its class, team, drivers (";"-separated)
     and transponder."""
-    _need_control(role)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
