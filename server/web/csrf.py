@@ -40,6 +40,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.web.deps import StateDep
+from server.web.page_token import page_token as request_token
 
 SESSION_COOKIE = "session"  # Starlette SessionMiddleware's cookie name
 TOKEN_HEADER = "x-csrf-token"
@@ -116,14 +117,19 @@ class CsrfGuard:
                 return
             await self.app(scope, receive, send)
             return
-        if scope["type"] != "http" or scope["method"] in SAFE_METHODS:
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        # every page rendered for this request carries the session's token (base.html)
+        cookie = session_cookie(headers)
+        request_token.set(csrf_token(self.secret_key, cookie))
+        if scope["method"] in SAFE_METHODS:
+            await self.app(scope, receive, send)
+            return
         if _is_bearer(headers):
             await self.app(scope, receive, send)
             return
-        cookie = session_cookie(headers)
         login = scope["path"] in LOGIN_PATHS
         source = headers.get("origin") or headers.get("referer")
         if source is not None:
@@ -147,6 +153,11 @@ class CsrfGuard:
             body, replay = await _read_body(receive)
             fields = parse_qs(body.decode("latin-1"), keep_blank_values=True)
             values = fields.get(TOKEN_FIELD)
+            given = values[0] if values else None
+        elif given is None and headers.get("content-type", "").startswith("multipart/form-data"):
+            # an upload form: csrf.js puts the token in the action's query (a multipart
+            # body is not parsed here)
+            values = parse_qs(scope.get("query_string", b"").decode("latin-1")).get(TOKEN_FIELD)
             given = values[0] if values else None
         if given is None or not hmac.compare_digest(given, expected):
             await _refuse(

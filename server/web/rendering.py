@@ -18,6 +18,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from server.web.page_token import request_csrf_token
+
 # package data: templates and static files travel inside the wheel, next to this module
 _PACKAGE_DIR = Path(str(resources.files("server.web")))
 
@@ -44,6 +46,7 @@ class Renderer:
             lstrip_blocks=True,
         )
         self._env.globals["static_url"] = self.static_url
+        self._env.globals["request_csrf_token"] = request_csrf_token
 
     @property
     def templates_dir(self) -> Path:

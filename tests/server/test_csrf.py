@@ -63,6 +63,25 @@ async def test_a_write_with_the_cookie_needs_our_origin_and_the_token(db_url: st
 
 
 @race_databases(SQLITE_DB)
+async def test_an_upload_carries_the_token_in_its_query(db_url: str) -> None:
+    """A multipart body is not parsed by the guard: upload forms put the token in their
+    action's query (csrf.js); every page with a login carries it, the event page's too."""
+    async with race_desk(db_url) as desk, control_client(desk.srv) as control:
+        token = control.headers.pop("X-CSRF-Token")
+        page = await control.get("/control/event")
+        assert f'<meta name="csrf-token" content="{token}">' in page.text
+        assert f'name="csrf_token" value="{token}"' in page.text  # the plain forms' field
+        entries = {"file": ("entries.csv", b"number,class,team,drivers,transponder\n")}
+        upload = "/control/event/entries/upload"
+        refused = await control.post(upload, files=entries, data={"event": "x"})
+        assert refused.status_code == 403
+        wrong = await control.post(f"{upload}?csrf_token={'0' * 64}", files=entries)
+        assert wrong.status_code == 403
+        taken = await control.post(f"{upload}?csrf_token={token}", files=entries)
+        assert taken.status_code != 403, taken.text
+
+
+@race_databases(SQLITE_DB)
 async def test_logins_need_our_origin_and_bearer_calls_are_exempt(db_url: str) -> None:
     async with race_desk(db_url) as desk, browser_client(desk.srv) as browser:
         login = {"name": "rc", "password": "s3cret-pass"}
