@@ -32,7 +32,12 @@ async def test_healthz_names_tasks_database_and_decoders(db_url: str) -> None:
         body = answer.json()
         assert body["status"] == "ok"
         assert set(body["tasks"]) == TASKS | {f"decoder {nobody}"}
-        assert body["database"] == {"ok": True, "spooling": False}
+        assert body["database"] == {
+            "ok": True,
+            "status": 200,
+            "down_since": None,
+            "spooling": False,
+        }
         assert body["decoders"][nobody]["connected"] is False
 
 
