@@ -34,9 +34,9 @@ async def test_healthz_names_tasks_database_and_decoders(db_url: str) -> None:
         assert set(body["tasks"]) == TASKS | {f"decoder {nobody}"}
         assert body["database"] == {
             "ok": True,
-            "status": 200,
-            "down_since": None,
             "spooling": False,
+            "down_since": None,
+            "status": 200,
         }
         assert body["decoders"][nobody]["connected"] is False
 
