@@ -5,9 +5,9 @@ Strategy: the codec (``P3Decoder``) and the ordering logic (``PassingSequencer``
 counters across connections, and runs the read loop with its silence watchdog; this module
 owns the protocol: decoding, the RESEND timer (asked for at once on every reconnect, for
 what came after the last passing delivered), the numbering epochs and the counters. A fresh
-codec per connection, so a half frame from a dead socket
-never glues onto the next one; the sequencer survives reconnects, because passing numbers
-belong to the decoder, not to the TCP session. A passing that arrives beyond ``last + 1`` is
+codec per connection, so a half frame from a dead socket never glues onto the next one; the
+sequencer survives reconnects, because passing numbers belong to the decoder, not to the TCP
+session. A passing that arrives beyond ``last + 1`` is
 held back and the hole is asked for with RESEND; after two unanswered requests the hole is
 given up (counted as lost) so that live timing never stalls. A decoder that restarts its
 numbering (power cycle, swap) sends numbers already passed, timed outside the times they
@@ -124,14 +124,8 @@ class PassingSequencer:
 
     def _spanned(self, passing: Passing) -> Passing:
         at = passing.rtc_time_us
-        self.span_us = (
-            (at, at)
-            if self.span_us is None
-            else (
-                min(self.span_us[0], at),
-                max(self.span_us[1], at),
-            )
-        )
+        low, high = self.span_us if self.span_us is not None else (at, at)
+        self.span_us = (min(low, at), max(high, at))
         return passing
 
 
