@@ -31,7 +31,7 @@ from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
 from server.web.contexts import render_channels
 from server.web.rendering import Renderer
-from server.web.routes import api, health, pages, websockets
+from server.web.routes import api, health, pages, stewards_api, websockets
 from server.web.routes.api_docs import docs_router
 from server.web.state import AppState
 from server.web.static_files import VersionedStaticFiles
@@ -172,6 +172,7 @@ def create_app(
     _serve_assets(app, renderer)
     app.include_router(pages.router)
     app.include_router(api.router)
+    app.include_router(stewards_api.router)
     app.include_router(websockets.router)
     app.include_router(health.router)
     app.add_exception_handler(WriteTimedOut, _write_timed_out)

@@ -101,7 +101,33 @@ async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
     return role
 
 
+def _require(role: str | None, allowed: frozenset[str]) -> str:
+    if role is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "log in or send a bearer token (racecontrol token create --role steward)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if role not in allowed:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"role {role!r} may not do this")
+    return role
+
+
+STEWARD_ROLES = frozenset({"steward"})  # decisions: the chief steward
+INCIDENT_ROLES = frozenset({"control", "steward"})  # reports, the queue, voided laps
+
+
+async def require_steward(role: RoleDep) -> str:
+    return _require(role, STEWARD_ROLES)
+
+
+async def require_control_or_steward(role: RoleDep) -> str:
+    return _require(role, INCIDENT_ROLES)
+
+
 ControlRole = Annotated[str, Depends(require_control)]
+StewardRole = Annotated[str, Depends(require_steward)]
+ControlOrStewardRole = Annotated[str, Depends(require_control_or_steward)]
 PitRole = Annotated[str, Depends(require_pit)]
 WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 

@@ -15,6 +15,7 @@ from server.engine.model import StandingRow
 from server.service.race_service import NoActiveSession
 from server.web.auth import ActorDep, ControlRole
 from server.web.deps import DbDep, RaceDep
+from server.web.routes.stewards_api import penalty_lines
 
 router = APIRouter(prefix="/api/v1", tags=["timing"])
 
@@ -71,6 +72,10 @@ class StandingOut(BaseModel):
     interval_laps: int
     in_pit: bool
     state: str
+    status: str = Field(description="running, DNS, DNF, DSQ or EXCL")
+    penalties: list[dict[str, Any]] = Field(
+        description="the stewards' decisions on the car: applied, pending, served, converted"
+    )
 
     @classmethod
     def of(cls, row: StandingRow) -> StandingOut:
@@ -94,6 +99,8 @@ class StandingOut(BaseModel):
                 "interval_laps": row.interval_laps,
                 "in_pit": row.in_pit,
                 "state": row.state.value,
+                "status": row.status.value,
+                "penalties": penalty_lines(row.penalties),
             }
         )
 

@@ -18,12 +18,13 @@ from server.db import repository
 from server.web import contexts
 from server.web.auth import RoleDep, Throttle
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, pit
+from server.web.routes import control, pit, stewards_pages
 from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
 router.include_router(control.router)
 router.include_router(pit.router)
+router.include_router(stewards_pages.router)
 
 
 def _pin_throttle(request: Request) -> Throttle:
