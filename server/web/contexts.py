@@ -19,7 +19,7 @@ from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
 from server.web.control_views import messages_view
 from server.web.pit_views import PIT_MESSAGES, pit_context
-from server.web.stewards_views import penalties_view, queue_view, with_decisions
+from server.web.stewards_views import queue_view, with_decisions
 from server.web.views import control_context, live_context
 from timing_adapters.adapter import DecoderState
 
@@ -61,7 +61,6 @@ def live(race: RaceService) -> dict[str, Any]:
         messages=() if engine is None else with_decisions(engine.messages(), engine.incidents()),
         sprint=None if engine is None else engine.sprint_standings(),
     )
-    context["penalties"] = penalties_view(rows)
     return context
 
 
