@@ -158,6 +158,11 @@ async def test_incident_decision_amendment_and_refusals(db_url: str) -> None:
         )
         assert seven["gap_ms"] == 29_000
 
+        async with httpx.AsyncClient(base_url=w.srv.base_url) as anonymous:
+            live = (await anonymous.get("/live")).text
+        assert "Car 7</b> 30 s time penalty" in live  # the penalties list
+        assert "Stewards: car 7 30 s time penalty (avoidable contact)" in live  # the ticker
+
         closed = await w.steward.post(f"/api/v1/incidents/{iid}/decision", json=body)
         assert closed.status_code == 409 and "already decided" in closed.text
         amended = await w.steward.post(
@@ -224,6 +229,9 @@ async def test_void_a_lap(db_url: str) -> None:
         assert voided.json()["best_lap_ms"] == 95_000
         seven = next(r for r in await w.standings(sid) if r["number"] == "7")
         assert seven["best_lap_number"] == 2 and seven["laps"] == 3
+        laps = await w.control.get("/control/cars/7/laps")
+        assert laps.status_code == 200
+        assert laps.text.count("<s ") == 1 and "data-voided" in laps.text
         again = await w.control.post(
             f"/api/v1/sessions/{sid}/laps/void", json={"number": "7", "lap": 1, "reason": "T4"}
         )

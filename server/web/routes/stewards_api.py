@@ -26,7 +26,12 @@ from server.engine.outbound import (
 )
 from server.engine.refusals import Refusal
 from server.engine.stewards import Incident, describe
-from server.service.race_service import GridUnavailable, NoActiveSession, RaceService
+from server.service.race_service import (
+    GridResult,
+    GridUnavailable,
+    NoActiveSession,
+    RaceService,
+)
 from server.web import actions
 from server.web.auth import ActorDep, ControlOrStewardRole, StewardRole
 from server.web.deps import RaceDep
@@ -309,7 +314,7 @@ async def race_grid(session_id: int, race: RaceDep) -> GridOut:
     )
 
 
-async def grid_of(race: RaceService, session_id: int) -> Any:
+async def grid_of(race: RaceService, session_id: int) -> GridResult:
     """The grid or the HTTP answer that says why there is none (shared with the page)."""
     try:
         result = await race.grid(session_id)
