@@ -186,6 +186,21 @@ async def test_incident_decision_amendment_and_refusals(db_url: str) -> None:
         rows = await w.standings(sid)
         assert rows[-1]["number"] == "9" and rows[-1]["status"] == "DSQ"
 
+        # the journal alone rebuilds the same classification and incidents
+        replayed, _event, _entries = await w.srv.race.replay(sid)
+        live_engine = w.srv.race.engine
+        assert live_engine is not None
+        assert [(r.number, r.status, r.penalties) for r in replayed.standings()] == [
+            (r.number, r.status, r.penalties) for r in live_engine.standings()
+        ]
+        assert [i.decisions for i in replayed.incidents()] == [
+            i.decisions for i in live_engine.incidents()
+        ]
+
+        # the queue is the stewards' and race control's: nobody else's
+        async with httpx.AsyncClient(base_url=w.srv.base_url) as anonymous:
+            assert (await anonymous.get(f"/api/v1/sessions/{sid}/incidents")).status_code == 401
+            assert (await anonymous.get("/stewards")).status_code == 303
         events = await w.srv.race.journal.read(sid)
         assert sum(isinstance(e, IncidentReported) for e in events) == 3
         assert [e.amend for e in events if isinstance(e, IncidentDecided)][-3:] == [
