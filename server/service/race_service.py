@@ -109,6 +109,8 @@ class GridResult:
     qualifying_session_id: int
     qualifying_name: str
     rows: list[GridRow]
+    event_name: str = ""
+    race_name: str = ""
 
 
 class RejectedInput(ValueError):
@@ -352,6 +354,7 @@ class RaceService:
             if SessionKind(session.type) not in (SessionKind.RACE, SessionKind.SPRINTDURO):
                 raise GridUnavailable(f"session {session_id} is a {session.type}, not a race")
             siblings = await repository.list_sessions(db, session.event_id)
+            event_name = (await repository.get_event(db, session.event_id)).name
         qualifying = [s for s in siblings if s.type == SessionKind.QUALIFYING.value]
         if not qualifying:
             raise GridUnavailable(
@@ -373,7 +376,8 @@ class RaceService:
         entered = [
             (e.number, e.class_name, e.team) for e in await self._current_entries(session_id)
         ]
-        return GridResult(session_id, chosen.id, chosen.name, grid(rows, entered, contacts))
+        rows_out = grid(rows, entered, contacts)
+        return GridResult(session_id, chosen.id, chosen.name, rows_out, event_name, session.name)
 
     async def _contacts(self, session_id: int, name: str) -> list[ContactIncident]:
         """Contact incidents of a session: the timed one's engine, else its journal (the

@@ -310,6 +310,7 @@ async def test_the_grid_from_qualifying_and_practice_contact(db_url: str) -> Non
             text = page.text
             assert text.index(">9<") < text.index(">7<") < text.index(">10<") < text.index(">8<")
             assert "sent to the back" in text
+            assert "Stewards Cup · Race: starting grid" in text and "From Qualifying" in text
 
 
 async def test_no_qualifying_no_grid(db_url: str) -> None:

@@ -161,8 +161,8 @@ async def grid_page(session_id: int, state: StateDep) -> HTMLResponse:
     """The grid of a race, public and printable."""
     result = await grid_of(state.race, session_id)
     context = {
-        "event_name": state.race.event_name,
-        "race_name": f"session {session_id}",
+        "event_name": result.event_name,
+        "race_name": result.race_name,
         "qualifying_name": result.qualifying_name,
         "rows": grid_view(result.rows),
     }
