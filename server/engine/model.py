@@ -69,6 +69,26 @@ class Penalty:
     at_us: int = 0  # when decided (or last amended)
     served_at_us: int | None = None  # the pit-in that served a DT / SG
 
+    def describe(self) -> str:
+        """In words, for results and exports: "30 s time penalty", "drive-through (served)"."""
+        words = self.decision.replace("_", " ")
+        words = words.replace("drive through", "drive-through").replace(
+            "stop and go", "stop-and-go"
+        )
+        unit = _UNITS.get(self.decision)
+        if unit is not None and self.value is not None:
+            words = f"{self.value} {unit} {words}"
+        if self.state is PenaltyState.CONVERTED:
+            return f"{words} (not served: +{self.time_us // 1_000_000} s)"
+        if self.state is PenaltyState.PENDING:
+            return f"{words} (to serve)"
+        if self.state is PenaltyState.SERVED:
+            return f"{words} (served)"
+        return words
+
+
+_UNITS = {"time_penalty": "s", "lap_penalty": "laps", "position_penalty": "places"}
+
 
 class Status(StrEnum):
     """A car's status in the classification."""

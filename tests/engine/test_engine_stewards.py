@@ -110,6 +110,7 @@ def test_a_time_penalty_changes_the_order_and_the_gap() -> None:
     assert penalised.gap_us == 29 * S  # 30 s added, 1 s ahead on the road
     (penalty,) = penalised.penalties
     assert penalty.state is PenaltyState.APPLIED and penalty.time_us == 30 * S
+    assert penalty.describe() == "30 s time penalty"
     assert penalised.status is Status.RUNNING
 
 
@@ -219,6 +220,7 @@ def test_a_drive_through_not_served_before_the_end_becomes_the_rule_sets_time() 
     assert engine.status().finished
     (penalty,) = row(engine, "1").penalties
     assert penalty.state is PenaltyState.CONVERTED and penalty.time_us == 20 * S
+    assert penalty.describe() == "drive-through (not served: +20 s)"
     (penalty,) = row(engine, "2").penalties
     assert penalty.state is PenaltyState.CONVERTED and penalty.time_us == 40 * S  # default
     # 1 finished 11 s ahead on the road, then 20 s against 40 s: it keeps the lead
