@@ -19,7 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.db.journal import last_journal_seq
 from server.db.models import SessionResultRow, utcnow
 from server.db.sessions import get_session
-from server.engine.model import CarState, ProposedPenalty, StandingRow, StintClock
+from server.engine.model import (
+    CarState,
+    Penalty,
+    PenaltyState,
+    ProposedPenalty,
+    StandingRow,
+    Status,
+    StintClock,
+)
 from server.engine.rules import PenaltyKind
 
 
@@ -56,6 +64,10 @@ def _row(data: dict[str, Any]) -> StandingRow:
         ProposedPenalty(**{**p, "kind": PenaltyKind(p["kind"])})
         for p in values["penalties_proposed"]
     )
+    values["penalties"] = tuple(
+        Penalty(**{**p, "state": PenaltyState(p["state"])}) for p in values.get("penalties", ())
+    )
+    values["status"] = Status(values.get("status", Status.RUNNING.value))
     values["last_sectors_us"] = tuple(values["last_sectors_us"])
     values["best_sectors_us"] = tuple(values["best_sectors_us"])
     return StandingRow(**values)

@@ -13,6 +13,7 @@ standings are sorted lazily on request and cached until something changes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from server.engine.alerts import Alert
 from server.engine.endurance import Endurance
@@ -30,6 +31,8 @@ from server.engine.laps import CarTiming
 from server.engine.model import (
     CarState,
     Entry,
+    Penalty,
+    ProposedPenalty,
     RaceControlMessage,
     SessionConfig,
     StandingRow,
@@ -47,9 +50,10 @@ from server.engine.outbound import (
     RejectReason,
     SprintCheckeredTaken,
 )
-from server.engine.positions import order, rows
+from server.engine.positions import BY_BEST_LAP, order, rows
 from server.engine.session_clock import SessionClock
 from server.engine.states import is_stopped, state_after_passing
+from server.engine.stewards import Stewards, adjusted, classified, status_of
 from server.engine.suspects import SuspectPassings, suspect_reason
 from server.engine.transponders import TransponderMap
 
@@ -69,6 +73,7 @@ class SessionCore:
         self.end = FinishState()
         self.endurance = Endurance(config, self.cars, self.flags, self.clock)
         self.entries_version = 0  # changes of the entry list
+        self.stewards = Stewards(config.session_id)
         self.enter_list(entries)
         self.rejected = {reason.value: 0 for reason in RejectReason}
         self.sprint_at_us: int | None = None
@@ -88,13 +93,35 @@ class SessionCore:
     def standings(self) -> list[StandingRow]:
         if self._rows is None or self._rows_version != self.endurance.version:
             self._rows_version = self.endurance.version
-            self._rows = rows(self.order(), self.config.kind, self.endurance.row_extras)
+            kind = self.config.kind
+            penalties = self.penalties()
+            classified_order = classified(self.order(), kind, penalties, kind in BY_BEST_LAP)
+
+            def totals(car: CarTiming) -> tuple[int, int]:
+                return adjusted(car, penalties.get(car.number, ()))
+
+            def more(car: CarTiming) -> dict[str, Any]:
+                mine = penalties.get(car.number, [])
+                return {"penalties": tuple(mine), "status": status_of(car, mine)}
+
+            self._rows = rows(classified_order, kind, self.endurance.row_extras, totals, more)
         return self._rows
 
-    def reorder(self) -> None:
-        """Something the order depends on besides crossings changed (a retirement)."""
+    def invalidate(self) -> None:
+        """Something the order depends on changed outside a crossing (a retirement, a
+        voided lap)."""
         self._ordered = self._rows = None
         self.changed = True
+
+    def penalties(self) -> dict[str, list[Penalty]]:
+        """Each car's stewards' penalties as they stand now."""
+        pits = self.endurance.pits
+        return self.stewards.penalties(self.cars, pits, self.config.rules, self.end.finished)
+
+    def proposals(self) -> list[ProposedPenalty]:
+        """The penalties the rule set proposes now (incidents for the stewards)."""
+        endurance = self.endurance
+        return [p for car in self.cars.values() for p in endurance.view(car).penalties]
 
     def order(self) -> list[CarTiming]:
         if self._ordered is None:

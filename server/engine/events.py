@@ -42,6 +42,20 @@ class LoopRole(StrEnum):
     SECTOR = "sector"
 
 
+class Decision(StrEnum):
+    """What the chief steward decides on an incident."""
+
+    NO_ACTION = "no_action"
+    WARNING = "warning"
+    DRIVE_THROUGH = "drive_through"
+    STOP_AND_GO = "stop_and_go"
+    TIME_PENALTY = "time_penalty"  # value: seconds added to the total time
+    LAP_PENALTY = "lap_penalty"  # value: laps removed
+    POSITION_PENALTY = "position_penalty"  # value: places dropped after ordering
+    EXCLUSION = "exclusion"  # from the session: EXCL, at the bottom
+    DISQUALIFICATION = "disqualification"  # DSQ, at the bottom
+
+
 class SessionKind(StrEnum):
     PRACTICE = "practice"
     QUALIFYING = "qualifying"
@@ -230,6 +244,54 @@ class TransponderAssigned:
     from_us: int | None = None
 
 
+# --- the stewards (journaled; see stewards.py) ------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentReported:
+    """Race control, a corner station or a steward reported an incident: when it happened
+    (``occurred``, "HH:MM:SS" session or race time as reported), where, the cars by number,
+    what happened, and whether cars touched (``contact``: sends them to the back of the
+    next grid when it happens in practice or qualifying)."""
+
+    at_us: int
+    occurred: str
+    place: str
+    cars: tuple[str, ...]
+    description: str
+    contact: bool
+    actor: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentDecided:
+    """The chief steward's decision on incident ``incident_id`` (its ``value``: seconds,
+    laps or places); ``cars`` it applies to (() : every car of the incident). ``amend``
+    replaces an earlier decision (the reason says why); a second decision without it is
+    refused."""
+
+    incident_id: str
+    decision: Decision
+    at_us: int
+    reason: str
+    actor: str = ""
+    value: int | None = None
+    cars: tuple[str, ...] = ()
+    amend: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LapVoided:
+    """Race control voided lap ``lap`` of car ``number`` (track limits): the lap still
+    counts, but never as the car's best lap."""
+
+    number: str
+    lap: int
+    at_us: int
+    reason: str
+    actor: str = ""
+
+
 # --- the entry list (journaled: a replay never reads the entry tables) ---------------
 
 
@@ -272,6 +334,9 @@ InputEvent = (
     | TransponderAssigned
     | EntryListSet
     | EntryChanged
+    | IncidentReported
+    | IncidentDecided
+    | LapVoided
 )
 EntryEvent = EntryListSet | EntryChanged
 Correction = PassingAdded | PassingDeleted | TransponderAssigned
@@ -296,10 +361,18 @@ _INPUT_TYPES: dict[str, type[InputEvent]] = {
         TransponderAssigned,
         EntryListSet,
         EntryChanged,
+        IncidentReported,
+        IncidentDecided,
+        LapVoided,
     )
 }
 # enum-valued fields, by name (the same name has the same enum in every event)
-_ENUM_FIELDS: dict[str, type[StrEnum]] = {"loop": LoopRole, "flag": Flag, "severity": Severity}
+_ENUM_FIELDS: dict[str, type[StrEnum]] = {
+    "loop": LoopRole,
+    "flag": Flag,
+    "severity": Severity,
+    "decision": Decision,
+}
 
 
 def to_record(event: InputEvent) -> dict[str, Any]:
@@ -327,6 +400,8 @@ def from_record(data: dict[str, Any]) -> InputEvent:
         payload["entries"] = tuple(_entry(item) for item in payload["entries"])
     if "entry" in payload:
         payload["entry"] = _entry(payload["entry"])
+    if "cars" in payload:
+        payload["cars"] = tuple(str(number) for number in payload["cars"])
     return cls(**payload)
 
 

@@ -9,6 +9,7 @@ is stored, so a refused passing never touches the state. Everything is O(1) per 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import pairwise
 
 from server.engine.events import Flag
@@ -145,6 +146,17 @@ class CarTiming:
             self.best_lap_number = lap.lap
             self.best_at_us = at_us
         return lap
+
+    def void(self, lap_number: int) -> None:
+        """Void lap ``lap_number`` (validated by the caller): it stays a lap, but the best
+        lap is chosen again among the others (ties to the earliest)."""
+        record = self.lap_records[lap_number - 1]
+        self.lap_records[lap_number - 1] = replace(record, voided=True)
+        self.best_lap_us = self.best_lap_number = self.best_at_us = None
+        for lap in self.lap_records:
+            if not lap.voided and (self.best_lap_us is None or lap.lap_time_us < self.best_lap_us):
+                self.best_lap_us, self.best_lap_number = lap.lap_time_us, lap.lap
+                self.best_at_us = lap.at_us
 
     def lap_completed(self, lap: LapRecord) -> LapCompleted:
         return LapCompleted(

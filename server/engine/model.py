@@ -23,7 +23,7 @@ class CarState(StrEnum):
     FINISHED = "finished"  # took the checkered flag (or classified at its last crossing)
     RETIRED = "retired"  # race control said so, or left in the pits when the race ended
     NOT_CLASSIFIED = "not_classified"  # reserved for classification rules (not set yet)
-    DISQUALIFIED = "disqualified"  # reserved for the stewards' decisions (not set yet)
+    DISQUALIFIED = "disqualified"  # reserved (the stewards' DSQ / EXCL is StandingRow.status)
 
 
 class StintClock(StrEnum):
@@ -44,6 +44,60 @@ class ProposedPenalty:
     value: int
     reason: str
     at_us: int
+
+
+class PenaltyState(StrEnum):
+    APPLIED = "applied"  # in the classification now
+    PENDING = "pending"  # a drive-through / stop-and-go the car has still to serve
+    SERVED = "served"  # served at a pit stop: nothing more to apply
+    CONVERTED = "converted"  # not served before the car's race ended: a time penalty
+
+
+@dataclass(frozen=True, slots=True)
+class Penalty:
+    """A stewards' decision as it stands on one car (warnings and no action included)."""
+
+    incident_id: str
+    number: str
+    decision: str  # a ``Decision`` value
+    value: int | None  # seconds, laps or places as decided
+    state: PenaltyState
+    time_us: int = 0  # added to the total time (a time penalty, a converted DT / SG)
+    laps: int = 0  # removed
+    places: int = 0  # dropped after ordering
+    reason: str = ""
+    at_us: int = 0  # when decided (or last amended)
+    served_at_us: int | None = None  # the pit-in that served a DT / SG
+
+    def describe(self) -> str:
+        """In words, for results and exports: "30 s time penalty", "drive-through (served)"."""
+        words = self.decision.replace("_", " ")
+        words = words.replace("drive through", "drive-through").replace(
+            "stop and go", "stop-and-go"
+        )
+        unit = _UNITS.get(self.decision)
+        if unit is not None and self.value is not None:
+            words = f"{self.value} {unit} {words}"
+        if self.state is PenaltyState.CONVERTED:
+            return f"{words} (not served: +{self.time_us // 1_000_000} s)"
+        if self.state is PenaltyState.PENDING:
+            return f"{words} (to serve)"
+        if self.state is PenaltyState.SERVED:
+            return f"{words} (served)"
+        return words
+
+
+_UNITS = {"time_penalty": "s", "lap_penalty": "laps", "position_penalty": "places"}
+
+
+class Status(StrEnum):
+    """A car's status in the classification."""
+
+    RUNNING = "running"
+    DNS = "DNS"
+    DNF = "DNF"
+    DSQ = "DSQ"
+    EXCL = "EXCL"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +156,10 @@ class StandingRow:
     # sector loops: the last lap's sector times and the car's best of each sector
     last_sectors_us: tuple[int, ...] = ()
     best_sectors_us: tuple[int | None, ...] = ()
+    # the stewards' decisions on this car (applied, pending, served, converted) and the
+    # status they leave it in: the classification already includes them
+    penalties: tuple[Penalty, ...] = ()
+    status: Status = Status.RUNNING
 
     @property
     def in_pit(self) -> bool:
@@ -142,6 +200,7 @@ class LapRecord:
     pitted: bool = False  # a pit loop was passed during the lap
     # time of each sector (sector loop 1, 2, ... then the line); () without sector loops
     sectors_us: tuple[int, ...] = ()
+    voided: bool = False  # race control voided its time (track limits): never a best lap
 
 
 @dataclass(frozen=True, slots=True)

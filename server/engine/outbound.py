@@ -211,6 +211,35 @@ class CorrectionApplied:
     at_us: int
 
 
+@dataclass(frozen=True, slots=True)
+class IncidentRecorded:
+    """An incident was reported; ``incident_id`` is how decisions name it."""
+
+    incident_id: str
+    at_us: int
+    cars: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRecorded:
+    """The stewards decided (or amended) incident ``incident_id`` for ``cars``."""
+
+    incident_id: str
+    decision: str
+    value: int | None
+    cars: tuple[str, ...]
+    at_us: int
+    amended: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LapVoidRecorded:
+    number: str
+    lap: int
+    at_us: int
+    best_lap_us: int | None  # the car's best lap after the void
+
+
 OutEvent = (
     LapCompleted
     | PassingRejected
@@ -238,4 +267,7 @@ OutEvent = (
     | SprintCheckeredTaken
     | SnapshotTaken
     | CorrectionApplied
+    | IncidentRecorded
+    | DecisionRecorded
+    | LapVoidRecorded
 )

@@ -51,26 +51,40 @@ def order(cars: Iterable[CarTiming], kind: SessionKind) -> list[CarTiming]:
     return sorted(cars, key=best_lap_key if kind in BY_BEST_LAP else race_key)
 
 
-def _behind(car: CarTiming, ref: CarTiming | None, by_best: bool) -> tuple[int | None, int]:
-    """(time, laps) from ``ref`` (ahead) to ``car``; (None, 0) when there is nothing to say."""
+Totals = Callable[[CarTiming], tuple[int, int]]
+
+
+def raw_totals(car: CarTiming) -> tuple[int, int]:
+    return car.lap_count, car.last_crossing_us or 0
+
+
+def _behind(
+    car: CarTiming, ref: CarTiming | None, by_best: bool, totals: Totals = raw_totals
+) -> tuple[int | None, int]:
+    """(time, laps) from ``ref`` (ahead) to ``car``; (None, 0) when there is nothing to say.
+    ``totals``: a car's laps and total time as classified (the stewards' penalties)."""
     if ref is None or car.last_crossing_us is None or ref.last_crossing_us is None:
         return None, 0
     if by_best:
         if car.best_lap_us is None or ref.best_lap_us is None:
             return None, 0
         return car.best_lap_us - ref.best_lap_us, 0
-    if car.lap_count == ref.lap_count:
+    (laps, time_us), (ref_laps, ref_time_us) = totals(car), totals(ref)
+    if laps == ref_laps:
         # both crossings end the same lap count: the time between them
-        return car.last_crossing_us - ref.last_crossing_us, 0
-    return None, max(ref.lap_count - car.lap_count, 0)
+        return time_us - ref_time_us, 0
+    return None, max(ref_laps - laps, 0)
 
 
 def rows(
     ordered: Sequence[CarTiming],
     kind: SessionKind,
     extras: Callable[[CarTiming], Mapping[str, Any]] | None = None,
+    totals: Totals = raw_totals,
+    more: Callable[[CarTiming], Mapping[str, Any]] | None = None,
 ) -> list[StandingRow]:
-    """The standing rows; ``extras`` gives each car's further fields (drivers, stops)."""
+    """The standing rows; ``extras`` and ``more`` give each car's further fields (drivers,
+    stops; penalties), ``totals`` its laps and total time as classified."""
     by_best = kind in BY_BEST_LAP
     leader = ordered[0] if ordered else None
     class_leader: dict[str, CarTiming] = {}
@@ -81,10 +95,10 @@ def rows(
     for position, car in enumerate(ordered, start=1):
         cls = car.entry.class_name
         class_count[cls] = class_count.get(cls, 0) + 1
-        gap = _behind(car, leader, by_best)
-        interval = _behind(car, ahead, by_best)
-        class_gap = _behind(car, class_leader.setdefault(cls, car), by_best)
-        class_interval = _behind(car, class_ahead.get(cls), by_best)
+        gap = _behind(car, leader, by_best, totals)
+        interval = _behind(car, ahead, by_best, totals)
+        class_gap = _behind(car, class_leader.setdefault(cls, car), by_best, totals)
+        class_interval = _behind(car, class_ahead.get(cls), by_best, totals)
         result.append(
             StandingRow(
                 position=position,
@@ -92,7 +106,7 @@ def rows(
                 class_name=cls,
                 class_position=class_count[cls],
                 team=car.entry.team,
-                laps=car.lap_count,
+                laps=totals(car)[0],
                 last_lap_us=car.last_lap_us,
                 best_lap_us=car.best_lap_us,
                 best_lap_number=car.best_lap_number,
@@ -109,6 +123,7 @@ def rows(
                 last_sectors_us=car.lap_records[-1].sectors_us if car.lap_records else (),
                 best_sectors_us=tuple(car.best_sectors_us),
                 **(extras(car) if extras is not None else {}),
+                **(more(car) if more is not None else {}),
             )
         )
         ahead = car

@@ -33,6 +33,7 @@ from server.engine.model import (
     CarDetail,
     Entry,
     LapRecord,
+    Penalty,
     ProposedPenalty,
     RaceControlMessage,
     SessionConfig,
@@ -54,6 +55,7 @@ from server.engine.race_control import dispatch, driver_change_refusal
 from server.engine.refusals import Refusal
 from server.engine.rules import HOUR_US
 from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
+from server.engine.stewards import Incident
 from server.engine.suspects import alert_text as suspect_alert_text
 
 _CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
@@ -165,6 +167,18 @@ class RaceEngine:
 
     def cars(self, now_us: int | None = None) -> list[CarDetail]:
         return [self.car_detail(row.number, now_us) for row in self._core.standings()]
+
+    def incidents(self) -> list[Incident]:
+        """Every incident (the rule set's proposals included), in the order reported; the
+        records are the engine's: read them, never change them."""
+        return self._core.stewards.all(self._core.proposals())
+
+    def incident(self, incident_id: str) -> Incident | None:
+        return next((i for i in self.incidents() if i.incident_id == incident_id), None)
+
+    def penalties(self) -> list[Penalty]:
+        """The stewards' penalties on every car, in the order of the classification."""
+        return [p for row in self._core.standings() for p in row.penalties]
 
     def proposed_penalties(self) -> list[ProposedPenalty]:
         return [p for row in self._core.standings() for p in row.penalties_proposed]

@@ -22,7 +22,10 @@ from server.engine.events import (
     ExternalAlertRaised,
     Flag,
     FlagChanged,
+    IncidentDecided,
+    IncidentReported,
     InputEvent,
+    LapVoided,
     LoopRole,
     PassingAdded,
     PassingDetected,
@@ -39,7 +42,10 @@ from server.engine.outbound import (
     ClockPaused,
     ClockResumed,
     CommandRefused,
+    DecisionRecorded,
     DriverChangeRefused,
+    IncidentRecorded,
+    LapVoidRecorded,
     MessagePosted,
     OutEvent,
 )
@@ -96,7 +102,47 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
         case PassingAdded():
             car = core.cars[event.number]  # checked when the correction was accepted
             return core.car_passing(car, event.at_us, event.loop, "")
+        case IncidentReported():
+            result = core.stewards.report(event, core.cars)
+            if isinstance(result, Refusal):
+                unknown = next((n for n in event.cars if n not in core.cars), None)
+                return [_refused(event, result, unknown)]
+            core.endurance.touch(rows=False)
+            return [IncidentRecorded(result, event.at_us, core.stewards.incidents[result].cars)]
+        case IncidentDecided():
+            reason = core.stewards.decide(event, core.proposals())
+            if reason is not None:
+                return [_refused(event, reason)]
+            core.endurance.touch()  # the classification changes at once
+            incident = core.stewards.incidents[event.incident_id]
+            cars = event.cars or incident.cars
+            return [
+                DecisionRecorded(
+                    event.incident_id,
+                    event.decision.value,
+                    event.value,
+                    cars,
+                    event.at_us,
+                    event.amend,
+                )
+            ]
+        case LapVoided():
+            return _void(core, event)
     return []  # PassingDeleted, TransponderAssigned: applied by the rebuild itself
+
+
+def _void(core: SessionCore, event: LapVoided) -> list[OutEvent]:
+    car = core.cars.get(event.number)
+    if car is None:
+        return [_refused(event, Refusal.UNKNOWN_CAR, event.number)]
+    if not 1 <= event.lap <= len(car.lap_records):
+        return [_refused(event, Refusal.NO_SUCH_LAP, event.number)]
+    if car.lap_records[event.lap - 1].voided:
+        return [_refused(event, Refusal.ALREADY_VOIDED, event.number)]
+    car.void(event.lap)
+    core.invalidate()
+    core.endurance.touch(car.number)
+    return [LapVoidRecorded(car.number, event.lap, event.at_us, car.best_lap_us)]
 
 
 def driver_change_refusal(
@@ -148,7 +194,7 @@ def _retire(core: SessionCore, event: CarRetired) -> list[OutEvent]:
         return [_refused(event, Refusal.CAR_FINISHED, event.number)]
     shown = car.reported_state
     car.retired_at_us = event.at_us
-    core.reorder()  # behind the cars still racing: the finish belongs to their leader
+    core.invalidate()  # behind the cars still racing: the finish belongs to their leader
     core.endurance.touch(car.number)  # its stint ends; the standings show it
     out: list[OutEvent] = [CarRetirementRecorded(car.number, event.at_us)]
     out += core.update(car, event.at_us, shown=shown)

@@ -36,6 +36,14 @@ class Refusal(StrEnum):
     # the entry list (journaled; see entry_events.py)
     SESSION_FINISHED = "session_finished"  # its results stay as they were
     INVALID_ENTRY_LIST = "invalid_entry_list"  # a car or a transponder claimed twice
+    # the stewards (see stewards.py)
+    NO_SUCH_INCIDENT = "no_such_incident"
+    ALREADY_DECIDED = "already_decided"  # a closed incident takes amendments only
+    NOT_DECIDED = "not_decided"  # nothing to amend yet
+    VALUE_REQUIRED = "value_required"  # seconds, laps or places: a positive whole number
+    CAR_NOT_INVOLVED = "car_not_involved"  # a decision names a car the incident does not
+    NO_SUCH_LAP = "no_such_lap"  # the car has not completed that lap
+    ALREADY_VOIDED = "already_voided"
     # no engine at all: the race service answers it, before any rule
     NO_SESSION = "no_session"
 

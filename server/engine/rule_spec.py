@@ -27,6 +27,9 @@ FIELDS = frozenset(f.name for f in fields(RuleSet)) - {"name"}  # the preset nam
 
 
 NAME_KEY = "name"  # only a resolved spec has it (a chosen one names a preset instead)
+# fields added after sessions were stored resolved: a stored spec without one gets the
+# default, which is what those sessions ran under (the feature did not exist)
+ADDED_LATER = frozenset({"drive_through_time_us", "stop_and_go_time_us"})
 
 
 def rules_from_spec(spec: dict[str, Any] | None) -> RuleSet:
@@ -61,11 +64,11 @@ def _resolved_rules(spec: dict[str, Any]) -> RuleSet:
     name = spec[NAME_KEY]
     if not isinstance(name, str):
         raise ValueError(f"rules name must be a string, not {name!r}")
-    missing = sorted(FIELDS - set(spec))
+    missing = sorted(FIELDS - set(spec) - ADDED_LATER)
     unknown = sorted(set(spec) - FIELDS - {NAME_KEY})
     if missing or unknown:
         raise ValueError(f"resolved rules: missing fields {missing}, unknown fields {unknown}")
-    values = {key: _convert(key, _HINTS[key], spec[key]) for key in FIELDS}
+    values = {key: _convert(key, _HINTS[key], spec[key]) for key in FIELDS if key in spec}
     return RuleSet(name=name, **values)
 
 

@@ -74,6 +74,10 @@ class RuleSet:
     short_stop_penalty: PenaltySpec | None = None  # proposed when a minimum is not met
     solo_max_race_us: int | None = 3 * HOUR_US  # solo drivers allowed up to this length
     missed_stop_penalty: PenaltySpec = PenaltySpec(PenaltyKind.LAPS, 1)
+    # the stewards: a drive-through / stop-and-go not served before the car's race ends
+    # becomes this time penalty
+    drive_through_time_us: int = 30_000_000
+    stop_and_go_time_us: int = 40_000_000
     # flags and the clock
     caution_flags: frozenset[Flag] = frozenset({Flag.YELLOW})  # full-course cautions in use
     red_may_stop_clock: bool = True  # race control may pause the race clock under red

@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,11 +37,14 @@ from server.engine.events import (
     EntryChanged,
     EntryListSet,
     ExternalAlertRaised,
+    IncidentReported,
     InputEvent,
     PassingDetected,
+    SessionKind,
     Severity,
     entry_list_first,
 )
+from server.engine.grid import ContactIncident, GridRow, grid
 from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
 from server.engine.outbound import (
     CommandRefused,
@@ -50,6 +54,7 @@ from server.engine.outbound import (
     OutEvent,
     SessionFinished,
 )
+from server.engine.stewards import Incident
 from server.service.audit import AuditLog
 from server.service.decoder_alerts import bad_input_alert, decoder_alert
 from server.service.durable_journal import DurableJournal, RejectedEvents
@@ -103,7 +108,7 @@ def _reason_of(late: list[InputEvent]) -> tuple[str, str]:
     ) or "engine"
 
 
-ALL_CHANNELS = frozenset({"public", "control", "pit"})
+ALL_CHANNELS = frozenset({"public", "control", "pit", "stewards"})
 CONTROL_ONLY = frozenset({"control"})
 
 
@@ -116,6 +121,20 @@ class WriteTimedOut(RuntimeError):
 
 
 SUBMIT_TIMEOUT_S = 5.0
+
+
+class GridUnavailable(ValueError):
+    """No grid: the session is not a race, or its event has no qualifying."""
+
+
+@dataclass(frozen=True, slots=True)
+class GridResult:
+    session_id: int
+    qualifying_session_id: int
+    qualifying_name: str
+    rows: list[GridRow]
+    event_name: str = ""
+    race_name: str = ""
 
 
 class RejectedInput(ValueError):
@@ -394,6 +413,77 @@ class RaceService:
             log.error(
                 "session %s: rebuilding its standings failed", session_id, exc_info=task.exception()
             )
+
+    # --- the stewards ---------------------------------------------------------------
+
+    async def incidents_of(self, session_id: int) -> list[Incident]:
+        """A session's incidents: the timed session's from its engine, a past one's from
+        its journal replayed (in a thread). ``LookupError`` for an unknown session."""
+        engine = self.engine
+        if session_id == self.session_id and engine is not None:
+            return engine.incidents()
+        replayed_engine, _event, _entries = await self.replay(session_id)
+        return replayed_engine.incidents()
+
+    async def grid(self, session_id: int) -> GridResult | None:
+        """The grid of race ``session_id`` from its event's (latest) qualifying and the
+        contact incidents of its practice and qualifying sessions; None while the
+        qualifying standings are being rebuilt. ``GridUnavailable`` when there is no
+        grid to give, ``LookupError`` for an unknown session."""
+        async with self._db() as db:
+            session = await repository.get_session(db, session_id)
+            if SessionKind(session.type) not in (SessionKind.RACE, SessionKind.SPRINTDURO):
+                raise GridUnavailable(f"session {session_id} is a {session.type}, not a race")
+            siblings = await repository.list_sessions(db, session.event_id)
+            event_name = (await repository.get_event(db, session.event_id)).name
+        qualifying = [s for s in siblings if s.type == SessionKind.QUALIFYING.value]
+        if not qualifying:
+            raise GridUnavailable(
+                f"the event of session {session_id} has no qualifying session: no grid yet"
+            )
+        chosen = qualifying[-1]
+        engine = self.engine
+        if chosen.id == self.session_id and engine is not None:
+            rows: list[StandingRow] | None = engine.standings()
+        else:
+            rows = await self.past_standings(chosen.id)
+        if rows is None:
+            return None
+        contacts: list[ContactIncident] = []
+        kinds = (SessionKind.PRACTICE.value, SessionKind.QUALIFYING.value)
+        for other in siblings:
+            if other.type in kinds:
+                contacts += await self._contacts(other.id, other.name)
+        entered = [
+            (e.number, e.class_name, e.team) for e in await self._current_entries(session_id)
+        ]
+        rows_out = grid(rows, entered, contacts)
+        return GridResult(session_id, chosen.id, chosen.name, rows_out, event_name, session.name)
+
+    async def _contacts(self, session_id: int, name: str) -> list[ContactIncident]:
+        """Contact incidents of a session: the timed one's engine, else its journal (the
+        reports the engine recorded: every car entered)."""
+        engine = self.engine
+        if session_id == self.session_id and engine is not None:
+            found = [i for i in engine.incidents() if i.contact]
+            return [ContactIncident(name, i.occurred, i.place, i.cars) for i in found]
+        events = await self.journal.read(session_id)
+        entered: set[str] = set()
+        contacts: list[ContactIncident] = []
+        for event in entry_list_first(events):
+            if isinstance(event, EntryListSet):
+                entered |= {entry.number for entry in event.entries}
+            elif isinstance(event, EntryChanged):
+                entered.add(event.entry.number)
+            elif (
+                isinstance(event, IncidentReported)
+                and event.contact
+                and event.cars
+                and all(number in entered for number in event.cars)
+            ):
+                cars = tuple(dict.fromkeys(event.cars))
+                contacts.append(ContactIncident(name, event.occurred, event.place, cars))
+        return contacts
 
     # --- input ---------------------------------------------------------------------
 

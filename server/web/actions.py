@@ -57,6 +57,13 @@ WORDS: dict[Refusal, str] = {
     Refusal.SESSION_FINISHED: "the session has finished: its entries stay as they were",
     Refusal.INVALID_ENTRY_LIST: "the entry list claims a car or a transponder twice",
     Refusal.NO_SESSION: "no session is being timed",
+    Refusal.NO_SUCH_INCIDENT: "there is no such incident",
+    Refusal.ALREADY_DECIDED: "the incident is already decided: amend the decision instead",
+    Refusal.NOT_DECIDED: "the incident has no decision to amend yet",
+    Refusal.VALUE_REQUIRED: "that decision needs a positive value (seconds, laps or places)",
+    Refusal.CAR_NOT_INVOLVED: "car {number} is not in this incident",
+    Refusal.NO_SUCH_LAP: "car {number} has not completed that lap",
+    Refusal.ALREADY_VOIDED: "that lap of car {number} is already voided",
 }
 NOT_RECORDED = "not_recorded"  # neither recorded nor refused: never expected
 _NOT_RECORDED_TEXT = "the engine did not record it: ask race control"

@@ -231,7 +231,8 @@ async def require_timing(role: RoleDep) -> str:
 
 
 async def require_control_or_steward(role: RoleDep) -> str:
-    """Race control, or the chief steward (signing results official)."""
+    """Race control, or the chief steward: incidents, the queue, voided laps, signing
+    results official."""
     return _refuse_unless(role, CONTROL_OR_STEWARD_ROLES)
 
 
@@ -243,10 +244,18 @@ async def require_pit(request: Request, role: RoleDep, race: RaceDep) -> str:
     return role
 
 
+STEWARD_ROLES = frozenset({"steward"})  # decisions: the chief steward
+
+
+async def require_steward(role: RoleDep) -> str:
+    return _refuse_unless(role, STEWARD_ROLES)
+
+
 ControlRole = Annotated[str, Depends(require_control)]
 TimingRole = Annotated[str, Depends(require_timing)]
-PitRole = Annotated[str, Depends(require_pit)]
+StewardRole = Annotated[str, Depends(require_steward)]
 ControlOrStewardRole = Annotated[str, Depends(require_control_or_steward)]
+PitRole = Annotated[str, Depends(require_pit)]
 WebsocketMayPit = Annotated[bool, Depends(websocket_may_pit)]
 
 

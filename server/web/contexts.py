@@ -19,6 +19,7 @@ from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
 from server.web.control_views import messages_view
 from server.web.pit_views import PIT_MESSAGES, pit_context
+from server.web.stewards_views import queue_view, with_decisions
 from server.web.views import control_context, live_context
 from timing_adapters.adapter import DecoderState
 
@@ -26,7 +27,8 @@ if TYPE_CHECKING:
     from server.service.race_service import RaceService
     from server.web.rendering import Renderer
 
-LIVE_BLOCKS = ("header", "ticker", "standings", "sprint")
+LIVE_BLOCKS = ("header", "ticker", "standings", "penalties", "sprint")
+STEWARDS_BLOCKS = ("header", "ticker", "penalties")  # and the queue when it changed
 CONTROL_BLOCKS = (
     "header",
     "standings",
@@ -49,15 +51,55 @@ def session_rules(race: RaceService) -> RuleSet:
 
 def live(race: RaceService) -> dict[str, Any]:
     engine = race.engine
-    return live_context(
+    rows = race.standings()
+    context = live_context(
         event_name=race.event_name,
         status=race.status(),
-        rows=race.standings(),
+        rows=rows,
         server_now_us=race.clock.now_us(),
         clock_rate=race.clock.rate,
-        messages=() if engine is None else engine.messages(),
+        messages=() if engine is None else with_decisions(engine.messages(), engine.incidents()),
         sprint=None if engine is None else engine.sprint_standings(),
     )
+    return context
+
+
+def stewards(race: RaceService, *, may_decide: bool = True) -> dict[str, Any]:
+    """The stewards' page: the queue of incidents, the penalties, decisions in the ticker."""
+    context = live(race)
+    engine = race.engine
+    incidents = [] if engine is None else engine.incidents()
+    context.update(
+        page="stewards",
+        ws_url="/ws/stewards",
+        queue=queue_view(incidents),
+        may_decide=may_decide,
+        ticker=messages_view(
+            [] if engine is None else with_decisions(engine.messages(), incidents), 20
+        ),
+    )
+    return context
+
+
+# the incident queue of each race service, as last rendered (see ``stewards_message``)
+_QUEUES: WeakKeyDictionary[RaceService, _Rendered] = WeakKeyDictionary()
+
+
+def stewards_message(renderer: Renderer, race: RaceService) -> str:
+    """The stewards channel's message: the header, ticker and penalties every time; the
+    queue (with its decision forms) only when an incident or a decision changed it, so a
+    steward's half-typed reason survives every lap."""
+    engine = race.engine
+    incidents = [] if engine is None else engine.incidents()
+    key = (race.session_id, tuple((i.incident_id, len(i.decisions)) for i in incidents))
+    context = stewards(race)
+    html = renderer.fragments("stewards.html", STEWARDS_BLOCKS, context)
+    cached = _QUEUES.get(race)
+    if cached is None or cached.key != key:
+        queue = renderer.fragments("stewards.html", ("queue",), context)
+        _QUEUES[race] = _Rendered(key, queue)
+        html += queue
+    return html
 
 
 def control(race: RaceService) -> dict[str, Any]:
@@ -173,6 +215,8 @@ def render_channels(
         out["control"] = renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
     if "pit" in channels:
         out["pit"] = pit_message(renderer, race)
+    if "stewards" in channels:
+        out["stewards"] = stewards_message(renderer, race)
     return out
 
 

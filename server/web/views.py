@@ -52,6 +52,7 @@ from server.web.formatting import (
     heartbeat_html,
     row_dom_id,
 )
+from server.web.stewards_views import penalties_view
 
 __all__ = [
     "FLAG_BUTTONS",
@@ -240,6 +241,7 @@ def live_context(
         "server_now_us": server_now_us,
         "clock_rate": clock_rate,
         "ticker": messages_view(messages, LIVE_MESSAGES, tz),
+        "penalties": penalties_view(rows),
         "sprint": None
         if sprint is None
         else {"complete": sprint.complete, "rows": classification_rows(sprint.rows)},

@@ -36,6 +36,7 @@ BLOCK_IDS = {
     "standings": "standings-table",
     "ticker": "ticker",
     "sprint": "sprint",
+    "penalties": "penalties",
     "alerts": "alerts",
     "flag_controls": "flag-controls",
     "local_yellows": "local-yellows",

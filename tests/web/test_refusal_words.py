@@ -29,6 +29,13 @@ SAID = {
     Refusal.SESSION_FINISHED: "the session has finished: its entries stay as they were",
     Refusal.INVALID_ENTRY_LIST: "the entry list claims a car or a transponder twice",
     Refusal.NO_SESSION: "no session is being timed",
+    Refusal.NO_SUCH_INCIDENT: "there is no such incident",
+    Refusal.ALREADY_DECIDED: "the incident is already decided: amend the decision instead",
+    Refusal.NOT_DECIDED: "the incident has no decision to amend yet",
+    Refusal.VALUE_REQUIRED: "that decision needs a positive value (seconds, laps or places)",
+    Refusal.CAR_NOT_INVOLVED: "car 7 is not in this incident",
+    Refusal.NO_SUCH_LAP: "car 7 has not completed that lap",
+    Refusal.ALREADY_VOIDED: "that lap of car 7 is already voided",
 }
 
 

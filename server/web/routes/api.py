@@ -19,6 +19,7 @@ from server.web.actions import refusal_of, refusal_text
 from server.web.auth import ActorDep, ControlRole, TimingRole
 from server.web.deps import DbDep, RaceDep
 from server.web.limits import Id, Name, parse_json
+from server.web.routes.stewards_api import penalty_lines
 
 router = APIRouter(prefix="/api/v1", tags=["timing"])
 
@@ -75,6 +76,10 @@ class StandingOut(BaseModel):
     interval_laps: int
     in_pit: bool
     state: str
+    status: str = Field(description="running, DNS, DNF, DSQ or EXCL")
+    penalties: list[dict[str, Any]] = Field(
+        description="the stewards' decisions on the car: applied, pending, served, converted"
+    )
 
     @classmethod
     def of(cls, row: StandingRow) -> StandingOut:
@@ -98,6 +103,8 @@ class StandingOut(BaseModel):
                 "interval_laps": row.interval_laps,
                 "in_pit": row.in_pit,
                 "state": row.state.value,
+                "status": row.status.value,
+                "penalties": penalty_lines(row.penalties),
             }
         )
 

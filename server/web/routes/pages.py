@@ -30,7 +30,7 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, event, logins, pit
+from server.web.routes import control, event, logins, pit, stewards_pages
 from server.web.state import AppState
 
 router = APIRouter(include_in_schema=False)
@@ -38,6 +38,7 @@ router.include_router(event.router)
 router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)
+router.include_router(stewards_pages.router)
 
 
 def _local(target: str, default: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
-from server.web.auth import WebsocketMayPit, websocket_role
+from server.web.auth import CONTROL_OR_STEWARD_ROLES, WebsocketMayPit, websocket_role
 from server.web.deps import StateDep
 from server.web.state import AppState
 
@@ -45,6 +45,14 @@ async def control(websocket: WebSocket, state: StateDep) -> None:
         await _refuse(websocket)
         return
     await _stream(websocket, state, "control")
+
+
+@router.websocket("/ws/stewards")
+async def stewards(websocket: WebSocket, state: StateDep) -> None:
+    if websocket_role(websocket) not in CONTROL_OR_STEWARD_ROLES:
+        await _refuse(websocket)
+        return
+    await _stream(websocket, state, "stewards")
 
 
 @router.websocket("/ws/pit")
