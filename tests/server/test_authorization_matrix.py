@@ -48,10 +48,12 @@ NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not
 CONTROL = frozenset({"cookie:control", "token:control"})
 TIMING = CONTROL | {"cookie:timing", "token:timing"}
 PIT = CONTROL | {"pin", "cookie:pit", "token:pit"}
-CONTROL_OR_STEWARD = CONTROL | {"cookie:steward", "token:steward"}
+STEWARD = frozenset({"cookie:steward", "token:steward"})
+CONTROL_OR_STEWARD = CONTROL | STEWARD
 # websockets read the login cookie only (a browser sends no bearer token)
 PIT_SOCKET = frozenset({"cookie:control", "pin", "cookie:pit"})
 CONTROL_SOCKET = frozenset({"cookie:control"})
+STEWARDS_SOCKET = frozenset({"cookie:control", "cookie:steward"})
 
 # THE table: "METHOD path" (as routed; WS for a websocket) -> who may
 ALLOWED: dict[str, frozenset[str]] = {
@@ -66,6 +68,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /results/{session_id}": EVERYONE,
     "GET /api/v1/sessions/{session_id}/results": EVERYONE,
     "POST /api/v1/sessions/{session_id}/official": CONTROL_OR_STEWARD,
+    "GET /api/v1/sessions/{session_id}/grid": EVERYONE,
+    "GET /live/sessions/{session_id}/grid": EVERYONE,
+    "GET /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
+    "POST /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
+    "POST /api/v1/sessions/{session_id}/laps/void": CONTROL_OR_STEWARD,
+    "POST /api/v1/incidents/{incident_id}/decision": STEWARD,
+    "POST /api/v1/incidents/{incident_id}/amend": STEWARD,
+    "GET /stewards": CONTROL_OR_STEWARD,
+    "POST /stewards/decide": STEWARD,
+    "POST /control/incidents": CONTROL_OR_STEWARD,
+    "POST /control/laps/void": CONTROL_OR_STEWARD,
+    "GET /control/cars/{number}/laps": CONTROL_OR_STEWARD,
+    "WS /ws/stewards": STEWARDS_SOCKET,
     "GET /control/event": CONTROL,
     "POST /control/event/sessions": CONTROL,
     "POST /control/event/sessions/{session_id}/time": CONTROL,
@@ -186,6 +201,7 @@ def concrete(path: str, session_id: int) -> str:
     return (
         path.replace("{session_id}", str(session_id))
         .replace("{number}", "7")
+        .replace("{incident_id}", f"{session_id}-1")
         .replace("/static", "/static/app.css")
     )
 
