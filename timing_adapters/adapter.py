@@ -28,6 +28,13 @@ class Detection:
     # the decoder's clock is not wall time (seconds since power-on, a feed's race time,
     # a local time of day): the server learns its offset from arrival times
     relative_clock: bool = False
+    # a crossing of another timeline of a feed (RMonitor ``$L``), by its name: never the
+    # finish line, only what the event's track maps that timeline (or ``loop``) to
+    timeline: str | None = None
+    # the decoder's clock at the moment this detection was handed over, when the protocol
+    # says it (an RMonitor feed's race time from its latest ``$F``): a repeated, old
+    # crossing is then placed at its own time, not at its arrival
+    decoder_now_us: int | None = None
 
 
 @dataclass(slots=True)

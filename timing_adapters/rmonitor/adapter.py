@@ -133,11 +133,10 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
                 self._feed.apply(result)
                 if isinstance(result, Heartbeat):
                     self._s.last_status_at_us = self._clock.now_us()
-                detection = self._tracker.push(result, self._feed)
-                self._s.duplicates = self._tracker.duplicates
-                if detection is not None:
+                for detection in self._tracker.push(result, self._feed):
                     self._s.passings += 1
                     await self._on_detection(detection)
+                self._s.duplicates = self._tracker.duplicates
             self._count(decoder)
             if decoder.records > records_before:
                 # Also covers time spent awaiting on_detection: that was us, not the feed.
