@@ -7,8 +7,8 @@ import pytest
 from server.engine.events import Flag, SessionKind
 from server.engine.model import SessionStatus
 from server.service.rmonitor_feed import snapshot_of
-from timing_adapters.rmonitor.records import Flag as RMFlag
 from timing_adapters.rmonitor.codec import encode
+from timing_adapters.rmonitor.records import Flag as RMFlag
 from timing_adapters.rmonitor.snapshot import heartbeat
 
 S = 1_000_000
