@@ -14,7 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from server.cli.commands import replay
+from server.cli.main import main
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
@@ -26,7 +29,8 @@ from tests.integration.test_capture_replay import CAPTURE, ENTRIES, SPEED, HeldC
 from tests.timing_adapters.rmonitor_race import START_TOD_US, competitors, replay_race
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.emulator.server import P3Emulator
-from timing_adapters.p3 import P3Decoder, Passing
+from timing_adapters.p3 import Field, P3Decoder, Passing, RecordType, UnknownRecord
+from timing_adapters.p3 import encode as p3_encode
 from timing_adapters.rmonitor.codec import encode as rm_encode
 from timing_adapters.rmonitor.records import LineCrossing
 from timing_adapters.rmonitor.snapshot import RMonitorSnapshot, changes, heartbeat
@@ -226,3 +230,82 @@ async def test_a_track_file_maps_timelines_to_loops(db_url: str, tmp_path: Path)
         (LoopRole.PIT_OUT, None): 130,
         (LoopRole.SECTOR, 1): 130,
     }
+
+
+# -- P3 transponder strings (ProChip and others: field 0x0A) ----------------------------------
+
+
+def string_capture() -> bytes:
+    """Hex per line, like amb.out: car AB-12345 sends only its string, CD-54321 its string
+    and a number (the string wins), 3438895 only its number; one frame's string is garbage."""
+    base = 1_551_520_000_000_000  # 2019-03-02 09:46:40 UTC
+    sends: list[tuple[int | None, str | None]] = [
+        (None, "AB-12345"),
+        (2906141, "CD-54321"),
+        (3438895, None),
+    ]
+    frames: list[bytes] = []
+    number = 100
+    for lap in range(4):
+        for car, (transponder, code) in enumerate(sends):
+            number += 1
+            at = base + lap * 60 * S + car * 5 * S
+            frames.append(p3_encode(Passing(number, transponder, at, 1, transponder_code=code)))
+    garbage = (
+        Field(0x01, (999).to_bytes(4, "little")),
+        Field(0x0A, b"EF 0\x01\x02"),  # not a code: the frame is rejected, counted
+        Field(0x04, base.to_bytes(8, "little")),
+    )
+    frames.append(p3_encode(UnknownRecord(RecordType.PASSING, garbage)))
+    return b"".join(frame.hex().encode() + b"\n" for frame in frames)
+
+
+STRING_ENTRIES = (
+    "number,class,team,drivers,transponder\n"
+    "1,K,Kart 1,Driver 1,AB-12345\n"
+    "2,K,Kart 2,Driver 2,CD-54321\n"
+    "3,K,Kart 3,Driver 3,3438895\n"
+)
+
+
+async def test_string_transponders_are_scored_by_the_replay_command(
+    db_url: str, tmp_path: Path
+) -> None:
+    capture = tmp_path / "prochip.out"
+    capture.write_bytes(string_capture())
+    await prepare_database(db_url, STRING_ENTRIES, "ProChip Cup")
+    command = [sys.executable, "-m", "server.cli", "replay", str(capture), "--format", "p3"]
+    command += ["--event", "ProChip Cup", "--session", "Practice", "--type", "practice"]
+    done = await asyncio.to_thread(
+        subprocess.run, [*command, "--db", db_url], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    session_id = int(done.stdout.split()[1].rstrip(":"))
+    assert done.stdout.strip() == (
+        f"session {session_id}: 12 passings, 9 laps, 3 cars, 1 bad lines"
+    )
+    rows = await stored_standings(db_url, session_id)
+    assert {r.number: r.laps for r in rows} == {"1": 3, "2": 3, "3": 3}
+    assert {r.number: r.best_lap_us for r in rows} == {"1": 60 * S, "2": 60 * S, "3": 60 * S}
+
+
+async def test_replay_refuses_bad_options(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capture = tmp_path / "prochip.out"
+    capture.write_bytes(string_capture())
+    await prepare_database(db_url, STRING_ENTRIES, "ProChip Cup")
+    base = ["replay", "--event", "ProChip Cup", "--db", db_url]
+    cases = [
+        ([str(tmp_path / "missing.out"), "--format", "p3", "--session", "S"], "no such file"),
+        ([str(capture), "--format", "p3", "--session", "S", "--speed", "fast"], "--speed"),
+        ([str(capture), "--format", "p3", "--session", "S", "--green", "25:99"], "--green"),
+        ([str(capture), "--format", "p3", "--session-id", "424242"], "no such session"),
+        ([str(capture), "--format", "p3"], "--session"),
+        ([str(capture), "--format", "p3", "--session", "S", "--type", "derby"], "derby"),
+    ]
+    for args, said in cases:
+        # the command line's own entry point, in a thread: it runs its own event loop
+        assert await asyncio.to_thread(main, [*base, *args]) == 2, args
+        err = capsys.readouterr().err
+        assert said in err and err.startswith("racecontrol: "), err
