@@ -117,6 +117,11 @@ async def test_follows_a_feed() -> None:
         state = adapter.state
         assert (state.connected, state.connects, state.passings) == (True, 1, 3)
         assert (state.bad_frames, state.duplicates) == (1, 0)
+        # the spliced line, as text: what race control reads on the decoder panel
+        assert (
+            state.last_rejection
+            == 'bad quoting: $G,1,"21",1,"00:01:3$J,"22","00:01:31.000","00:01:33.000"'
+        )
         assert state.last_status_at_us is not None
         feed = adapter.feed
         assert feed.run is not None and feed.run.description == "Race 1"

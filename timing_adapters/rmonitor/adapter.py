@@ -28,7 +28,7 @@ from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream
 
 from . import DEFAULT_PORT
-from .codec import MAX_LINE, RMonitorDecoder
+from .codec import ENCODING, MAX_LINE, RMonitorDecoder
 from .crossings import CrossingTracker
 from .feed_state import RMonitorFeedState
 from .records import BadLine, Heartbeat
@@ -128,7 +128,10 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
             records_before = decoder.records
             for result in decoder.receive(data):
                 if isinstance(result, BadLine):
-                    self._s.last_rejection = self._rejections.report(result.reason, result.line)
+                    # a line cut short, two spliced: counted, and shown as text on /control
+                    self._s.last_rejection = self._rejections.report(
+                        result.reason, result.line, text=ENCODING
+                    )
                     continue
                 self._feed.apply(result)
                 if isinstance(result, Heartbeat):
