@@ -164,7 +164,11 @@ def _rmonitor(data: bytes, source: str) -> Recording:
         if isinstance(record, Heartbeat):
             now = record.race_time_us
             shown = _RM_FLAGS.get(RMFlag(record.flag)) if record.flag in _RM_FLAGS else None
-            if shown is not None and shown != flag:
+            if shown is Flag.GREEN and flag is None:
+                # race time counts from the green flag: the race started at race time 0,
+                # also in a recording joined later
+                out.items.insert(0, Item(0, flag=shown))
+            elif shown is not None and shown != flag:
                 out.items.append(Item(now, flag=shown))
             flag = shown if shown is not None else flag
         for detection in tracker.push(record, feed):

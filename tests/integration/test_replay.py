@@ -33,7 +33,13 @@ from timing_adapters.p3 import Field, P3Decoder, Passing, RecordType, UnknownRec
 from timing_adapters.p3 import encode as p3_encode
 from timing_adapters.rmonitor.codec import encode as rm_encode
 from timing_adapters.rmonitor.records import LineCrossing
-from timing_adapters.rmonitor.snapshot import RMonitorSnapshot, changes, heartbeat
+from timing_adapters.rmonitor.records import Passing as RMPassing
+from timing_adapters.rmonitor.snapshot import (
+    RMonitorSnapshot,
+    changes,
+    full_picture,
+    heartbeat,
+)
 
 EVENT = "Karting 2019-03-02"
 S = 1_000_000
@@ -143,10 +149,12 @@ def rmonitor_recording(snapshots: list[RMonitorSnapshot], *, timelines: bool = F
     return b"".join(line for _at, _n, line in lines)
 
 
-async def rmonitor_replay(db_url: str, data: bytes, name: str, tmp: Path) -> tuple[str, int]:
+async def rmonitor_replay(
+    db_url: str, data: bytes, name: str, tmp: Path, minutes: int = 60
+) -> tuple[str, int]:
     path = tmp / "race.rmon"
     path.write_bytes(data)
-    line = await replay(db_url, path, "rmonitor", RM_EVENT, name, length_minutes=60)
+    line = await replay(db_url, path, "rmonitor", RM_EVENT, name, length_minutes=minutes)
     return line, int(line.split()[1].rstrip(":"))
 
 
@@ -309,3 +317,46 @@ async def test_replay_refuses_bad_options(
         assert await asyncio.to_thread(main, [*base, *args]) == 2, args
         err = capsys.readouterr().err
         assert said in err and err.startswith("racecontrol: "), err
+
+
+async def test_a_feed_joined_two_hours_into_the_race(db_url: str, tmp_path: Path) -> None:
+    race = replay_race(cars=10, laps=90)  # about 2 h 15 min
+    join = next(n for n, s in enumerate(race) if s.race_time_us >= 7_200 * S)
+    joined = race[join - 1]
+    # what the feed sends on connect: the picture, then the last $J of every competitor (the
+    # past, before any $F), then its heartbeat; from there on the race as it goes
+    last_j: dict[str, RMPassing] = {}
+    for snapshot in race[:join]:
+        for p in snapshot.passings:
+            last_j[p.registration] = RMPassing(
+                p.registration, p.lap_time_us // 1000 * 1000, p.total_time_us
+            )
+    records = [*full_picture(joined), *last_j.values(), heartbeat(joined, 0)]
+    previous = joined
+    for snapshot in race[join:]:
+        records += [heartbeat(snapshot, 0), *changes(previous, snapshot)]
+        previous = snapshot
+    await prepare_database(db_url, RM_ENTRIES, RM_EVENT)
+    line, session_id = await rmonitor_replay(
+        db_url, b"".join(rm_encode(r) for r in records), "Joined", tmp_path, minutes=180
+    )
+    assert line.endswith("10 cars, 0 bad lines")
+    at_join = {p.registration: p.laps or 0 for p in joined.positions}
+    rows = await stored_standings(db_url, session_id)
+    # every lap from the first crossing we saw on: none counted twice, none made of two
+    # crossings that are not consecutive, none shorter than the track's minimum (20 s)
+    assert {r.number: r.laps for r in rows} == {
+        reg: laps - at_join[reg] for reg, laps in final_feed_laps(race).items()
+    }
+    assert all(r.best_lap_us is not None and r.best_lap_us >= 80 * S for r in rows)
+    engine = create_engine(db_url)
+    try:
+        journal = await JournalStore(sessionmaker(engine)).read(session_id)
+    finally:
+        await engine.dispose()
+    firsts: dict[str, int] = {}
+    for _seq, event in journal:
+        if isinstance(event, PassingDetected):
+            firsts.setdefault(event.transponder, event.at_us)
+    # the repeated $J lines are placed at their own race time, not at their arrival
+    assert firsts == {reg: j.total_time_us for reg, j in last_j.items()}
