@@ -8,6 +8,7 @@ tests/data. The RMonitor race is written by ``tests/timing_adapters/rmonitor_rac
 from __future__ import annotations
 
 import asyncio
+import re
 import subprocess
 import sys
 from collections import Counter
@@ -25,10 +26,16 @@ from server.engine.events import LoopRole, PassingDetected
 from server.engine.model import StandingRow
 from server.web.routes.api import StandingOut
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from tests.fixtures.timing_data import TIMING_DATA
 from tests.integration.test_capture_replay import CAPTURE, ENTRIES, SPEED, HeldClock
 from tests.timing_adapters.rmonitor_race import START_TOD_US, competitors, replay_race
+from timing_adapters.amb_legacy.records import Passing as AmbPassing
+from timing_adapters.amb_legacy.wire import encode as amb_encode
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.emulator.server import P3Emulator
+from timing_adapters.mylaps_ts.capture import client_stream, read_forwarder_log
+from timing_adapters.mylaps_ts.codec import MessageFramer
+from timing_adapters.mylaps_ts.protocol import ExchangeSession
 from timing_adapters.p3 import Field, P3Decoder, Passing, RecordType, UnknownRecord
 from timing_adapters.p3 import encode as p3_encode
 from timing_adapters.rmonitor.codec import encode as rm_encode
@@ -360,3 +367,69 @@ async def test_a_feed_joined_two_hours_into_the_race(db_url: str, tmp_path: Path
             firsts.setdefault(event.transponder, event.at_us)
     # the repeated $J lines are placed at their own race time, not at their arrival
     assert firsts == {reg: j.total_time_us for reg, j in last_j.items()}
+
+
+# -- AMB legacy, I-Lap and MyLaps T&S ----------------------------------------------------------
+
+
+def amb_recording(*, crc: bool) -> bytes:
+    """Three cars, five laps each, on an AMB (P98: numbered, with CRC) or I-Lap decoder
+    (no number, no CRC); one record cut short in the middle."""
+    records = []
+    number = 0
+    for lap in range(6):
+        for car, code in enumerate(("1001", "1002", "AB12")):
+            number += 1
+            at = 3_600 * S + lap * (45 + car) * S
+            passing = AmbPassing("101", code, at, number if crc else None, 30, 120, 0)
+            if not crc:
+                passing = AmbPassing("101", code, at)
+            records.append(amb_encode(passing, crc=crc))
+    records.insert(7, records[7][:9])  # a cut record: a bad line, counted
+    return b"".join(records)
+
+
+AMB_ENTRIES = (
+    "number,class,team,drivers,transponder\n"
+    "1,K,Kart 1,Driver 1,1001\n"
+    "2,K,Kart 2,Driver 2,1002\n"
+    "3,K,Kart 3,Driver 3,AB12\n"
+)
+
+
+async def test_amb_and_ilap_recordings_replay(db_url: str, tmp_path: Path) -> None:
+    await prepare_database(db_url, AMB_ENTRIES, "AMB Cup")
+    for fmt, crc in (("amb", True), ("ilap", False)):
+        path = tmp_path / f"{fmt}.txt"
+        path.write_bytes(amb_recording(crc=crc))
+        line = await replay(db_url, path, fmt, "AMB Cup", fmt, kind="practice")
+        session_id = int(line.split()[1].rstrip(":"))
+        assert line == f"session {session_id}: 18 passings, 15 laps, 3 cars, 1 bad lines"
+        rows = await stored_standings(db_url, session_id)
+        # the laps are differences of the decoder's own times: exact
+        assert {r.number: r.best_lap_us for r in rows} == {"1": 45 * S, "2": 46 * S, "3": 47 * S}
+        assert [r.number for r in rows] == ["1", "2", "3"]
+
+
+async def test_mylaps_exchange_log_replays_each_distinct_passing_once(
+    db_url: str, tmp_path: Path
+) -> None:
+    log = TIMING_DATA / "mylaps-ts-exchange" / "racemap_MyLapsInputAdapter-by-sporttijden.log"
+    data = log.read_bytes()
+    # the first 400 entries of the log (cut where an entry starts), resends included
+    starts = [m.start() for m in re.finditer(rb"^\d{4}-\d\d-\d\dT", data, re.MULTILINE)]
+    part = tmp_path / "part.log"
+    part.write_bytes(data[: starts[400]])
+    # what the live listener's protocol session passes on for the same bytes
+    session, framer = ExchangeSession(), MessageFramer()
+    live = [
+        d
+        for message in framer.receive(client_stream(read_forwarder_log(part.read_bytes())))
+        for d in session.handle(message).detections
+    ]
+    assert session.duplicates > 0 and len(live) == 60
+    await prepare_database(db_url, "number,class,team,drivers,transponder\n", "Sporttijden")
+    line = await replay(db_url, part, "mylaps", "Sporttijden", "Stage", kind="practice")
+    session_id = int(line.split()[1].rstrip(":"))
+    # T&S's resends are passed on once each, as live; no entries: no car
+    assert line.startswith(f"session {session_id}: {len(live)} passings, 0 laps, 0 cars, ")
