@@ -35,6 +35,9 @@ class Detection:
     # says it (an RMonitor feed's race time from its latest ``$F``): a repeated, old
     # crossing is then placed at its own time, not at its arrival
     decoder_now_us: int | None = None
+    # the lap this crossing completed, as the other scoring system counted it: set on an
+    # RMonitor feed's first ``$J`` of a competitor when its ``$G`` row is that crossing
+    lap: int | None = None
 
 
 @dataclass(slots=True)

@@ -81,6 +81,10 @@ class PassingDetected:
     sector: int | None = None  # which sector loop, for LoopRole.SECTOR
     # when it reached us, on the session clock: a passing timed far from it is suspect
     received_at_us: int | None = None
+    # the lap this crossing completed as another scoring system counted it (an RMonitor
+    # feed joined mid-race: its ``$G`` laps); only a car's first crossing uses it, so the
+    # laps driven before we joined count, without a lap time
+    lap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

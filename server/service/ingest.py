@@ -93,6 +93,7 @@ class PassingMapper:
             decoder_time_us=detection.time_us,
             sector=sector,
             received_at_us=received_at_us,
+            lap=detection.lap,
         )
         self.remember(event)
         self.passings += 1

@@ -151,6 +151,21 @@ def test_passings_before_the_first_heartbeat_wait_for_its_race_time() -> None:
     assert tracker.push(old, feed) == []  # and repeated again: the same crossing, once
 
 
+def test_the_first_passing_after_joining_carries_the_feeds_laps() -> None:
+    tracker = CrossingTracker(URL)
+    feed = feed_of(
+        RacePosition(1, "21", 80, 7_000_000_000),  # $G on connect: 80 laps at 7000 s
+        RacePosition(2, "7", 79, 6_990_000_000),
+        Heartbeat(9999, 0, 0, 7_200 * S, Flag.GREEN),
+    )
+    [same] = tracker.push(Passing("21", 88_000_000, 7_000_000_000), feed)
+    assert same.lap == 80  # the $G row is this crossing: 80 laps before we joined
+    [older] = tracker.push(Passing("7", 88_000_000, 6_900_000_000), feed)
+    assert older.lap is None  # not the crossing the $G row counted
+    [next_lap] = tracker.push(Passing("21", 88_000_000, 7_088_000_000), feed)
+    assert next_lap.lap is None  # only the first one
+
+
 def test_line_crossings_use_the_heartbeat_time_base() -> None:
     tracker = CrossingTracker(URL)
     feed = feed_of(CompetitorExt("reg13", "13", 1, "", "", "", ""))

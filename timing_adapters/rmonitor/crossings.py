@@ -18,6 +18,8 @@ Strategy: pure; the adapter feeds every record through ``push`` after folding it
   detection carries ``decoder_now_us``, the feed's race time of its latest ``$F``, so the
   server places a repeated ``$J`` at its own race time instead of at its arrival; ``$J``
   lines before the first ``$F`` are held back until it comes (``push`` returns them then).
+  The first ``$J`` of a competitor whose ``$G`` row is that same crossing (same total time)
+  carries the ``$G`` laps as ``lap``: the engine counts the laps driven before we joined.
 Repeats are dropped (and counted): a relay that replays the last ``$J`` of each competitor
 on reconnect must not add laps. A ``$J`` whose total time is not after the competitor's
 previous one is a repeat; the memory is cleared by ``$I`` and by a new run number.
@@ -57,11 +59,11 @@ class CrossingTracker:
                 if feed.heartbeat is None:
                     self._held.append(record)
                     return []
-                found = self._passing(record, feed.heartbeat.race_time_us)
+                found = self._passing(record, feed.heartbeat.race_time_us, feed)
                 return [] if found is None else [found]
             case Heartbeat() if self._held:
                 held, self._held = self._held, []
-                return [d for p in held if (d := self._passing(p, record.race_time_us))]
+                return [d for p in held if (d := self._passing(p, record.race_time_us, feed))]
             case LineCrossing() if self.line_crossings:
                 crossing = self._crossing(record, feed)
                 return [] if crossing is None else [crossing]
@@ -75,18 +77,32 @@ class CrossingTracker:
                 pass
         return []
 
-    def _passing(self, record: Passing, race_time_now_us: int) -> Detection | None:
+    def _passing(
+        self, record: Passing, race_time_now_us: int, feed: RMonitorFeedState
+    ) -> Detection | None:
         last = self._last_total.get(record.registration)
         if last is not None and record.total_time_us <= last:
             self.duplicates += 1
             return None
         self._last_total[record.registration] = record.total_time_us
+        # the competitor's first $J since we joined: when the feed's $G row is this very
+        # crossing, its laps are the laps driven before we joined
+        row = feed.race.get(record.registration) if last is None else None
+        carried = (
+            row.laps
+            if row is not None
+            and row.laps is not None
+            and row.laps > 0
+            and row.total_time_us == record.total_time_us
+            else None
+        )
         return Detection(
             self.decoder_id,
             record.registration,
             record.total_time_us,
             relative_clock=True,
             decoder_now_us=max(race_time_now_us, record.total_time_us),
+            lap=carried,
         )
 
     def _crossing(self, record: LineCrossing, feed: RMonitorFeedState) -> Detection | None:
