@@ -31,6 +31,16 @@ class Detection:
     # the decoder's numbering epoch: one more each time it restarted its passing numbers
     # (power cycle, swap), so (decoder, epoch, number) names one passing for good
     epoch: int = 0
+    # a crossing of another timeline of a feed (RMonitor ``$L``), by its name: never the
+    # finish line, only what the event's track maps that timeline (or ``loop``) to
+    timeline: str | None = None
+    # the decoder's clock at the moment this detection was handed over, when the protocol
+    # says it (an RMonitor feed's race time from its latest ``$F``): a repeated, old
+    # crossing is then placed at its own time, not at its arrival
+    decoder_now_us: int | None = None
+    # the lap this crossing completed, as the other scoring system counted it: set on an
+    # RMonitor feed's first ``$J`` of a competitor when its ``$G`` row is that crossing
+    lap: int | None = None
 
 
 @dataclass(slots=True)

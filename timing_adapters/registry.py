@@ -104,12 +104,18 @@ class CodeForm:
         return self.pattern.fullmatch(code) is not None and self.fits(code)
 
 
-# P3: the 4-byte TRANSPONDER field, which the runner turns into a decimal string
+def _p3_code(code: str) -> bool:
+    return not code.isdigit() or _fits_4_bytes(code)
+
+
+# P3: the 4-byte TRANSPONDER field, which the runner turns into a decimal string, or the
+# transponder string (field 0x0A: ProChip and others, e.g. "AB-12345"), which wins when a
+# decoder sends both
 P3_CODES = CodeForm(
     "P3",
-    "numbers from 0 to 4294967295, without leading zeros",
-    re.compile(r"0|[1-9]\d{0,9}"),
-    _fits_4_bytes,
+    "numbers from 0 to 4294967295 without leading zeros, or codes with a dash such as AB-12345",
+    re.compile(r"0|[1-9]\d{0,9}|(?=[0-9A-Za-z-]{3,32}$)[0-9A-Za-z]+(?:-[0-9A-Za-z]+)+"),
+    _p3_code,
 )
 # AMB legacy and I-Lap: the transponder field of an ``@`` line as it comes
 AMB_CODES = CodeForm("AMB/I-Lap", "1 to 32 letters and digits", re.compile(r"[0-9A-Za-z]{1,32}"))
@@ -205,11 +211,13 @@ def open_adapter(
 def p3_detection(
     passing: Passing, url: str, offset_us: int | None = None, epoch: int = 0
 ) -> Detection:
-    """A P3 passing; its RTC is taken as it comes unless GET_TIME measured an offset."""
+    """A P3 passing; its RTC is taken as it comes unless GET_TIME measured an offset.
+    The transponder string (field 0x0A) wins over the number when a decoder sends both."""
     decoder_id = str(passing.decoder_id) if passing.decoder_id is not None else url
+    code = passing.transponder_code or str(passing.transponder)
     return Detection(
         decoder_id=decoder_id,
-        transponder=str(passing.transponder),
+        transponder=code,
         time_us=passing.rtc_time_us,
         passing_number=passing.passing_number,
         offset_us=offset_us,

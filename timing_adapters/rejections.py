@@ -20,6 +20,17 @@ def hex_excerpt(data: bytes) -> str:
     return text if len(data) <= _HEX_BYTES else f"{text} ... ({len(data)} bytes)"
 
 
+_TEXT_CHARS = 80
+
+
+def text_excerpt(data: bytes, encoding: str = "cp1252") -> str:
+    """A text protocol's rejected line as text (control characters shown as ``\\xNN``),
+    cut at 80 characters: what race control reads on the decoder panel."""
+    text = data.rstrip(b"\r\n").decode(encoding, "replace")
+    shown = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return shown if len(shown) <= _TEXT_CHARS else shown[:_TEXT_CHARS] + " ..."
+
+
 class RejectionLog:
     def __init__(self, logger: logging.Logger, source: str, *, detailed: int = 20) -> None:
         self._logger = logger
@@ -27,13 +38,16 @@ class RejectionLog:
         self._detailed = detailed
         self.count = 0
 
-    def report(self, reason: str, data: bytes) -> str:
+    def report(self, reason: str, data: bytes, *, text: str | None = None) -> str:
         """Count one rejected input, log it if it is one of the few worth a line; returns
-        the short form for ``DecoderState.last_rejection``."""
+        the short form for ``DecoderState.last_rejection`` (``text``: the encoding of a
+        text protocol, whose line is shown as text rather than hex)."""
         self.count += 1
         n = self.count
         if n <= self._detailed or (n >= 100 and str(n).rstrip("0") == "1"):
             self._logger.warning(
                 "%s: rejected input #%d (%s): %s", self._source, n, reason, hex_excerpt(data)
             )
+        if text is not None:
+            return f"{reason}: {text_excerpt(data, text)}"
         return f"{reason}: {data[:16].hex(' ')}" + (" ..." if len(data) > 16 else "")

@@ -246,6 +246,57 @@ async def import_track(url: str, path: Path, event: str) -> str:
         await engine.dispose()
 
 
+async def replay(
+    url: str,
+    path: Path,
+    fmt: str,
+    event: str,
+    session: str | None,
+    *,
+    kind: str = "race",
+    length_minutes: int | None = None,
+    speed: float | None = None,
+    green: str | None = None,
+    session_id: int | None = None,
+) -> str:
+    """``racecontrol replay``: a recording re-scored into a new (or the given) session;
+    the one-line summary."""
+    from server.db.sessions import create_session
+    from server.service.replay import Format, green_time, read_recording, replay_recording
+
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    recording = read_recording(path.read_bytes(), Format(fmt), f"{fmt}+file://{path.name}")
+    try:
+        green_at = None if green is None else green_time(recording, green)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    engine = create_engine(url)
+    try:
+        makers = sessionmaker(engine)
+        if session_id is None:
+            if not session:
+                raise UserError("give --session NAME (or --session-id of an existing session)")
+            async with makers() as db:
+                try:
+                    row = await create_session(db, event, kind, session, length_minutes)
+                except ValueError as exc:
+                    raise UserError(str(exc)) from None
+                session_id = row.id
+        else:
+            async with makers() as db:
+                try:
+                    await repository.get_session(db, session_id)
+                except LookupError:
+                    raise UserError(f"--session-id {session_id}: no such session") from None
+        summary = await replay_recording(
+            makers, session_id, recording, speed=speed, green_at_us=green_at
+        )
+    finally:
+        await engine.dispose()
+    return summary.line()
+
+
 def demo(args: argparse.Namespace) -> None:
     from server.cli.demo import run_demo
 

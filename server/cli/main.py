@@ -1,5 +1,5 @@
 """The ``racecontrol`` command line: demo, serve, db upgrade, users, tokens, PINs, login
-lockouts, import, emulate."""
+lockouts, import, results, replay, emulate."""
 
 from __future__ import annotations
 
@@ -205,6 +205,26 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--event", required=True)
     _db_arg(track)
 
+    replay = sub.add_parser(
+        "replay", help="re-score a recording into a session, faster than real time"
+    )
+    replay.add_argument("file", type=Path)
+    replay.add_argument(
+        "--format", required=True, choices=["p3", "amb", "ilap", "rmonitor", "mylaps"]
+    )
+    replay.add_argument("--event", required=True)
+    replay.add_argument("--session", default=None, help="name of the session to create")
+    replay.add_argument("--session-id", type=int, default=None, help="replay into this session")
+    replay.add_argument("--type", default="race", help="practice, qualifying or race ...")
+    replay.add_argument("--length-minutes", type=int, default=None)
+    replay.add_argument(
+        "--speed", default="max", help="times real time, or max: as fast as the engine takes it"
+    )
+    replay.add_argument(
+        "--green", default=None, help="HH:MM:SS in the recording's clock (default: its own)"
+    )
+    _db_arg(replay)
+
     emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
     emulate.add_argument("--host", default="127.0.0.1")
     emulate.add_argument("--port", type=_port, default=5403)
@@ -260,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _database_command(args: argparse.Namespace) -> None:
-    """user, token, login, pin, import and results: on a migrated database only."""
+    """user, token, login, pin, import, results and replay: on a migrated database only."""
     from server.cli import commands
 
     url = _db_url(args)
@@ -301,6 +321,8 @@ def _database_command(args: argparse.Namespace) -> None:
         else:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
+    elif args.command == "replay":
+        print(_run(lambda: _replay(url, args)))
     elif args.import_command == "track":
         print(_run(lambda: commands.import_track(url, args.file, args.event)))
     else:
@@ -309,6 +331,30 @@ def _database_command(args: argparse.Namespace) -> None:
                 lambda: commands.import_entries(url, args.file, args.event, args.date, args.decoder)
             )
         )
+
+
+async def _replay(url: str, args: argparse.Namespace) -> str:
+    from server.cli import commands
+
+    speed: float | None = None
+    if args.speed != "max":
+        try:
+            speed = float(args.speed)
+        except ValueError:
+            raise UserError(f"--speed {args.speed!r}: give a number or max") from None
+        check_range("--speed", speed, *SPEED)
+    return await commands.replay(
+        url,
+        args.file,
+        args.format,
+        args.event,
+        args.session,
+        kind=args.type,
+        length_minutes=args.length_minutes,
+        speed=speed,
+        green=args.green,
+        session_id=args.session_id,
+    )
 
 
 def _ask_password() -> str:

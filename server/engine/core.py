@@ -57,6 +57,8 @@ from server.engine.stewards import Stewards, adjusted, classified, status_of
 from server.engine.suspects import SuspectPassings, suspect_reason
 from server.engine.transponders import TransponderMap
 
+_MAX_CARRIED_LAPS = 100_000  # a feed's "laps before we joined" beyond this is not a race
+
 
 class SessionCore:
     def __init__(
@@ -173,7 +175,8 @@ class SessionCore:
             if seen.count == 1:
                 self.endurance.alerts_version += 1  # a new unknown transponder alert
             return [seen]
-        return self.car_passing(self.cars[number], p.at_us, p.loop, p.transponder, p.sector)
+        car = self.cars[number]
+        return self.car_passing(car, p.at_us, p.loop, p.transponder, p.sector, carried=p.lap)
 
     def car_over(self, car: CarTiming, at_us: int) -> bool:
         """Whether the car's race is over for something that happened at ``at_us``: a
@@ -188,6 +191,8 @@ class SessionCore:
         loop: LoopRole,
         transponder: str,
         sector: int | None = None,
+        *,
+        carried: int | None = None,
     ) -> list[OutEvent]:
         if self.clock.green_at_us is None or at_us < self.clock.green_at_us:
             return self.reject(transponder, at_us, car.number, RejectReason.NOT_STARTED)
@@ -199,7 +204,7 @@ class SessionCore:
                 return []
             return self.reject(transponder, at_us, car.number, RejectReason.FINISHED)
         if loop is LoopRole.START_FINISH:
-            return self._crossing(car, at_us, transponder)
+            return self._crossing(car, at_us, transponder, carried)
         if car.last_seen_us is not None and at_us < car.last_seen_us:
             return self.reject(transponder, at_us, car.number, RejectReason.OUT_OF_ORDER)
         return self.pit_or_sector(car, at_us, loop, sector)
@@ -221,7 +226,9 @@ class SessionCore:
         state = state_after_passing(car.state, loop)
         return out + self.update(car, at_us, state=state, stopped=False)
 
-    def _crossing(self, car: CarTiming, at_us: int, transponder: str) -> list[OutEvent]:
+    def _crossing(
+        self, car: CarTiming, at_us: int, transponder: str, carried: int | None = None
+    ) -> list[OutEvent]:
         config, end = self.config, self.end
         checkered = end.checkered_at_us
         if checkered is not None and not car.started:
@@ -237,6 +244,10 @@ class SessionCore:
         latest = car.last_seen_us is None or at_us >= car.last_seen_us
         flag = Flag.GREEN if previous is None else self.flags.lap_flag(previous, at_us)
         lap = car.cross(at_us, flag)
+        if lap is None and carried:
+            # joined mid-race: the laps before this crossing were driven before we saw the
+            # car; they count, at this crossing's time (no lap time for them)
+            car.crossings[:0] = [at_us] * min(carried, _MAX_CARRIED_LAPS)
         self.endurance.crossing(car, at_us)
         self.crossings += 1
         self._ordered = self._rows = None

@@ -98,6 +98,10 @@ class PassingDetected:
     # the decoder's numbering epoch (one more each time it restarted its passing numbers):
     # journaled, so a restarted server tells a repeat from a renumbered passing
     epoch: int = 0
+    # the lap this crossing completed as another scoring system counted it (an RMonitor
+    # feed joined mid-race: its ``$G`` laps); only a car's first crossing uses it, so the
+    # laps driven before we joined count, without a lap time
+    lap: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

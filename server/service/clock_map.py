@@ -33,9 +33,20 @@ class ClockMap:
         self.confirm = confirm
         self.decoders: dict[str, DecoderClock] = {}
 
-    def to_session(self, decoder_id: str, decoder_time_us: int, received_at_us: int) -> int:
-        """``decoder_time_us`` in the session clock, learning from this sample."""
-        sample = received_at_us - decoder_time_us
+    def to_session(
+        self,
+        decoder_id: str,
+        decoder_time_us: int,
+        received_at_us: int,
+        decoder_now_us: int | None = None,
+    ) -> int:
+        """``decoder_time_us`` in the session clock, learning from this sample.
+
+        ``decoder_now_us`` is the decoder's clock at ``received_at_us`` when the protocol
+        says it (an RMonitor ``$F``): the offset is learned from it, not from the crossing's
+        own time, so an old crossing repeated on connect is placed at its own time."""
+        reference = decoder_time_us if decoder_now_us is None else decoder_now_us
+        sample = received_at_us - reference
         clock = self.decoders.get(decoder_id)
         if clock is None:
             clock = self.decoders[decoder_id] = DecoderClock(offset_us=sample)

@@ -13,7 +13,10 @@ cycle, swap), so a renumbered passing is new, not a repeat. The latest epoch jou
 decoder, its highest number and the decoder times it covered (``ResumePoint``) tell a
 restarted runner where to resume. The event's track
 (``racecontrol import track``) says which decoder is which loop; without one, every
-decoder is the start/finish line.
+decoder is the start/finish line. A crossing of another timeline of a feed (RMonitor
+``$L``) is never the finish line: it counts only when the track names its timeline (by
+number, e.g. ``P1``, or name, e.g. ``POP``) in the ``decoder`` column, with that loop's role,
+and is dropped as ``other_timeline`` otherwise.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ class PassingMapper:
         self.clocks = ClockMap()
         # the event's track: decoder id -> loop; empty means one start/finish decoder
         self.loops: dict[str, LoopConfig] = {}
+        self.passings = 0  # detections mapped to input events by this process
 
     def remember(self, event: PassingDetected) -> None:
         """Note a journaled passing (also on replay, which restores the clock offsets)."""
@@ -89,13 +93,20 @@ class PassingMapper:
         if number is not None and (detection.decoder_id, detection.epoch, number) in self._seen:
             return "duplicate"
         role, sector = LoopRole.START_FINISH, None
-        if self.loops:
+        if detection.timeline is not None:
+            loop = self.loops.get(detection.loop or "") or self.loops.get(detection.timeline)
+            if loop is None:
+                return "other_timeline"
+            role, sector = loop.role, loop.sector
+        elif self.loops:
             loop = self.loops.get(detection.decoder_id) or self.loops.get(detection.loop or "")
             if loop is None:
                 return "unknown_decoder"
             role, sector = loop.role, loop.sector
         if detection.relative_clock:
-            at_us = self.clocks.to_session(detection.decoder_id, detection.time_us, received_at_us)
+            at_us = self.clocks.to_session(
+                detection.decoder_id, detection.time_us, received_at_us, detection.decoder_now_us
+            )
         else:  # a wall-clock decoder (P3 RTC) as it comes, or by its measured offset
             at_us = detection.time_us + (detection.offset_us or 0)
         if not 0 <= at_us < MAX_TIME_US:
@@ -110,8 +121,10 @@ class PassingMapper:
             sector=sector,
             received_at_us=received_at_us,
             epoch=detection.epoch,
+            lap=detection.lap,
         )
         self.remember(event)
+        self.passings += 1
         return event
 
     def resume(self, url: str, decoder_urls: int) -> ResumePoint | None:

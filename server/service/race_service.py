@@ -186,6 +186,7 @@ class RaceService:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
         self._lock = asyncio.Lock()
         self._dirty = asyncio.Event()
+        self._batch_done = asyncio.Event()  # set by the writer after each batch
         self._dirty_channels: set[str] = set()
         self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
         # the rows of each session's latest stored result version (None: none stored)
@@ -586,6 +587,7 @@ class RaceService:
                     for _event, future in batch:
                         if future is not None and not future.done():
                             future.set_exception(exc)
+            self._batch_done.set()
 
     def _alert_rejected(self, what: str, count: int) -> None:
         """Race control's alert for the ``count``-th rejected input of its kind (the caller
@@ -734,6 +736,26 @@ class RaceService:
                         f"version {latest.version} of session {session_id} is already official"
                     )
                 return await repository.sign_official(db, latest, actor, note, self._wall())
+
+    async def applied(self) -> None:
+        """Wait until every input queued so far is journaled and applied (a replay hands
+        over the next item only then, as a live decoder's next passing comes later)."""
+        while not self._queue.empty():
+            self._batch_done.clear()
+            await self._batch_done.wait()
+        async with self._lock:
+            pass
+
+    def tick(self) -> None:
+        """The time-driven rules at the clock's now (what ``run_ticker`` does each interval)."""
+        if self.engine is not None and self.engine.tick(self.clock.now_us()):
+            self.mark_dirty()
+
+    async def store_results(self) -> None:
+        """Store the timed session's standings now (a replay's last step)."""
+        async with self._lock:
+            await self.journal.try_drain()
+            await self._store_results()
 
     async def run_spool_drain(self, interval_s: float = 2.0) -> None:
         while True:

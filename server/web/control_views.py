@@ -201,7 +201,8 @@ def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str,
 
     Reads ``url``, ``connected``, ``decoder_id``, ``last_status_at_us`` (server time of the
     last STATUS), ``noise``, ``last_passing_number``, ``passings``, ``bad_frames``,
-    ``lost_passings``, ``connects`` (or ``reconnects``) and ``last_error``; a missing field
+    ``lost_passings``, ``connects`` (or ``reconnects``), ``last_error`` and
+    ``last_rejection`` (the latest bad frame or line, with its text); a missing field
     shows as "" or "0", never as an error.
     """
 
@@ -235,6 +236,7 @@ def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str,
         "reconnects": str(max(reconnects, 0)),
         "clock_offset": format_clock_offset(decoder.get("clock_offset_us")),
         "last_error": text("last_error"),
+        "last_rejection": text("last_rejection"),
     }
 
 

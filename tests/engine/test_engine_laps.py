@@ -116,3 +116,21 @@ def test_configuration_errors_raise() -> None:
         make_engine([entry("1"), entry("1")])
     with pytest.raises(KeyError):
         make_engine().laps_of("99")
+
+
+def test_laps_driven_before_a_feed_was_joined_count_from_the_first_crossing() -> None:
+    # an RMonitor feed joined mid-race: car 1's first crossing we see ended its lap 40
+    engine = make_engine()
+    run(engine, [green(0)])
+    joined = PassingDetected(at_us=3_600 * S, transponder="T1", decoder_id="D1", lap=40)
+    assert of_type(engine.apply(joined), LapCompleted) == []  # no lap time for the past
+    run(engine, [cross("2", 3_601), cross("2", 3_691)])
+    assert (row(engine, "1").laps, row(engine, "1").best_lap_us) == (40, None)
+    assert [r.number for r in engine.standings()][:2] == ["1", "2"]
+    [lap] = of_type(engine.apply(cross("1", 3_690)), LapCompleted)
+    assert (lap.lap, lap.lap_time_us) == (41, 90 * S)
+    assert (row(engine, "1").laps, row(engine, "1").best_lap_us) == (41, 90 * S)
+    # only a car's first crossing carries laps: a later one is a lap as any other
+    later = PassingDetected(at_us=3_780 * S, transponder="T1", decoder_id="D1", lap=7)
+    [lap] = of_type(engine.apply(later), LapCompleted)
+    assert lap.lap == 42 and row(engine, "1").laps == 42

@@ -34,7 +34,11 @@ NOW = 1_700_000_000_000_000
 @pytest.mark.parametrize(
     ("form", "reported", "never"),
     [
-        (P3_CODES, ["0", "1001", "4294967295"], ["4294967296", "01001", "KV86583", "-1", ""]),
+        (
+            P3_CODES,
+            ["0", "1001", "4294967295", "AB-12345", "ab-1-2"],  # ProChip strings (field 0x0A)
+            ["4294967296", "01001", "KV86583", "-1", "", "AB-", "-AB", "A--1", "A" * 31 + "-12"],
+        ),
         (AMB_CODES, ["1001", "0001228", "ab12", "9" * 32], ["9" * 33, "12-34", "1 2", ""]),
         (RMONITOR_CODES, ["1234BE", "Car 7 ü", "x"], ["車12", "a\tb", ""]),
         (MYLAPS_CODES, ["KV86583", "0001228"], ["KV8658", "kv86583", "KV865833", "1001"]),
@@ -59,7 +63,8 @@ def test_the_decoder_url_says_the_form() -> None:
     why = unreportable("KV86583", [P3_CODES])
     assert why == (
         "'KV86583' cannot come from the decoders "
-        "(P3 reports numbers from 0 to 4294967295, without leading zeros)"
+        "(P3 reports numbers from 0 to 4294967295 without leading zeros, "
+        "or codes with a dash such as AB-12345)"
     )
     assert unreportable("1001", [MYLAPS_CODES, P3_CODES]) is None
 

@@ -179,7 +179,11 @@ rm_lines = st.builds(
     rm_fields,
 )
 rm_noise = st.lists(rm_lines | st.binary(max_size=60), max_size=12).map(b"".join)
-RM_TAIL = b'\r\n$I,"13:00:00","14 Jun 25"\r\n$J,"424242","00:00:01.000","00:00:02.000"\r\n'
+# a $J waits for the feed's race time: the tail gives one ($F) before the marker passing
+RM_TAIL = (
+    b'\r\n$I,"13:00:00","14 Jun 25"\r\n$F,9999,"00:00:00","13:00:02","00:00:02","Green "\r\n'
+    b'$J,"424242","00:00:01.000","00:00:02.000"\r\n'
+)
 
 
 @RUNNER

@@ -15,6 +15,7 @@ from timing_adapters.p3 import (
     GetTime,
     P3Decoder,
     Passing,
+    RecordType,
     Resend,
     Status,
     UnknownRecord,
@@ -230,3 +231,53 @@ def test_encoder_misuse_raises_value_error(call: object) -> None:
     assert callable(call)
     with pytest.raises(ValueError):
         call()
+
+
+# -- transponder strings (field 0x0A: ProChip and other decoders) ------------------------------
+
+
+def _string_passing(code: bytes, *, number: int | None = None) -> bytes:
+    fields = [Field(0x01, (7).to_bytes(4, "little"))]
+    if number is not None:
+        fields.append(Field(0x03, number.to_bytes(4, "little")))
+    fields += [
+        Field(0x0A, code),
+        Field(0x04, (1_437_769_372_993_000).to_bytes(8, "little")),
+        Field(0x81, (135_059).to_bytes(4, "little")),
+    ]
+    return encode(UnknownRecord(RecordType.PASSING, tuple(fields)))
+
+
+@pytest.mark.parametrize(
+    ("code", "number"), [(b"AB-12345", None), (b"AB-12345", 2906141), (b"AB-12345\x00\x00", None)]
+)
+def test_transponder_string_decodes_byte_by_byte(code: bytes, number: int | None) -> None:
+    wire = _string_passing(code, number=number)
+    decoder = P3Decoder()
+    results = [r for b in wire for r in decoder.receive(bytes([b]))]
+    assert len(results) == 1
+    [passing] = results
+    assert isinstance(passing, Passing)
+    assert (passing.transponder_code, passing.transponder) == ("AB-12345", number)
+    assert encode(passing) == wire  # the fields as they came
+
+
+@pytest.mark.parametrize(
+    "code", [b"", b"\x00\x00", b"AB 12345", b"AB-\xff345", b"A" * 33, b"AB\x0012", b"\x8e\x8f"]
+)
+def test_transponder_string_out_of_range_is_a_bad_frame(code: bytes) -> None:
+    decoder = P3Decoder()
+    [result] = decoder.receive(_string_passing(code))
+    assert isinstance(result, BadFrame) and result.reason is BadFrameReason.BAD_FIELD
+    assert decoder.bad_frames == 1
+    # the stream goes on: the next frame decodes
+    [good] = decoder.receive(_string_passing(b"CD-54321"))
+    assert isinstance(good, Passing) and good.transponder_code == "CD-54321"
+
+
+def test_transponder_string_from_attributes_round_trips() -> None:
+    passing = Passing(3, None, 1_437_769_372_993_000, decoder_id=1, transponder_code="AB-12345")
+    [decoded] = P3Decoder().receive(encode(passing))
+    assert decoded == passing
+    with pytest.raises(ValueError, match="not a code"):
+        encode(Passing(3, None, 0, transponder_code="AB 12"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator
 
 from hypothesis import HealthCheck, given, settings
@@ -91,6 +92,7 @@ def test_junk_between_frames_never_loses_a_frame(junk: list[bytes], tail: bytes)
 
 u = st.integers  # short aliases keep the strategies readable
 opt = st.none
+CODES = st.from_regex(r"[0-9A-Za-z-]{1,32}", fullmatch=True)  # transponder strings (0x0A)
 
 
 def records() -> st.SearchStrategy[Record]:
@@ -106,6 +108,15 @@ def records() -> st.SearchStrategy[Record]:
             hits=opt() | u(0, 2**16 - 1),
             flags=opt() | u(0, 2**16 - 1),
             decoder_id=opt() | u(0, 2**32 - 1),
+            transponder_code=opt() | CODES,
+        ),
+        # a decoder that sends only the string (field 0x0A), not the number
+        st.builds(
+            Passing,
+            passing_number=u(0, 2**32 - 1),
+            transponder=opt(),
+            rtc_time_us=u(0, MAX_RTC_US - 1),
+            transponder_code=CODES,
         ),
         st.builds(
             Status,
@@ -139,7 +150,12 @@ def records() -> st.SearchStrategy[Record]:
 @FAST
 @given(
     st.sampled_from(sorted(RecordType)),
-    st.lists(st.tuples(st.sampled_from([0, 1, 2, 3, 4, 5, 6, 8, 0x81]), st.binary(max_size=9))),
+    st.lists(
+        st.tuples(
+            st.sampled_from([0, 1, 2, 3, 4, 5, 6, 8, 0x0A, 0x81]),
+            st.binary(max_size=9) | CODES.map(str.encode),
+        )
+    ),
 )
 def test_any_fields_under_a_known_type(tor: int, fields: list[tuple[int, bytes]]) -> None:
     wire = encode(UnknownRecord(tor, tuple(Field(t, v) for t, v in fields)))
@@ -153,7 +169,10 @@ def test_any_fields_under_a_known_type(tor: int, fields: list[tuple[int, bytes]]
         assert encode(result) == wire
     if isinstance(result, Passing):
         assert 0 <= result.passing_number <= MAX_PASSING_NUMBER
-        assert 0 <= result.transponder < 2**32
+        assert result.transponder is None or 0 <= result.transponder < 2**32
+        code = result.transponder_code
+        assert code is None or re.fullmatch(r"[0-9A-Za-z-]{1,32}", code), code
+        assert result.transponder is not None or code is not None
         assert 0 <= result.rtc_time_us < MAX_RTC_US
         assert all(v is None or 0 <= v < 2**16 for v in (result.strength, result.hits))
     if isinstance(result, Resend):

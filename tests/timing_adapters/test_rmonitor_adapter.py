@@ -101,15 +101,27 @@ async def test_follows_a_feed() -> None:
         await until(lambda: adapter.state.frames == 16)
         url = f"rmonitor+tcp://127.0.0.1:{port}"
         assert collector.detections == [
-            Detection(url, "21", 1_500_000, relative_clock=True),
-            Detection(url, "21", 91_750_000, relative_clock=True),
+            # decoder_now_us: the feed's race time of its $F (00:01:00) when it was sent
+            Detection(url, "21", 1_500_000, relative_clock=True, decoder_now_us=60_000_000),
+            Detection(url, "21", 91_750_000, relative_clock=True, decoder_now_us=91_750_000),
             Detection(
-                url, "22", 65_125_000, loop="P1", relative_clock=True
-            ),  # 13:01:05.125 - 13:00:00 + 0
+                url,
+                "22",
+                65_125_000,  # 13:01:05.125 - 13:00:00 + 0
+                loop="P1",
+                relative_clock=True,
+                timeline="PIT IN",
+                decoder_now_us=65_125_000,
+            ),
         ]
         state = adapter.state
         assert (state.connected, state.connects, state.passings) == (True, 1, 3)
         assert (state.bad_frames, state.duplicates) == (1, 0)
+        # the spliced line, as text: what race control reads on the decoder panel
+        assert (
+            state.last_rejection
+            == 'bad quoting: $G,1,"21",1,"00:01:3$J,"22","00:01:31.000","00:01:33.000"'
+        )
         assert state.last_status_at_us is not None
         feed = adapter.feed
         assert feed.run is not None and feed.run.description == "Race 1"
@@ -130,8 +142,11 @@ async def test_reconnects_and_ignores_replayed_passings() -> None:
         nonlocal connections
         connections += 1
         if connections == 1:
-            # A passing, then half a line, then the link dies.
-            writer.write(b'$J,"5","00:00:00.000","00:00:02.000"\r\n$J,"5","00:01')
+            # The race time, a passing, then half a line, then the link dies.
+            writer.write(
+                b'$F,9999,"00:00:00","13:00:02","00:00:02","Green "\r\n'
+                b'$J,"5","00:00:00.000","00:00:02.000"\r\n$J,"5","00:01'
+            )
             await writer.drain()
             return
         # A relay replays the last $J of every competitor, then the tail of a line
@@ -146,7 +161,7 @@ async def test_reconnects_and_ignores_replayed_passings() -> None:
 
     collector = Collector()
     async with feed_server(handler) as port, running(adapter_for(port, collector)) as adapter:
-        await until(lambda: adapter.state.passings == 2 and adapter.state.frames == 3)
+        await until(lambda: adapter.state.passings == 2 and adapter.state.frames == 4)
         assert [d.time_us for d in collector.detections] == [2 * S, 92 * S]
         state = adapter.state
         assert (state.connects, state.disconnects, state.duplicates) == (2, 1, 1)

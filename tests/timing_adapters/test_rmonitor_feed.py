@@ -112,21 +112,58 @@ def test_unknown_records_change_nothing() -> None:
 
 
 def test_passings_become_detections_at_race_time() -> None:
-    tracker, feed = CrossingTracker(URL), RMonitorFeedState()
+    tracker = CrossingTracker(URL)
+    feed = feed_of(Heartbeat(9999, 0, 0, 50 * S, Flag.GREEN))
     first = Passing("21", 0, 56_665_000)
     lap = Passing("21", 126_403_000, 183_068_000)
-    assert tracker.push(first, feed) == Detection(URL, "21", 56_665_000, relative_clock=True)
-    assert tracker.push(lap, feed) == Detection(URL, "21", 183_068_000, relative_clock=True)
-    assert tracker.push(lap, feed) is None  # a relay replaying the last $J
-    assert tracker.push(first, feed) is None
+    assert tracker.push(first, feed) == [
+        Detection(URL, "21", 56_665_000, relative_clock=True, decoder_now_us=56_665_000)
+    ]
+    assert tracker.push(lap, feed) == [
+        Detection(URL, "21", 183_068_000, relative_clock=True, decoder_now_us=183_068_000)
+    ]
+    assert tracker.push(lap, feed) == []  # a relay replaying the last $J
+    assert tracker.push(first, feed) == []
     assert tracker.duplicates == 2
     tracker.push(Init(0, ""), feed)
-    assert tracker.push(first, feed) is not None  # a new session starts from zero
+    assert tracker.push(first, feed) != []  # a new session starts from zero
     tracker.push(Run(3, "Race"), feed)
     tracker.push(Run(95, "Race"), feed)
-    assert tracker.push(first, feed) is None
+    assert tracker.push(first, feed) == []
     tracker.push(Run(4, "Race 2"), feed)
-    assert tracker.push(first, feed) is not None
+    assert tracker.push(first, feed) != []
+
+
+def test_passings_before_the_first_heartbeat_wait_for_its_race_time() -> None:
+    # joining mid-race: the feed repeats its last $J lines before its first $F
+    tracker, feed = CrossingTracker(URL), RMonitorFeedState()
+    old = Passing("21", 101_000_000, 7_000_000_000)
+    older = Passing("7", 99_000_000, 6_950_000_000)
+    assert tracker.push(old, feed) == []
+    assert tracker.push(older, feed) == []
+    beat = Heartbeat(9999, 0, 0, 7_200 * S, Flag.GREEN)
+    feed.apply(beat)
+    assert tracker.push(beat, feed) == [
+        Detection(URL, "21", 7_000_000_000, relative_clock=True, decoder_now_us=7_200 * S),
+        Detection(URL, "7", 6_950_000_000, relative_clock=True, decoder_now_us=7_200 * S),
+    ]
+    assert tracker.push(beat, feed) == []  # released once
+    assert tracker.push(old, feed) == []  # and repeated again: the same crossing, once
+
+
+def test_the_first_passing_after_joining_carries_the_feeds_laps() -> None:
+    tracker = CrossingTracker(URL)
+    feed = feed_of(
+        RacePosition(1, "21", 80, 7_000_000_000),  # $G on connect: 80 laps at 7000 s
+        RacePosition(2, "7", 79, 6_990_000_000),
+        Heartbeat(9999, 0, 0, 7_200 * S, Flag.GREEN),
+    )
+    [same] = tracker.push(Passing("21", 88_000_000, 7_000_000_000), feed)
+    assert same.lap == 80  # the $G row is this crossing: 80 laps before we joined
+    [older] = tracker.push(Passing("7", 88_000_000, 6_900_000_000), feed)
+    assert older.lap is None  # not the crossing the $G row counted
+    [next_lap] = tracker.push(Passing("21", 88_000_000, 7_088_000_000), feed)
+    assert next_lap.lap is None  # only the first one
 
 
 def test_line_crossings_use_the_heartbeat_time_base() -> None:
@@ -134,24 +171,40 @@ def test_line_crossings_use_the_heartbeat_time_base() -> None:
     feed = feed_of(CompetitorExt("reg13", "13", 1, "", "", "", ""))
     crossing = decode_line(b'$L,"13","P2","POP","01/27/2009","10:10:20.589",1,"PC"')
     assert isinstance(crossing, LineCrossing)
-    assert tracker.push(crossing, feed) is None  # no $F yet: no time base
+    assert tracker.push(crossing, feed) == []  # no $F yet: no time base
     assert tracker.unplaced == 1
     feed.apply(Heartbeat(9999, 0, (10 * 3600 + 10 * 60) * S, 1200 * S, Flag.GREEN))
-    expected = Detection(URL, "reg13", 1220_589_000, loop="P2", relative_clock=True)
-    assert tracker.push(crossing, feed) == expected
-    assert tracker.push(crossing, feed) is None
+    expected = Detection(
+        URL,
+        "reg13",
+        1220_589_000,
+        loop="P2",
+        relative_clock=True,
+        timeline="POP",
+        decoder_now_us=1220_589_000,
+    )
+    assert tracker.push(crossing, feed) == [expected]
+    assert tracker.push(crossing, feed) == []
     assert tracker.duplicates == 1
     late = LineCrossing("13", "P2", "POP", "01/28/2009", 5 * S)  # just after midnight
     feed.apply(Heartbeat(9999, 0, (23 * 3600 + 59 * 60 + 50) * S, 3600 * S, Flag.GREEN))
-    assert tracker.push(late, feed) == Detection(
-        URL, "reg13", 3615 * S, loop="P2", relative_clock=True
-    )
+    assert tracker.push(late, feed) == [
+        Detection(
+            URL,
+            "reg13",
+            3615 * S,
+            loop="P2",
+            relative_clock=True,
+            timeline="POP",
+            decoder_now_us=3615 * S,
+        )
+    ]
 
 
 def test_line_crossings_can_be_turned_off() -> None:
     feed = feed_of(Heartbeat(0, 0, 0, 0, Flag.GREEN))
     crossing = LineCrossing("1", "T1", "SF", "", 10 * S)
-    assert CrossingTracker(URL, line_crossings=False).push(crossing, feed) is None
+    assert CrossingTracker(URL, line_crossings=False).push(crossing, feed) == []
 
 
 # -- snapshots -> records ----------------------------------------------------------------------

@@ -146,7 +146,9 @@ async def test_loopback_race_ends_identical_on_both_sides() -> None:
     orders = {tuple(p.registration for p in s.positions) for s in RACE[len(RACE) // 2 :]}
     assert len(orders) > 5  # the order kept changing in the second half
     assert without_last_lap(early.feed.standings()) == expected_standings(final)
-    assert detections == [
+    # each carries the feed's race time "now" (its $F), never before the crossing itself
+    assert all(d.decoder_now_us is not None and d.decoder_now_us >= d.time_us for d in detections)
+    assert [dataclasses.replace(d, decoder_now_us=None) for d in detections] == [
         Detection(url, p.registration, p.total_time_us, relative_clock=True) for p in fed
     ]
     last_laps = {p.registration: p.lap_time_us for p in fed}

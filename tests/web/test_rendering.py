@@ -177,6 +177,12 @@ def control(rows: list[StandingRow] | None = None, **changes: object) -> dict[st
                 "connects": 1,
             },
             {"url": "serial:///dev/ttyUSB0", "connected": False, "last_error": EVIL},
+            {
+                "url": "rmonitor+tcp://10.0.0.9:50000",
+                "connected": True,
+                "bad_frames": 2,
+                "last_rejection": f'spliced: $G,1,"21",1,"00:01:3$J,"22" {EVIL}',
+            },
         ],
         unknowns={"7777777": (3, NOW - 90 * S, NOW - 30 * S)},
         rejected={"duplicate": 4},
@@ -363,6 +369,8 @@ def test_control_panels(renderer: Renderer) -> None:
     texts = [t[1] for t in decoders if t[0] == "data"]
     assert "tcp://10.0.0.5:5403" in texts and "connected" in texts and "lost" in texts
     assert "2 s ago" in texts and "4001" in texts
+    # a bad RMonitor line: counted, and shown with its text (escaped)
+    assert f'spliced: $G,1,"21",1,"00:01:3$J,"22" {EVIL}' in texts
     unknowns = element(page, "unknown-transponders")
     texts = [t[1] for t in unknowns if t[0] == "data"]
     assert "7777777" in texts and "30 s ago" in texts and "duplicate" in texts

@@ -311,6 +311,7 @@ def test_decoder_view_reads_runner_state() -> None:
         "lost_passings": 1,
         "bad_frames": 4,
         "last_error": None,
+        "last_rejection": "truncated: 8e 02 1f",
     }
     view = decoder_view(state, NOW)
     assert view["state_label"] == "connected"
@@ -324,6 +325,7 @@ def test_decoder_view_reads_runner_state() -> None:
     )
     assert (view["bad_frames"], view["lost_passings"], view["reconnects"]) == ("4", "1", "2")
     assert view["last_error"] == ""
+    assert view["last_rejection"] == "truncated: 8e 02 1f"
 
 
 def test_decoder_view_tolerates_missing_fields() -> None:

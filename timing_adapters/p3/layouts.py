@@ -39,6 +39,7 @@ RTC_TIME = 0x04
 STRENGTH = 0x05
 HITS = 0x06
 FLAGS = 0x08
+TRANSPONDER_STRING = 0x0A  # ProChip and others: the code as ASCII text, e.g. "AB-12345"
 
 # STATUS (TOR 0x0002)
 NOISE = 0x01
@@ -59,6 +60,10 @@ RESEND_UNTIL = 0x02
 GET_TIME_RTC = 0x01
 
 
+MAX_TRANSPONDER_STRING = 32
+"""Bytes of a transponder string field (ProChip codes are 8; NUL padding is allowed)."""
+_CODE_CHARS = frozenset(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz-")
+
 MAX_RTC_US = 4_102_444_800_000_000
 """2100-01-01 00:00 UTC in microseconds: a later RTC time is a broken (or hostile) clock."""
 
@@ -71,6 +76,7 @@ _WIDTHS: dict[int, dict[int, tuple[int, ...]]] = {
         STRENGTH: (2,),
         HITS: (2,),
         FLAGS: (2,),
+        TRANSPONDER_STRING: tuple(range(1, MAX_TRANSPONDER_STRING + 1)),
         DECODER_ID: (4,),
     },
     RecordType.STATUS: {
@@ -96,6 +102,10 @@ def field_error(tor: int, fields: Sequence[Field]) -> str | None:
         if allowed is not None and len(f.value) not in allowed:
             expected = " or ".join(str(w) for w in allowed)
             return f"field {f.tid:#04x} is {len(f.value)} bytes, not {expected}"
+    if tor == RecordType.PASSING:
+        code = _raw(fields, TRANSPONDER_STRING)
+        if code is not None and not _is_code(code):
+            return f"transponder string {code!r} is not a code (letters, digits, '-')"
     time_id = _TIMES.get(tor)
     if time_id is not None:
         rtc = _int(fields, time_id)
@@ -106,6 +116,12 @@ def field_error(tor: int, fields: Sequence[Field]) -> str | None:
         if first is not None and last is not None and first > last:
             return f"resend range {first}..{last} is reversed"
     return None
+
+
+def _is_code(value: bytes) -> bool:
+    """Letters, digits and dashes, then only NUL padding; at least one character."""
+    text = value.rstrip(b"\x00")
+    return bool(text) and all(byte in _CODE_CHARS for byte in text)
 
 
 def _raw(fields: Sequence[Field], tid: int) -> bytes | None:
@@ -132,11 +148,13 @@ def to_record(tor: int, fields: tuple[Field, ...]) -> Record | None:
     if tor == RecordType.PASSING:
         number, transponder = get(fields, PASSING_NUMBER), get(fields, TRANSPONDER)
         rtc = get(fields, RTC_TIME)
-        if number is None or transponder is None or rtc is None:
+        code = _text(fields, TRANSPONDER_STRING)
+        if number is None or (transponder is None and code is None) or rtc is None:
             return None
         return Passing(
             passing_number=number,
             transponder=transponder,
+            transponder_code=code,
             rtc_time_us=rtc,
             strength=get(fields, STRENGTH),
             hits=get(fields, HITS),
@@ -212,9 +230,15 @@ def to_fields(record: Record) -> tuple[Field, ...]:
     fields: list[Field]
     match record:
         case Passing():
+            code = record.transponder_code
+            if code is not None and (
+                len(code) > MAX_TRANSPONDER_STRING or not _is_code(code.encode("ascii", "replace"))
+            ):
+                raise ValueError(f"transponder string {code!r} is not a code")
             fields = [
                 *_u(PASSING_NUMBER, record.passing_number, 4),
                 *_u(TRANSPONDER, record.transponder, 4),
+                *_s(TRANSPONDER_STRING, record.transponder_code),
                 *_u(RTC_TIME, record.rtc_time_us, 8),
                 *_u(STRENGTH, record.strength, 2),
                 *_u(HITS, record.hits, 2),

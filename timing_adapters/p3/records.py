@@ -38,12 +38,13 @@ class Passing:
     """A transponder crossed the loop (TOR 0x0001)."""
 
     passing_number: int
-    transponder: int
+    transponder: int | None  # None when the decoder sends only the string (field 0x0A)
     rtc_time_us: int
     strength: int | None = None
     hits: int | None = None
     flags: int | None = None
     decoder_id: int | None = None
+    transponder_code: str | None = None  # field 0x0A, e.g. "AB-12345" (ProChip)
     fields: tuple[Field, ...] = field(default=(), compare=False)
 
 

@@ -28,7 +28,7 @@ from timing_adapters.rejections import RejectionLog
 from timing_adapters.transport import open_stream
 
 from . import DEFAULT_PORT
-from .codec import MAX_LINE, RMonitorDecoder
+from .codec import ENCODING, MAX_LINE, RMonitorDecoder
 from .crossings import CrossingTracker
 from .feed_state import RMonitorFeedState
 from .records import BadLine, Heartbeat
@@ -117,13 +117,15 @@ class RMonitorAdapter(ReconnectingRunner[RMonitorDecoder]):
     ) -> None:
         for result in decoder.receive(data):
             if isinstance(result, BadLine):
-                self._s.last_rejection = self._rejections.report(result.reason, result.line)
+                # a line cut short, two spliced: counted, and shown as text on /control
+                self._s.last_rejection = self._rejections.report(
+                    result.reason, result.line, text=ENCODING
+                )
                 continue
             self._feed.apply(result)
             if isinstance(result, Heartbeat):
                 self._s.last_status_at_us = self._clock.now_us()
-            detection = self._tracker.push(result, self._feed)
-            self._s.duplicates = self._tracker.duplicates
-            if detection is not None:
+            for detection in self._tracker.push(result, self._feed):
                 self._s.passings += 1
                 await self._on_detection(detection)
+            self._s.duplicates = self._tracker.duplicates
