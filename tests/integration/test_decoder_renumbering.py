@@ -64,7 +64,7 @@ async def test_a_power_cycled_decoder_is_timed_on_in_a_new_epoch(db_url: str) ->
         ):
             created = await api.post(
                 "/api/v1/sessions",
-                json={"event": "Epoch Cup", "type": "race", "name": "Race", "length_minutes": 30},
+                json={"event": "Epoch Cup", "type": "race", "name": "Race", "length_minutes": 60},
             )
             session_id = created.json()["id"]
             await api.post(f"/api/v1/sessions/{session_id}/flag", json={"flag": "green"})
