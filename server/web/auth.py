@@ -23,12 +23,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import Depends, HTTPException, Request, WebSocket, status
+from fastapi import Depends, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.middleware.sessions import SessionMiddleware
@@ -110,24 +110,29 @@ async def login_of(state: AppState, session_id: str) -> LoginRecord | None:
 
 
 async def end_login(state: AppState, session_id: str) -> None:
-    """Logout: the row goes; while the database is unreachable this process refuses the
-    id from now on and the row goes at the next logout of it."""
+    """Logout: the row goes, and this process refuses the id from now on (its open
+    websockets close at their next message; while the database is unreachable, that is
+    what ends the login)."""
     digest = session_hash(session_id)
     state.verified_sessions.pop(digest, None)
+    state.ended_sessions.add(digest)
     try:
         async with state.sessionmaker() as db:
             await repository.end_login(db, session_id)
     except (SQLAlchemyError, OSError) as exc:
         log.warning("logout while the database is unreachable (%s): refused here", exc)
-        state.ended_sessions.add(digest)
 
 
 class LoginCheck:
     """ASGI: a session cookie counts only while its login row lives; the row, not the
-    cookie, says who it is. A cookie without a live ``sid`` is emptied (and so dropped)."""
+    cookie, says who it is. A cookie without a live ``sid`` is emptied (and so dropped).
+    A websocket opened by a login is closed (1008) at its first message after the login
+    ends: at once for a logout in this process, within ``recheck_s`` for an end the
+    database tells of (``racecontrol user remove``, a new PIN from the CLI)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, recheck_s: float = 30.0) -> None:
         self.app = app
+        self.recheck_s = recheck_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = scope.get("session")
@@ -137,20 +142,39 @@ class LoginCheck:
             and session
             and not str(scope.get("path", "")).startswith("/static/")
         ):
-            await self._check(scope, session)
+            state = getattr(scope["app"].state, "racecontrol", None)
+            sid = session.get("sid")
+            record = None
+            if isinstance(state, AppState) and isinstance(sid, str):
+                record = await login_of(state, sid)
+            keep = {k: v for k, v in session.items() if k not in ("user", "role", "event")}
+            session.clear()
+            if record is not None:
+                session.update(keep)
+                session.update(record.as_session())
+                if scope["type"] == "websocket" and isinstance(state, AppState):
+                    assert isinstance(sid, str)
+                    send = self._closing_when_ended(state, sid, send)
         await self.app(scope, receive, send)
 
-    async def _check(self, scope: Scope, session: dict[str, object]) -> None:
-        state = getattr(scope["app"].state, "racecontrol", None)
-        sid = session.get("sid")
-        record = None
-        if isinstance(state, AppState) and isinstance(sid, str):
-            record = await login_of(state, sid)
-        keep = {k: v for k, v in session.items() if k not in ("user", "role", "event")}
-        session.clear()
-        if record is not None:
-            session.update(keep)
-            session.update(record.as_session())
+    def _closing_when_ended(self, state: AppState, sid: str, send: Send) -> Send:
+        digest = session_hash(sid)
+        next_check = login_now(state).timestamp() + self.recheck_s
+
+        async def checked(message: MutableMapping[str, Any]) -> None:
+            nonlocal next_check
+            if message["type"] == "websocket.send":
+                ended = digest in state.ended_sessions
+                now = login_now(state).timestamp()
+                if not ended and now >= next_check:
+                    next_check = now + self.recheck_s
+                    ended = await login_of(state, sid) is None
+                if ended:
+                    await send({"type": "websocket.close", "code": 1008, "reason": "logged out"})
+                    raise WebSocketDisconnect(1008, "logged out")
+            await send(message)
+
+        return checked
 
 
 class LoginCookies:

@@ -4,6 +4,7 @@ and are revoked; cookies are Secure over HTTPS; a database outage keeps confirme
 
 from __future__ import annotations
 
+import asyncio
 import json
 from base64 import b64encode
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,16 @@ async def ws_closed_code(srv: RunningServer, path: str, cookie: str) -> int | No
     return None
 
 
+async def closed_at_next_message(ws: websockets.ClientConnection) -> int:
+    """Read until the server closes the socket (heartbeats come every 0.5 s); its code."""
+    async with asyncio.timeout(30):
+        try:
+            while True:
+                await ws.recv()
+        except websockets.ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd is not None else -1
+
+
 async def test_a_copied_cookie_stops_working_after_logout(db_url: str) -> None:
     """The issue's measurement: a copy of the cookie still changed a flag after logout."""
     async with race_desk(db_url) as desk, control_client(desk.srv) as browser:
@@ -64,7 +75,12 @@ async def test_a_copied_cookie_stops_working_after_logout(db_url: str) -> None:
             assert before.status_code == 200, before.text
             assert await ws_closed_code(srv, "/ws/control", cookie_of(browser)) is None
             stolen = cookie_of(browser)
-            assert (await browser.post("/logout")).status_code == 303
+            async with websockets.connect(
+                f"{srv.ws_url}/ws/control", additional_headers={"Cookie": stolen}
+            ) as open_ws:
+                assert 'id="flag-controls"' in str(await open_ws.recv())
+                assert (await browser.post("/logout")).status_code == 303
+                assert await closed_at_next_message(open_ws) == 1008  # the open one too
             after = await thief.post("/control/flag", data={"flag": "red"})
             assert after.status_code == 401
             assert (await thief.get("/control")).status_code == 303
@@ -87,7 +103,13 @@ async def test_a_pin_session_ends_when_the_pin_changes(db_url: str) -> None:
     async with race_desk(db_url) as desk, pin_client(desk.srv) as marshal:
         assert (await marshal.get("/pit")).status_code == 200
         cookie = cookie_of(marshal)
-        await commands.set_pit_pin(db_url, EVENT, "135790")  # as `racecontrol pin set`
+        async with websockets.connect(
+            f"{desk.srv.ws_url}/ws/pit", additional_headers={"Cookie": cookie}
+        ) as open_ws:
+            assert 'id="pit-panels"' in str(await open_ws.recv())
+            await commands.set_pit_pin(db_url, EVENT, "135790")  # as `racecontrol pin set`
+            desk.advance(30)  # open websockets ask the database again every 30 s
+            assert await closed_at_next_message(open_ws) == 1008
         page = await marshal.get("/pit")
         assert page.status_code == 303 and page.headers["location"] == "/login?next=/pit"
         assert (await marshal.post("/pit/in", data={"number": "7"})).status_code == 401
@@ -184,6 +206,10 @@ async def test_logins_go_on_through_a_database_outage(db_url: str) -> None:
                 async with copy_of(srv, other) as copy:
                     assert (await other.post("/logout")).status_code == 303
                     assert (await copy.get("/control")).status_code == 303
+                async with httpx.AsyncClient(base_url=srv.base_url) as newcomer:
+                    login = {"name": USER, "password": PASSWORD}
+                    refused = await newcomer.post("/login", data=login)
+                    assert refused.status_code == 503 and "unreachable" in refused.text
                 stale = httpx.AsyncClient(
                     base_url=srv.base_url, headers={"Cookie": "session=nothing"}
                 )

@@ -11,11 +11,13 @@ client address before the secret is checked (``attempt_login``), so parallel gue
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db import repository
@@ -33,6 +35,7 @@ from server.web.deps import DbDep, StateDep
 from server.web.routes import control, event, logins, pit, stewards_pages
 from server.web.state import AppState
 
+log = logging.getLogger("racecontrol.web")
 router = APIRouter(include_in_schema=False)
 router.include_router(event.router)
 router.include_router(control.router)
@@ -110,6 +113,9 @@ async def login_form(state: StateDep, csrf: CsrfTokenDep, next: str = "/control"
     return _login_page(state, next, None, csrf=csrf)
 
 
+UNREACHABLE = "The database is unreachable: logins wait for it. Try again in a moment."
+
+
 @router.post("/login")
 async def login(
     request: Request,
@@ -118,6 +124,16 @@ async def login(
     name: Annotated[str, Form()],
     password: Annotated[str, Form()],
     next: Annotated[str, Form()] = "/control",
+) -> Response:
+    try:
+        return await _password_login(request, state, db, name, password, next)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("password login while the database is unreachable: %s", exc)
+        return _login_page(state, next, UNREACHABLE, 503, {"Retry-After": "5"})
+
+
+async def _password_login(
+    request: Request, state: AppState, db: AsyncSession, name: str, password: str, next: str
 ) -> Response:
     client = client_address(request)
     found: list[str] = []
@@ -146,6 +162,14 @@ async def login(
 async def login_pin(
     request: Request, state: StateDep, db: DbDep, pin: Annotated[str, Form(max_length=12)]
 ) -> Response:
+    try:
+        return await _pin_login(request, state, db, pin)
+    except (SQLAlchemyError, OSError) as exc:
+        log.warning("PIN login while the database is unreachable: %s", exc)
+        return _login_page(state, "/pit", UNREACHABLE, 503, {"Retry-After": "5"})
+
+
+async def _pin_login(request: Request, state: AppState, db: AsyncSession, pin: str) -> Response:
     client = client_address(request)
     event = state.race.event_name
     if not event:
