@@ -13,6 +13,7 @@ import json
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
 
 import httpx
 import websockets
@@ -37,7 +38,10 @@ CALLERS = (
     *(f"cookie:{role}" for role in ROLES),
     *(f"token:{role}" for role in ROLES),
     "forged-cookie",  # signed with another key, claiming race control
-    "unknown-token",  # a bearer token the database never issued (or revoked)
+    "unknown-token",  # a bearer token the database never issued
+    "expired-token",  # race control's, past its expiry
+    "revoked-token",  # race control's, revoked
+    "revoked-session",  # race control's cookie, copied before its logout
 )
 EVERYONE = frozenset(CALLERS)
 NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not verify
@@ -78,6 +82,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /control/retire": CONTROL,
     "GET /control/cars/{number}": CONTROL,
     "GET /control/crossings": CONTROL,
+    "GET /control/logins": CONTROL,
+    "POST /control/logins/lift": CONTROL,
     # timing: corrections and the decoders
     "POST /control/corrections/add": TIMING,
     "POST /control/corrections/delete": TIMING,
@@ -116,13 +122,19 @@ def routes_of_the_app(openapi: dict[str, dict[str, object]]) -> set[str]:
 
 
 async def add_callers(db_url: str) -> dict[str, str]:
-    """A user of each role but control (the desk's) and a token of each; the tokens."""
+    """A user of each role but control (the desk's), a token of each, and race control's
+    expired and revoked tokens; the tokens."""
     engine = create_engine(db_url)
     try:
         async with sessionmaker(engine)() as db:
             for role in ROLES[1:]:
                 await repository.add_user(db, f"matrix-{role}", PASSWORD, role)
-            return {role: await repository.create_token(db, role, "matrix") for role in ROLES}
+            tokens = {role: await repository.create_token(db, role, "matrix") for role in ROLES}
+            long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+            tokens["expired"] = await repository.create_token(db, "control", "old", long_ago)
+            tokens["revoked"] = await repository.create_token(db, "control", "gone")
+            await repository.revoke_token(db, "gone")
+            return tokens
     finally:
         await engine.dispose()
 
@@ -151,6 +163,17 @@ async def callers(
                 client.headers["X-CSRF-Token"] = csrf_token("not-the-key", value)
             elif name == "unknown-token":
                 client.headers["Authorization"] = "Bearer rc_never-issued-token"
+            elif name in ("expired-token", "revoked-token"):
+                client.headers["Authorization"] = f"Bearer {tokens[kind.split('-')[0]]}"
+            elif name == "revoked-session":
+                async with browser_client(srv) as session:
+                    await log_in(session)
+                    copied = dict(session.cookies)
+                    token = session.headers["X-CSRF-Token"]
+                    assert (await session.post("/logout")).status_code == 303
+                for key, value in copied.items():
+                    client.cookies.set(key, value)
+                client.headers["X-CSRF-Token"] = token
             clients[name] = client
         yield clients
 
