@@ -13,7 +13,7 @@ import json
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import httpx
 import websockets
@@ -28,10 +28,9 @@ from server.settings import Settings
 from server.web.csrf import csrf_token
 from tests.fixtures.app_server import RunningServer
 from tests.fixtures.browser import SQLITE_DB, race_databases
-from tests.fixtures.pit_desk import START_US, browser_client, log_in, log_in_pin, race_desk
+from tests.fixtures.pit_desk import browser_client, log_in, log_in_pin, race_desk
 
 PASSWORD = "matrix-pass-1"
-DESK_START = datetime.fromtimestamp(START_US / 1_000_000, UTC)  # the desk's clock at the start
 ROLES = ("control", "steward", "timing", "pit")
 CALLERS = (
     "anonymous",
@@ -40,8 +39,9 @@ CALLERS = (
     *(f"token:{role}" for role in ROLES),
     "forged-cookie",  # signed with another key, claiming race control
     "unknown-token",  # a bearer token the database never issued
-    "expired-token",  # a control token whose expiry has passed
-    "revoked-session",  # a copy of race control's cookie after that login logged out
+    "expired-token",  # race control's, past its expiry
+    "revoked-token",  # race control's, revoked
+    "revoked-session",  # race control's cookie, copied before its logout
 )
 EVERYONE = frozenset(CALLERS)
 NO_FORGERY = EVERYONE - {"forged-cookie"}  # a write with a cookie that does not verify
@@ -108,6 +108,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /control/retire": CONTROL,
     "GET /control/cars/{number}": CONTROL,
     "GET /control/crossings": CONTROL,
+    "GET /control/logins": CONTROL,
+    "POST /control/logins/lift": CONTROL,
     # timing: corrections and the decoders
     "POST /control/corrections/add": TIMING,
     "POST /control/corrections/delete": TIMING,
@@ -146,16 +148,18 @@ def routes_of_the_app(openapi: dict[str, dict[str, object]]) -> set[str]:
 
 
 async def add_callers(db_url: str) -> dict[str, str]:
-    """A user of each role but control (the desk's) and a token of each; the tokens."""
+    """A user of each role but control (the desk's), a token of each, and race control's
+    expired and revoked tokens; the tokens."""
     engine = create_engine(db_url)
     try:
         async with sessionmaker(engine)() as db:
             for role in ROLES[1:]:
                 await repository.add_user(db, f"matrix-{role}", PASSWORD, role)
             tokens = {role: await repository.create_token(db, role, "matrix") for role in ROLES}
-            tokens["expired"] = await repository.create_token(
-                db, "control", "matrix expired", expires_at=DESK_START - timedelta(hours=1)
-            )
+            long_ago = datetime(2000, 1, 1, tzinfo=UTC)
+            tokens["expired"] = await repository.create_token(db, "control", "old", long_ago)
+            tokens["revoked"] = await repository.create_token(db, "control", "gone")
+            await repository.revoke_token(db, "gone")
             return tokens
     finally:
         await engine.dispose()
@@ -185,14 +189,17 @@ async def callers(
                 client.headers["X-CSRF-Token"] = csrf_token("not-the-key", value)
             elif name == "unknown-token":
                 client.headers["Authorization"] = "Bearer rc_never-issued-token"
-            elif name == "expired-token":
-                client.headers["Authorization"] = f"Bearer {tokens['expired']}"
+            elif name in ("expired-token", "revoked-token"):
+                client.headers["Authorization"] = f"Bearer {tokens[kind.split('-')[0]]}"
             elif name == "revoked-session":
-                async with browser_client(srv) as original:
-                    await log_in(original)
-                    client.cookies.update(original.cookies)
-                    client.headers["X-CSRF-Token"] = original.headers["X-CSRF-Token"]
-                    assert (await original.post("/logout")).status_code < 400
+                async with browser_client(srv) as session:
+                    await log_in(session)
+                    copied = dict(session.cookies)
+                    token = session.headers["X-CSRF-Token"]
+                    assert (await session.post("/logout")).status_code == 303
+                for key, value in copied.items():
+                    client.cookies.set(key, value)
+                client.headers["X-CSRF-Token"] = token
             clients[name] = client
         yield clients
 

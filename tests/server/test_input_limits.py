@@ -207,5 +207,4 @@ async def test_a_long_event_name_still_takes_pit_pin_logins(db_url: str) -> None
     finally:
         await engine.dispose()
     assert len(rows) == 1
-    assert len(rows[0].actor) == 100 and rows[0].actor.startswith(f"pin:{long_event[:90]}")
-    assert rows[0].actor.endswith("…")
+    assert len(rows[0].actor) <= 100 and rows[0].actor.startswith(f"pin:{long_event[:90]}")

@@ -18,6 +18,7 @@ from itsdangerous import TimestampSigner
 from server.cli import commands
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
+from server.web.csrf import csrf_token
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server
 from tests.fixtures.databases import set_postgres_connections
 from tests.fixtures.pit_desk import (
@@ -40,8 +41,11 @@ def cookie_of(client: httpx.AsyncClient) -> str:
 
 
 def copy_of(srv: RunningServer, client: httpx.AsyncClient) -> httpx.AsyncClient:
-    """Another browser holding a copy of ``client``'s cookie."""
-    return httpx.AsyncClient(base_url=srv.base_url, headers={"Cookie": cookie_of(client)})
+    """Another browser holding a copy of ``client``'s cookie (and of its page's CSRF token,
+    which a thief holding the cookie can read from the page too)."""
+    headers = {"Cookie": cookie_of(client), "Origin": srv.base_url}
+    headers["X-CSRF-Token"] = client.headers.get("X-CSRF-Token", "")
+    return httpx.AsyncClient(base_url=srv.base_url, headers=headers)
 
 
 async def ws_closed_code(srv: RunningServer, path: str, cookie: str) -> int | None:
@@ -90,13 +94,16 @@ async def test_a_copied_cookie_stops_working_after_logout(db_url: str) -> None:
         rowless = TimestampSigner("test-secret").sign(
             b64encode(json.dumps({"user": USER, "role": "control"}).encode())
         )
-        for cookie in ("session=forged.value.here", f"session={rowless.decode()}"):
-            async with httpx.AsyncClient(
-                base_url=srv.base_url, headers={"Cookie": cookie}
-            ) as forger:
+        # (the forged one cannot even send its CSRF token: 403 before any role check)
+        for value, refusal in (("forged.value.here", 403), (rowless.decode(), 401)):
+            headers = {"Cookie": f"session={value}", "Origin": srv.base_url}
+            headers["X-CSRF-Token"] = csrf_token("test-secret", value)  # who holds the key
+            if refusal == 403:
+                headers["X-CSRF-Token"] = csrf_token("not-the-key", value)
+            async with httpx.AsyncClient(base_url=srv.base_url, headers=headers) as forger:
                 assert (await forger.get("/control")).status_code == 303
                 refused = await forger.post("/control/flag", data={"flag": "red"})
-                assert refused.status_code == 401
+                assert refused.status_code == refusal
 
 
 async def test_a_pin_session_ends_when_the_pin_changes(db_url: str) -> None:
@@ -171,7 +178,7 @@ async def test_cookies_are_secure_over_https_only(db_url: str) -> None:
         """The login's Set-Cookie, lower case, from a server with ``settings``."""
         async with (
             running_server(db_url, token, **settings) as srv,
-            httpx.AsyncClient(base_url=srv.base_url) as client,
+            httpx.AsyncClient(base_url=srv.base_url, headers={"Origin": srv.base_url}) as client,
         ):
             answer = await client.post(
                 "/login", data={"name": USER, "password": PASSWORD}, headers=headers

@@ -15,7 +15,13 @@ from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.models import AuditRow
 from tests.fixtures.app_server import wait_until
-from tests.fixtures.pit_desk import EVENT, PASSWORD, PIN, USER, control_client, race_desk
+from tests.fixtures.pit_desk import EVENT, PASSWORD, PIN, USER, Desk, control_client, race_desk
+
+
+def as_browser(desk: Desk) -> dict[str, str]:
+    """A browser's login post names the site's origin (the login's cross-site check)."""
+    return {"Origin": desk.srv.base_url}
+
 
 PARALLEL = 60
 
@@ -40,7 +46,7 @@ async def test_parallel_pin_guesses_get_429_and_never_find_the_pin(db_url: str) 
         race_desk(db_url, started=False, hash_wait_s=60) as desk,
         # argon2 on a busy machine: the checked tries may take seconds each
         httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}, timeout=120
+            base_url=desk.srv.base_url, headers=as_browser(desk), timeout=120
         ) as guesser,
         desk.srv.client() as api,
     ):
@@ -67,9 +73,7 @@ async def test_parallel_pin_guesses_get_429_and_never_find_the_pin(db_url: str) 
 async def test_waits_grow_then_a_lockout_holds_until_race_control_lifts_it(db_url: str) -> None:
     async with (
         race_desk(db_url, started=False) as desk,
-        httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
-        ) as guesser,
+        httpx.AsyncClient(base_url=desk.srv.base_url, headers=as_browser(desk)) as guesser,
         desk.srv.client() as api,
     ):
 
@@ -98,7 +102,7 @@ async def test_waits_grow_then_a_lockout_holds_until_race_control_lifts_it(db_ur
         assert f"pin:{EVENT}" in page.text and "addr:127.0.0.1" in page.text
         assert page.text.count("locked") >= 2
         async with httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
+            base_url=desk.srv.base_url, headers=as_browser(desk)
         ) as anonymous:
             refused_lift = await anonymous.post("/control/logins/lift", data={"key": ""})
             assert refused_lift.status_code == 401
@@ -116,7 +120,7 @@ async def test_parallel_password_guesses_are_throttled_per_account(db_url: str) 
     async with (
         race_desk(db_url, started=False, forwarded_allow_ips=["127.0.0.1"], hash_wait_s=60) as desk,
         httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}, timeout=120
+            base_url=desk.srv.base_url, headers=as_browser(desk), timeout=120
         ) as guesser,
     ):
         # each from an address of its own (a trusted proxy says so): the account's count
@@ -157,7 +161,7 @@ async def test_at_most_two_hash_checks_at_once(db_url: str) -> None:
         gate = desk.srv.state.hash_gate
         assert gate.limit == 2
         async with httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}, timeout=120
+            base_url=desk.srv.base_url, headers=as_browser(desk), timeout=120
         ) as client:
             answers = await asyncio.gather(
                 *(
@@ -179,7 +183,7 @@ async def test_a_login_waits_briefly_for_a_hash_slot_then_gets_429(db_url: str) 
         try:
             await wait_until(lambda: gate.peak == gate.limit)  # both slots taken
             async with httpx.AsyncClient(
-                base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
+                base_url=desk.srv.base_url, headers=as_browser(desk)
             ) as client:
                 for _ in range(6):  # more than the free tries: none of them counted
                     busy = await client.post("/login", data={"name": USER, "password": PASSWORD})
@@ -199,9 +203,7 @@ async def test_forwarded_for_counts_only_from_a_listed_proxy(db_url: str) -> Non
     async def tries(desk_settings: dict[str, object]) -> list[int]:
         async with (
             race_desk(db_url, started=False, **desk_settings) as desk,
-            httpx.AsyncClient(
-                base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
-            ) as client,
+            httpx.AsyncClient(base_url=desk.srv.base_url, headers=as_browser(desk)) as client,
         ):
             codes = []
             for n in range(8):  # a new account name and a new claimed address each time
@@ -225,9 +227,7 @@ async def test_forwarded_for_counts_only_from_a_listed_proxy(db_url: str) -> Non
 async def test_forwarded_for_from_a_listed_proxy_names_the_client(db_url: str) -> None:
     async with (
         race_desk(db_url, started=False, forwarded_allow_ips=["127.0.0.1"]) as desk,
-        httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
-        ) as client,
+        httpx.AsyncClient(base_url=desk.srv.base_url, headers=as_browser(desk)) as client,
     ):
         for n in range(8):
             answer = await client.post(
@@ -263,9 +263,7 @@ async def audit_rows(db_url: str) -> list[AuditRow]:
 async def test_a_right_login_is_not_counted_and_a_new_pin_starts_afresh(db_url: str) -> None:
     async with (
         race_desk(db_url, started=False) as desk,
-        httpx.AsyncClient(
-            base_url=desk.srv.base_url, headers={"Origin": desk.srv.base_url}
-        ) as client,
+        httpx.AsyncClient(base_url=desk.srv.base_url, headers=as_browser(desk)) as client,
     ):
         for _ in range(4):
             assert (await client.post("/login/pin", data={"pin": "0000"})).status_code == 401

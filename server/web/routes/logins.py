@@ -14,13 +14,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.db import repository
 from server.web.auth import ActorDep, ControlRole, RoleDep, login_now
+from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
 
 router = APIRouter(prefix="/control", include_in_schema=False)
 
 
 @router.get("/logins")
-async def logins_page(role: RoleDep, state: StateDep, db: DbDep) -> Response:
+async def logins_page(role: RoleDep, state: StateDep, db: DbDep, csrf: CsrfTokenDep) -> Response:
     if role != "control":
         return RedirectResponse("/login?next=/control/logins", status_code=303)
     now, policy = login_now(state), state.throttle_policy
@@ -29,7 +30,7 @@ async def logins_page(role: RoleDep, state: StateDep, db: DbDep) -> Response:
         wait = repository.wait_for(row.failures, row.last_at, row.locked, now, policy)
         status = "locked" if wait is None else (f"waits {round(wait)} s" if wait > 0 else "may try")
         rows.append({"key": row.key, "failures": row.failures, "status": status})
-    context = {"rows": rows, "event_name": state.race.event_name}
+    context = {"rows": rows, "event_name": state.race.event_name, "csrf_token": csrf}
     return HTMLResponse(state.renderer.page("logins.html", context))
 
 
