@@ -108,8 +108,6 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /control/retire": CONTROL,
     "GET /control/cars/{number}": CONTROL,
     "GET /control/crossings": CONTROL,
-    "GET /control/logins": CONTROL,
-    "POST /control/logins/lift": CONTROL,
     # timing: corrections and the decoders
     "POST /control/corrections/add": TIMING,
     "POST /control/corrections/delete": TIMING,
