@@ -75,6 +75,7 @@ def alert_view(alert: Alert, status: SessionStatus | None, tz: tzinfo | None) ->
     }
 
 
+WINDOW_WARN_US = 30 * 60 * US_PER_S  # a stop not made this long before the window closes
 _SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
 
 
@@ -111,19 +112,25 @@ def pit_window_view(
     row: Mapping[str, Any], status: SessionStatus | None, now_us: int, tz: tzinfo | None = None
 ) -> dict[str, str]:
     """Where a car stands with its mandatory stop: "" (no window in the rules), "later"
-    (the window has not opened: nothing to do yet), "open" (open, no stop yet: due),
-    "done" (served) or "missed" (the window closed without one)."""
+    (the window has not opened: nothing to do yet), "open" (open, no stop yet), "closing"
+    (no stop yet and the window closes within ``WINDOW_WARN_US``: amber), "done"
+    (served) or "missed" (the window closed without one)."""
     if status is None or status.pit_window_opens_us is None:
         return {"state": "", "text": ""}
     opens, closes = status.pit_window_opens_us, status.pit_window_closes_us
     if row["mandatory_served"]:
         return {"state": "done", "text": "done"}
     if now_us < opens:
-        return {"state": "later", "text": f"opens {format_time_of_day(opens, tz)}"}
+        return {"state": "later", "text": f"from {format_time_of_day(opens, tz)[:5]}"}
     if closes is not None and now_us >= closes:
         return {"state": "missed", "text": "missed"}
-    until = "" if closes is None else f" to {format_time_of_day(closes, tz)}"
-    return {"state": "open", "text": f"due{until}"}
+    if closes is None:
+        return {"state": "open", "text": "open"}
+    closing = closes - now_us <= WINDOW_WARN_US
+    return {
+        "state": "closing" if closing else "open",
+        "text": f"{'due' if closing else 'open'} to {format_time_of_day(closes, tz)[:5]}",
+    }
 
 
 def messages_view(
