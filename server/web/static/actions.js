@@ -175,13 +175,22 @@
       }
     }
     var flagBox = document.getElementById("flag-message");
-    if (evt.detail.successful && flagBox && resultBox(elt) === flagBox) say(elt, "");
+    var targeted = elt && elt.hasAttribute && elt.hasAttribute("hx-target");
+    if (evt.detail.successful && flagBox && !targeted && resultBox(elt) === flagBox) say(elt, "");
   });
 
   body.addEventListener("htmx:afterSwap", function (evt) {
     var target = evt.detail.target;
     if (!target) return;
     if (target.id === "pit-result") {
+      delete target.dataset.ok; // the fragment says it
+      target.hidden = !target.textContent.trim();
+      clearTimeout(hideTimer);
+      if (target.querySelector('[data-ok="true"]')) {
+        hideTimer = setTimeout(function () { target.hidden = true; }, OK_HIDE_MS);
+      }
+    }
+    if (target.id === "flag-message") {
       delete target.dataset.ok; // the fragment says it
       target.hidden = !target.textContent.trim();
       clearTimeout(hideTimer);
