@@ -101,7 +101,6 @@ async def test_a_marshal_confirms_a_driver_change_and_race_control_sees_it(
         if os.environ.get("RACECONTROL_UPDATE_SCREENSHOTS"):
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
             shutil.copy(tmp_path / "pit-picked-375.png", DOCS_IMAGES / "pit-phone.png")
-            shutil.copy(tmp_path / "control-1600.png", DOCS_IMAGES / "control-wide.png")
 
 
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
