@@ -26,7 +26,7 @@ from server.engine.model import (
 )
 from server.engine.rules import IMG, RuleSet
 from server.web.car_views import roster_view
-from server.web.control_views import messages_view
+from server.web.control_views import WINDOW_WARN_US, messages_view
 from server.web.formatting import STATE_LABELS, STATE_TITLES, format_clock
 from server.web.views import live_context, stint_view
 
@@ -43,8 +43,8 @@ def number_order(number: str) -> tuple[tuple[int, int | str], ...]:
 # what marks a car in the grid, in the order the marks show
 MARKS = {
     "stint": "Stint",  # its driver is within STINT_WARN_US of the stint limit (or over)
-    "due": "Stop due",  # in the pit window, its mandatory stop not made
-    "called": "Call in",  # a race-control message about it is shown
+    "due": "Stop",  # the pit window closes within WINDOW_WARN_US, mandatory stop not made
+    "called": "Call",  # a race-control message about it is shown
 }
 
 
@@ -63,8 +63,9 @@ def car_marks(
         marks.append("stint")
     opens = None if status is None else status.pit_window_opens_us
     closes = None if status is None else status.pit_window_closes_us
-    in_window = opens is not None and now_us >= opens and (closes is None or now_us < closes)
-    if in_window and not row.mandatory_served:
+    # due: the window is open and closes soon (a window open from the green is not news)
+    closing = closes is not None and closes - WINDOW_WARN_US <= now_us < closes
+    if opens is not None and now_us >= opens and closing and not row.mandatory_served:
         marks.append("due")
     if row.number in called:
         marks.append("called")

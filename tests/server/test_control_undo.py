@@ -4,6 +4,8 @@ a real server (SQLite and PostgreSQL): each is journaled and audited; bad input 
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from server.engine.events import (
     CorrectionReverted,
     ExternalAlertRaised,
@@ -14,7 +16,10 @@ from server.engine.events import (
     RaceControlMessagePosted,
     RaceControlMessageRetracted,
 )
+from server.web.contexts import decoder_dict
+from server.web.control_views import decoder_view
 from tests.fixtures.pit_desk import USER, S, control_client, race_desk
+from timing_adapters.adapter import DecoderState
 
 
 async def test_a_flag_is_undone_within_ten_seconds_only(db_url: str) -> None:
@@ -111,3 +116,17 @@ async def test_every_alert_of_a_kind_is_acknowledged_at_once(db_url: str) -> Non
         assert engine is not None
         still = [a.kind for a in engine.alerts() if not a.acknowledged]
         assert still == ["decoder_lost"]
+
+
+async def test_a_decoders_status_rate_is_measured_in_server_time(db_url: str) -> None:
+    async with race_desk(db_url) as desk:
+        url = "tcp://127.0.0.1:5403"
+        first = DecoderState(url, connected=True, last_status_at_us=desk.now(), decoder_id="D9")
+        desk.race.on_decoder_state(first)
+        desk.advance(60)  # a STATUS every 2 s of wall time at 30x
+        state = replace(first, last_status_at_us=desk.now())
+        desk.race.on_decoder_state(state)
+        shown = decoder_dict(desk.race, state)
+        assert shown["status_interval_us"] == 60 * S
+        assert decoder_view(shown, desk.now() + 48 * S)["health"] == "green"
+        assert decoder_view(shown, desk.now() + 200 * S)["health"] == "amber"

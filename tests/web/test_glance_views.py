@@ -130,10 +130,10 @@ def test_alerts_are_grouped_by_kind_with_the_most_severe_and_the_newest_critical
 
 def test_the_pit_grid_marks_stint_limit_window_and_called_in() -> None:
     rules = replace(IMG, max_stint_us=2 * H)
-    now = T0 + 90 * M
+    now = T0 + 2 * H + 40 * M  # the window (13:00 to 15:00) closes in 20 min
     assert car_marks(row(), status(), now, rules, frozenset()) == ()
     long_stint = row(
-        stint_clock=StintClock.RUNNING, stint_drive_us=95 * M, stint_clock_since_us=T0 + 90 * M
+        stint_clock=StintClock.RUNNING, stint_drive_us=95 * M, stint_clock_since_us=now
     )
     # a message about car 7 calls it in; one about nobody calls nobody
     called = called_in(
@@ -147,6 +147,10 @@ def test_the_pit_grid_marks_stint_limit_window_and_called_in() -> None:
     assert marks == ("stint", "due", "called")
     served = replace(long_stint, mandatory_served=True, stint_drive_us=0)
     assert car_marks(served, status(**WINDOW), now, rules, frozenset()) == ()
+    # a window open for another hour and more is not news
+    early = T0 + 90 * M
+    fresh = replace(long_stint, stint_drive_us=0, stint_clock_since_us=early)
+    assert car_marks(fresh, status(**WINDOW), early, rules, frozenset()) == ()
     assert (
         car_marks(replace(long_stint, state=CarState.FINISHED), status(), now, rules, called) == ()
     )
