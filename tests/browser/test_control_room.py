@@ -335,3 +335,21 @@ async def test_axe_finds_no_wcag_aa_violation_on_control_pit_and_stewards(
         if answer.status == 404:  # the stewards' page comes with the stewards' branch
             pytest.skip("no /stewards page in this tree: checked once it is merged")
         assert await axe_violations(stewards) == []
+
+
+@pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
+async def test_a_marshal_whose_login_is_gone_is_sent_to_the_pin_page(db_url: str) -> None:
+    async with race_desk(db_url) as desk, chromium() as browser:
+        pit = await login_pit(browser, desk)
+        await pit.wait_for_function(
+            "document.querySelector('#live-badge').dataset.state === 'live'"
+        )
+        await pit.context.clear_cookies()  # the session is gone (expired, or signed out)
+        await pit.locator(".car-chip[data-pick='9']").tap()
+        await pit.locator(".car-panel[data-car='9'] .mark[data-mark='in']").tap()
+        await pit.wait_for_url("**/login?next=%2Fpit")
+        await pit.wait_for_selector("#login-pin")
+        # the PIN brings the marshal back to the pit page
+        await pit.fill("#login-pin", PIN)
+        await pit.click("form[action='/login/pin'] button[type=submit]")
+        await pit.wait_for_selector("#pit-lane")
