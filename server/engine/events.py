@@ -167,10 +167,34 @@ class CarRetired:
 
 @dataclass(frozen=True, slots=True)
 class RaceControlMessagePosted:
+    """A message to every page; it is known by ``at_us`` (when it was posted) and leaves
+    the pages at ``expires_at_us`` (None: it stays until retracted)."""
+
     at_us: int
     text: str
     number: str | None = None  # the car it is about, if any
     actor: str = ""
+    expires_at_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaceControlMessageEdited:
+    """Race control rewrote the message posted at ``posted_at_us`` (text and expiry)."""
+
+    posted_at_us: int
+    at_us: int
+    text: str
+    actor: str
+    expires_at_us: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RaceControlMessageRetracted:
+    """Race control withdrew the message posted at ``posted_at_us``: no page shows it."""
+
+    posted_at_us: int
+    at_us: int
+    actor: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +320,32 @@ class LapVoided:
     actor: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class CorrectionReverted:
+    """Race control undid a correction: the latest one of kind ``kind`` (the correction's
+    class name) for car ``number`` made at ``correction_at_us`` (for a ``PassingAdded``,
+    the crossing it added) no longer counts; the state is rebuilt without it."""
+
+    kind: str
+    number: str
+    correction_at_us: int
+    at_us: int
+    actor: str
+
+
+@dataclass(frozen=True, slots=True)
+class FlagReverted:
+    """Race control undid the session flag shown at ``flag_at_us`` (the latest one,
+    within ``FLAG_UNDO_US`` of it): the state is rebuilt as if it had never been shown."""
+
+    flag_at_us: int
+    at_us: int
+    actor: str
+
+
+FLAG_UNDO_US = 10_000_000  # a flag can be undone within 10 s of showing it
+
+
 # --- the entry list (journaled: a replay never reads the entry tables) ---------------
 
 
@@ -329,6 +379,8 @@ InputEvent = (
     | SoloExitConfirmed
     | CarRetired
     | RaceControlMessagePosted
+    | RaceControlMessageEdited
+    | RaceControlMessageRetracted
     | AlertAcknowledged
     | ExternalAlertRaised
     | SessionClockPaused
@@ -336,6 +388,8 @@ InputEvent = (
     | PassingAdded
     | PassingDeleted
     | TransponderAssigned
+    | CorrectionReverted
+    | FlagReverted
     | EntryListSet
     | EntryChanged
     | IncidentReported
@@ -356,6 +410,8 @@ _INPUT_TYPES: dict[str, type[InputEvent]] = {
         SoloExitConfirmed,
         CarRetired,
         RaceControlMessagePosted,
+        RaceControlMessageEdited,
+        RaceControlMessageRetracted,
         AlertAcknowledged,
         ExternalAlertRaised,
         SessionClockPaused,
@@ -363,6 +419,8 @@ _INPUT_TYPES: dict[str, type[InputEvent]] = {
         PassingAdded,
         PassingDeleted,
         TransponderAssigned,
+        CorrectionReverted,
+        FlagReverted,
         EntryListSet,
         EntryChanged,
         IncidentReported,

@@ -83,6 +83,11 @@ class FlagTimeline:
             self.local_yellows.remove(station)
 
     @property
+    def latest_at_us(self) -> int | None:
+        """When the current session flag was shown (None: none yet)."""
+        return self._at[-1] if self._at else None
+
+    @property
     def changes(self) -> int:
         return len(self._at)
 

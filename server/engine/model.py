@@ -214,10 +214,16 @@ class UnknownTransponder:
 
 @dataclass(frozen=True, slots=True)
 class RaceControlMessage:
-    at_us: int
+    at_us: int  # when it was posted: the message's key
     text: str
     number: str | None = None
     actor: str = ""
+    expires_at_us: int | None = None  # None: until retracted
+    edited_at_us: int | None = None
+
+    def shown_at(self, now_us: int | None) -> bool:
+        """Whether a page shows it at ``now_us`` (None: the engine has not ticked yet)."""
+        return self.expires_at_us is None or now_us is None or now_us < self.expires_at_us
 
 
 @dataclass(frozen=True, slots=True)

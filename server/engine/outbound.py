@@ -189,6 +189,15 @@ class MessagePosted:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageChanged:
+    """A race-control message was edited, retracted or reached its expiry."""
+
+    posted_at_us: int
+    at_us: int
+    shown: bool  # False: no page shows it any more
+
+
+@dataclass(frozen=True, slots=True)
 class SprintCheckeredTaken:
     number: str  # the leader at its first crossing at or after the sprint's end
     at_us: int
@@ -264,6 +273,7 @@ OutEvent = (
     | AlertRaised
     | AlertsChanged
     | MessagePosted
+    | MessageChanged
     | SprintCheckeredTaken
     | SnapshotTaken
     | CorrectionApplied

@@ -21,7 +21,11 @@ from server.engine.core import SessionCore
 from server.engine.corrections import effective, refusal
 from server.engine.detail import car_detail
 from server.engine.events import (
+    FLAG_UNDO_US,
     Correction,
+    CorrectionReverted,
+    FlagChanged,
+    FlagReverted,
     InputEvent,
     PassingAdded,
     PassingDeleted,
@@ -46,6 +50,8 @@ from server.engine.outbound import (
     AlertsChanged,
     CommandRefused,
     CorrectionApplied,
+    FlagShown,
+    MessageChanged,
     OutEvent,
     SessionFinished,
     SnapshotTaken,
@@ -137,9 +143,23 @@ class RaceEngine:
         """The alerts shown now (as of the latest apply or tick), newest first."""
         return newest_first(self._book.shown.values())
 
-    def messages(self) -> list[RaceControlMessage]:
-        """Race-control messages, newest first."""
-        return sorted(reversed(self._core.messages), key=lambda m: -m.at_us)
+    def messages(self, now_us: int | None = None) -> list[RaceControlMessage]:
+        """Race-control messages shown at ``now_us`` (default: the latest tick), newest
+        first: a retracted one is gone, an expired one no longer shown."""
+        at = now_us if now_us is not None else self._now_us
+        shown = [m for m in self._core.messages if m.shown_at(at)]
+        return sorted(reversed(shown), key=lambda m: -m.at_us)
+
+    def corrections(self) -> list[Correction]:
+        """The corrections that count now (undone ones left out), oldest first."""
+        return list(self._corrections)
+
+    def undoable_flag(self, now_us: int) -> FlagChanged | None:
+        """The session flag race control may still undo at ``now_us`` (None: none)."""
+        latest = self._latest_flag()
+        if latest is None or now_us - latest.at_us > FLAG_UNDO_US or self._core.end.finished:
+            return None
+        return latest
 
     def car_detail(self, number: str, now_us: int | None = None) -> CarDetail:
         """Drivers, stints and stops of car ``number`` (``KeyError`` if not entered); the
@@ -203,14 +223,22 @@ class RaceEngine:
     def apply(self, event: InputEvent) -> list[OutEvent]:
         if isinstance(event, _CORRECTIONS):
             out = self._correct(event)
+        elif isinstance(event, CorrectionReverted):
+            out = self._revert_correction(event)
+        elif isinstance(event, FlagReverted):
+            out = self._revert_flag(event)
         else:
             self._log.append(event)
             out = dispatch(self._core, event)
         return self._close(out, event.at_us, event.at_us)
 
     def tick(self, now_us: int) -> list[OutEvent]:
-        self._now_us = now_us
+        before, self._now_us = self._now_us, now_us
         out, finished_at = self._core.tick_finish(now_us)
+        for message in self._core.messages:
+            expires = message.expires_at_us
+            if expires is not None and expires <= now_us and (before is None or before < expires):
+                out.append(MessageChanged(message.at_us, expires, shown=False))
         marks = self._hour_marks()
         for label, at in marks[self._snapshots_reported :]:
             out.append(SnapshotTaken(label, at))
@@ -227,6 +255,63 @@ class RaceEngine:
         if reason is not None:
             return [CommandRefused(name, correction.at_us, reason, correction.number)]
         self._corrections.append(correction)
+        self._rebuild()
+        return [CorrectionApplied(name, correction.number, correction.at_us)]
+
+    def _revert_correction(self, event: CorrectionReverted) -> list[OutEvent]:
+        """Undo the latest matching correction: the state is rebuilt without it."""
+        for index in range(len(self._corrections) - 1, -1, -1):
+            c = self._corrections[index]
+            if (type(c).__name__, c.number, c.at_us) == (
+                event.kind,
+                event.number,
+                event.correction_at_us,
+            ):
+                del self._corrections[index]
+                self._rebuild()
+                return [CorrectionApplied(type(event).__name__, event.number, event.at_us)]
+        name, reason = type(event).__name__, Refusal.NO_SUCH_CORRECTION
+        return [CommandRefused(name, event.at_us, reason, event.number)]
+
+    def _latest_flag(self) -> FlagChanged | None:
+        index = self._latest_flag_index()
+        return None if index is None else self._flag_at(index)
+
+    def _flag_at(self, index: int) -> FlagChanged:
+        event = self._log[index]
+        assert isinstance(event, FlagChanged)
+        return event
+
+    def _latest_flag_index(self) -> int | None:
+        """Where the latest session flag shown is in the log (a refused one never counts)."""
+        flags = self._core.flags
+        for index in range(len(self._log) - 1, -1, -1):
+            event = self._log[index]
+            if (
+                isinstance(event, FlagChanged)
+                and event.station is None
+                and event.at_us == flags.latest_at_us
+                and event.flag is flags.current
+            ):
+                return index
+        return None
+
+    def _revert_flag(self, event: FlagReverted) -> list[OutEvent]:
+        """Undo the latest session flag within 10 s: rebuilt as if never shown."""
+        name = type(event).__name__
+        index = self._latest_flag_index()
+        if index is None or self._flag_at(index).at_us != event.flag_at_us:
+            return [CommandRefused(name, event.at_us, Refusal.NO_SUCH_FLAG)]
+        if self._core.end.finished:
+            return [CommandRefused(name, event.at_us, Refusal.SESSION_FINISHED)]
+        if event.at_us - event.flag_at_us > FLAG_UNDO_US:
+            return [CommandRefused(name, event.at_us, Refusal.UNDO_TOO_LATE)]
+        del self._log[index]
+        self._rebuild()
+        return [FlagShown(self._core.flags.current, event.at_us)]
+
+    def _rebuild(self) -> None:
+        """A new core from the log and the corrections that count."""
         assignments = [c for c in self._corrections if isinstance(c, TransponderAssigned)]
         core = SessionCore(self._config, self._entries, assignments)
         for event in effective(self._log, self._corrections, core.transponders.car_of):
@@ -239,7 +324,6 @@ class RaceEngine:
         core.changed = True
         self._core, self._alerts_version = core, (-1, -1)
         self._rebuilds += 1
-        return [CorrectionApplied(name, correction.number, correction.at_us)]
 
     # --- derived ----------------------------------------------------------------------
 

@@ -10,6 +10,8 @@ here: the engine rebuilds its state from its log with them (see ``corrections``)
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from server.engine.alerts import Alert, AlertKind, alert_id
 from server.engine.core import SessionCore
 from server.engine.entry_events import apply_entry_event
@@ -31,7 +33,9 @@ from server.engine.events import (
     PassingDetected,
     PitInMarked,
     PitOutMarked,
+    RaceControlMessageEdited,
     RaceControlMessagePosted,
+    RaceControlMessageRetracted,
     SessionClockPaused,
     SessionClockResumed,
     SoloExitConfirmed,
@@ -46,6 +50,7 @@ from server.engine.outbound import (
     DriverChangeRefused,
     IncidentRecorded,
     LapVoidRecorded,
+    MessageChanged,
     MessagePosted,
     OutEvent,
 )
@@ -84,9 +89,13 @@ def dispatch(core: SessionCore, event: InputEvent) -> list[OutEvent]:
             core.endurance.touch()
             return [ClockResumed(event.at_us, core.ends_at())]
         case RaceControlMessagePosted():
-            message = RaceControlMessage(event.at_us, event.text, event.number, event.actor)
+            message = RaceControlMessage(
+                event.at_us, event.text, event.number, event.actor, event.expires_at_us
+            )
             core.messages.append(message)
             return [MessagePosted(message)]
+        case RaceControlMessageEdited() | RaceControlMessageRetracted():
+            return _message_change(core, event)
         case EntryListSet() | EntryChanged():
             return apply_entry_event(core, event)
         case AlertAcknowledged():
@@ -143,6 +152,31 @@ def _void(core: SessionCore, event: LapVoided) -> list[OutEvent]:
     core.invalidate()
     core.endurance.touch(car.number)
     return [LapVoidRecorded(car.number, event.lap, event.at_us, car.best_lap_us)]
+
+
+def _message_change(
+    core: SessionCore, event: RaceControlMessageEdited | RaceControlMessageRetracted
+) -> list[OutEvent]:
+    """Edit or retract the message posted at ``event.posted_at_us`` (the latest posted
+    then, if two share the microsecond); a retracted message is gone from every page."""
+    index = next(
+        (
+            i
+            for i in range(len(core.messages) - 1, -1, -1)
+            if core.messages[i].at_us == event.posted_at_us
+        ),
+        None,
+    )
+    if index is None:
+        return [_refused(event, Refusal.NO_SUCH_MESSAGE)]
+    message = core.messages[index]
+    if isinstance(event, RaceControlMessageRetracted):
+        del core.messages[index]
+        return [MessageChanged(message.at_us, event.at_us, shown=False)]
+    core.messages[index] = replace(
+        message, text=event.text, expires_at_us=event.expires_at_us, edited_at_us=event.at_us
+    )
+    return [MessageChanged(message.at_us, event.at_us, shown=True)]
 
 
 def driver_change_refusal(

@@ -33,6 +33,10 @@ class Refusal(StrEnum):
     NOT_PAUSED = "not_paused"
     # corrections
     NO_SUCH_PASSING = "no_such_passing"
+    NO_SUCH_CORRECTION = "no_such_correction"  # nothing of that kind, car and time to undo
+    NO_SUCH_FLAG = "no_such_flag"  # the flag to undo is not the latest session flag
+    UNDO_TOO_LATE = "undo_too_late"  # a flag is undone within 10 s only
+    NO_SUCH_MESSAGE = "no_such_message"  # none posted then, or it was retracted
     # the entry list (journaled; see entry_events.py)
     SESSION_FINISHED = "session_finished"  # its results stay as they were
     INVALID_ENTRY_LIST = "invalid_entry_list"  # a car or a transponder claimed twice

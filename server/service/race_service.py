@@ -177,6 +177,9 @@ class RaceService:
         self.session_id: int | None = None
         self.event_name = ""
         self.decoders: dict[str, DecoderState] = {}
+        # server time between a decoder's two latest STATUS messages, by URL: how often
+        # it reports, so race control's "late" is relative to it (and to the clock rate)
+        self.status_intervals: dict[str, int] = {}
         self.mapper = PassingMapper()
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
@@ -557,6 +560,10 @@ class RaceService:
 
     def on_decoder_state(self, state: DecoderState) -> None:
         before, now_us = self.decoders.get(state.url), self.clock.now_us()
+        previous = None if before is None else before.last_status_at_us
+        latest = state.last_status_at_us
+        if previous is not None and latest is not None and latest > previous:
+            self.status_intervals[state.url] = latest - previous
         alerts = (decoder_alert(before, state, now_us), bad_input_alert(before, state, now_us))
         self.decoders[state.url] = state
         self.mark_dirty(CONTROL_ONLY)  # spectators do not see decoder health

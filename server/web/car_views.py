@@ -154,6 +154,23 @@ def crossings_view(
     ]
 
 
+def gaps_view(
+    laps: Sequence[LapRecord], limit: int = 30, tz: tzinfo | None = None
+) -> list[dict[str, Any]]:
+    """Between which two crossings a missed passing goes (newest first): the point half
+    way between them, where a car at an even pace crossed; a lap about twice the others
+    is where the decoder missed one."""
+    out: list[dict[str, Any]] = []
+    for lap in reversed(laps[-limit:]):
+        start = lap.at_us - lap.lap_time_us
+        label = (
+            f"between lap {lap.lap - 1} ({format_time_of_day(start, tz)}) and lap {lap.lap}"
+            f" ({format_time_of_day(lap.at_us, tz)}) · {format_lap(lap.lap_time_us)}"
+        )
+        out.append({"at_us": start + lap.lap_time_us // 2, "label": label})
+    return out
+
+
 def classification_rows(rows: Sequence[StandingRow]) -> list[dict[str, str]]:
     return [
         {

@@ -18,7 +18,7 @@ from weakref import WeakKeyDictionary
 from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
 from server.web.control_views import messages_view
-from server.web.pit_views import PIT_MESSAGES, pit_context
+from server.web.pit_views import PIT_MESSAGES, called_in, car_marks, pit_context
 from server.web.stewards_views import queue_view, with_decisions
 from server.web.views import control_context, live_context
 from timing_adapters.adapter import DecoderState
@@ -34,6 +34,8 @@ CONTROL_BLOCKS = (
     "standings",
     "alerts",
     "flag_controls",
+    "status_strip",
+    "corrections_log",
     "local_yellows",
     "clock_controls",
     "finish",
@@ -58,7 +60,9 @@ def live(race: RaceService) -> dict[str, Any]:
         rows=rows,
         server_now_us=race.clock.now_us(),
         clock_rate=race.clock.rate,
-        messages=() if engine is None else with_decisions(engine.messages(), engine.incidents()),
+        messages=()
+        if engine is None
+        else with_decisions(engine.messages(race.clock.now_us()), engine.incidents()),
         sprint=None if engine is None else engine.sprint_standings(),
     )
     return context
@@ -106,6 +110,7 @@ def control(race: RaceService) -> dict[str, Any]:
     unknowns: Mapping[str, tuple[int, int, int]] = {}
     rejected: dict[str, int] = dict(race.dropped)
     engine = race.engine
+    now = race.clock.now_us()
     if engine is not None:
         unknowns = {
             code: (u.count, u.first_seen_us, u.last_seen_us)
@@ -116,16 +121,18 @@ def control(race: RaceService) -> dict[str, Any]:
         event_name=race.event_name,
         status=race.status(),
         rows=race.standings(),
-        server_now_us=race.clock.now_us(),
+        server_now_us=now,
         clock_rate=race.clock.rate,
         decoders=[decoder_dict(race, state) for state in race.decoders.values()],
         unknowns=unknowns,
         rejected=rejected,
         alerts=() if engine is None else engine.alerts(),
-        messages=() if engine is None else engine.messages(),
+        messages=() if engine is None else engine.messages(now),
         entries=race.entries,
         rules=session_rules(race),
         database_down_since_us=race.journal.down_since_us,
+        undo_flag=None if engine is None else engine.undoable_flag(now),
+        corrections=() if engine is None else engine.corrections(),
     )
 
 
@@ -143,7 +150,7 @@ def pit(race: RaceService, cars: Sequence[CarDetail] | None = None) -> dict[str,
         entries=race.entries,
         server_now_us=now,
         clock_rate=race.clock.rate,
-        messages=() if engine is None else engine.messages(),
+        messages=() if engine is None else engine.messages(now),
         rules=session_rules(race),
     )
 
@@ -176,7 +183,10 @@ def _pit_key(race: RaceService, cars: Sequence[CarDetail], now_us: int) -> objec
     details = tuple(
         (d.number, d.state, d.driver, d.pending_driver, len(d.stops), d.stops[-1:]) for d in cars
     )
-    return (race.session_id, id(race.entries), len(race.entries), rows, details, drivers)
+    engine, status, rules = race.engine, race.status(), session_rules(race)
+    called = called_in(() if engine is None else engine.messages(now_us))
+    marks = tuple(car_marks(r, status, now_us, rules, called) for r in race.standings())
+    return (race.session_id, id(race.entries), len(race.entries), rows, details, drivers, marks)
 
 
 def pit_message(renderer: Renderer, race: RaceService) -> str:
@@ -200,7 +210,9 @@ def pit_message(renderer: Renderer, race: RaceService) -> str:
             server_now_us=now,
             clock_rate=race.clock.rate,
         )
-        context["ticker"] = messages_view(() if engine is None else engine.messages(), PIT_MESSAGES)
+        context["ticker"] = messages_view(
+            () if engine is None else engine.messages(now), PIT_MESSAGES
+        )
     return renderer.fragments("pit.html", ("header", "ticker"), context) + cached.html
 
 
@@ -226,4 +238,8 @@ def decoder_dict(race: RaceService, state: DecoderState) -> dict[str, Any]:
     out = asdict(state)
     if out["clock_offset_us"] is None and state.decoder_id is not None:
         out["clock_offset_us"] = race.mapper.clocks.offset(str(state.decoder_id))
+    out["status_interval_us"] = race.status_intervals.get(state.url)
+    loop = None if state.decoder_id is None else race.mapper.loops.get(str(state.decoder_id))
+    if loop is not None:
+        out["role"], out["sector"] = loop.role.value, loop.sector
     return out

@@ -38,6 +38,16 @@ CAUTION_BUTTONS: tuple[tuple[Flag, str], ...] = (
 )
 # a decoder whose last STATUS is older than this is shown as late (P3 sends one every few s)
 DECODER_STATUS_WARN_S = 15
+# ... or, once its STATUS rate is known (server time between two), older than this many
+# intervals: amber, then red. Relative, so a demo at 30x is not amber for ever.
+STATUS_LATE_INTERVALS = 3
+STATUS_LOST_INTERVALS = 6
+ROLE_LABELS = {
+    "start_finish": "Start/finish",
+    "pit_in": "Pit in",
+    "pit_out": "Pit out",
+    "sector": "Sector",
+}
 ACKNOWLEDGED_SHOWN = 8  # acknowledged alerts kept on screen, newest first
 _SLOW_LAP = 1.2  # a last lap this much slower than the best is not a racing lap
 _UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
@@ -65,25 +75,79 @@ def alert_view(alert: Alert, status: SessionStatus | None, tz: tzinfo | None) ->
     }
 
 
+WINDOW_WARN_US = 30 * 60 * US_PER_S  # a stop not made this long before the window closes
+_SEVERITY_RANK = {"info": 0, "warning": 1, "critical": 2}
+
+
 def alerts_view(
     alerts: Sequence[Alert], status: SessionStatus | None, tz: tzinfo | None = None
 ) -> dict[str, Any]:
-    """Open alerts newest first, then the latest acknowledged ones."""
+    """Open alerts newest first, grouped by kind (the group of the newest alert first),
+    then the latest acknowledged ones; ``critical`` counts the open critical ones and
+    ``newest_critical`` is the id of the newest (a page sounds when it changes)."""
     pending = [alert_view(a, status, tz) for a in alerts if not a.acknowledged]
     done = [alert_view(a, status, tz) for a in alerts if a.acknowledged][:ACKNOWLEDGED_SHOWN]
-    return {"open": pending, "done": done, "count": len(pending)}
+    groups: dict[str, dict[str, Any]] = {}
+    for a in pending:
+        group = groups.get(a["kind"])
+        if group is None:
+            label = str(a["kind"]).replace("_", " ").capitalize()
+            group = groups[a["kind"]] = {"kind": a["kind"], "label": label, "items": []}
+            group["severity"] = a["severity"]
+        group["items"].append(a)
+        if _SEVERITY_RANK[a["severity"]] > _SEVERITY_RANK[group["severity"]]:
+            group["severity"] = a["severity"]
+    critical = [a for a in pending if a["severity"] == "critical"]
+    return {
+        "open": pending,
+        "groups": list(groups.values()),
+        "done": done,
+        "count": len(pending),
+        "critical": len(critical),
+        "newest_critical": critical[0]["id"] if critical else "",
+    }
+
+
+def pit_window_view(
+    row: Mapping[str, Any], status: SessionStatus | None, now_us: int, tz: tzinfo | None = None
+) -> dict[str, str]:
+    """Where a car stands with its mandatory stop: "" (no window in the rules), "later"
+    (the window has not opened: nothing to do yet), "open" (open, no stop yet), "closing"
+    (no stop yet and the window closes within ``WINDOW_WARN_US``: amber), "done"
+    (served) or "missed" (the window closed without one)."""
+    if status is None or status.pit_window_opens_us is None:
+        return {"state": "", "text": ""}
+    opens, closes = status.pit_window_opens_us, status.pit_window_closes_us
+    if row["mandatory_served"]:
+        return {"state": "done", "text": "done"}
+    if now_us < opens:
+        return {"state": "later", "text": f"from {format_time_of_day(opens, tz)[:5]}"}
+    if closes is not None and now_us >= closes:
+        return {"state": "missed", "text": "missed"}
+    if closes is None:
+        return {"state": "open", "text": "open"}
+    closing = closes - now_us <= WINDOW_WARN_US
+    return {
+        "state": "closing" if closing else "open",
+        "text": f"{'due' if closing else 'open'} to {format_time_of_day(closes, tz)[:5]}",
+    }
 
 
 def messages_view(
     messages: Sequence[RaceControlMessage], limit: int, tz: tzinfo | None = None
-) -> list[dict[str, str]]:
-    """The newest ``limit`` race-control messages (the engine gives them newest first)."""
+) -> list[dict[str, Any]]:
+    """The newest ``limit`` race-control messages (the engine gives them newest first,
+    expired and retracted ones left out); ``posted_at_us`` is the message's key."""
     return [
         {
+            "posted_at_us": m.at_us,
             "time": format_time_of_day(m.at_us, tz),
             "text": m.text,
             "number": m.number or "",
             "actor": m.actor,
+            "expires": "" if m.expires_at_us is None else format_time_of_day(m.expires_at_us, tz),
+            "expires_at_us": m.expires_at_us,
+            "edited": m.edited_at_us is not None,
         }
         for m in messages[:limit]
     ]
@@ -219,15 +283,37 @@ def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str,
     last_status_us = last_status if isinstance(last_status, int) else None
     age = None if last_status_us is None else server_now_us - last_status_us
     reconnects = count("reconnects") if "reconnects" in decoder else count("connects") - 1
+    interval = decoder.get("status_interval_us")
+    warn_us = DECODER_STATUS_WARN_S * US_PER_S
+    if isinstance(interval, int) and interval > 0:
+        warn_us = STATUS_LATE_INTERVALS * interval
+    late = age is None or age > warn_us
+    health = "green"
+    if (
+        not connected
+        or age is None
+        or age > warn_us * STATUS_LOST_INTERVALS // STATUS_LATE_INTERVALS
+    ):
+        health = "red"
+    elif late:
+        health = "amber"
+    role = text("role", "start_finish")
+    sector = text("sector")
+    role_label = ROLE_LABELS.get(role, role.replace("_", " "))
+    if role == "sector" and sector:
+        role_label += f" {sector}"
     return {
+        "role": role,
+        "role_label": role_label,
+        "health": health,
         "url": text("url"),
         "connected": connected,
         "state_label": "connected" if connected else "lost",
         "decoder_id": text("decoder_id"),
         "last_status_us": last_status_us,
         "status_age": format_age(age) or "never",
-        "status_late": age is None or age > DECODER_STATUS_WARN_S * US_PER_S,
-        "warn_after_s": DECODER_STATUS_WARN_S,
+        "status_late": late,
+        "warn_after_s": warn_us / US_PER_S,
         "noise": text("noise"),
         "last_passing_number": text("last_passing_number"),
         "passings": str(count("passings")),

@@ -26,7 +26,7 @@ from server.engine.model import (
 )
 from server.engine.rules import IMG, RuleSet
 from server.web.car_views import roster_view
-from server.web.control_views import messages_view
+from server.web.control_views import WINDOW_WARN_US, messages_view
 from server.web.formatting import STATE_LABELS, STATE_TITLES, format_clock
 from server.web.views import live_context, stint_view
 
@@ -40,6 +40,43 @@ def number_order(number: str) -> tuple[tuple[int, int | str], ...]:
     return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
 
 
+# what marks a car in the grid, in the order the marks show
+MARKS = {
+    "stint": "Stint",  # its driver is within STINT_WARN_US of the stint limit (or over)
+    "due": "Stop",  # the pit window closes within WINDOW_WARN_US, mandatory stop not made
+    "called": "Call",  # a race-control message about it is shown
+}
+
+
+def car_marks(
+    row: StandingRow | None,
+    status: SessionStatus | None,
+    now_us: int,
+    rules: RuleSet,
+    called: frozenset[str],
+) -> tuple[str, ...]:
+    """Why a marshal should look at this car now: keys of ``MARKS``."""
+    if row is None or row.state in (CarState.FINISHED, CarState.RETIRED):
+        return ()
+    marks: list[str] = []
+    if stint_view(row, now_us, rules.max_stint_us)["level"]:
+        marks.append("stint")
+    opens = None if status is None else status.pit_window_opens_us
+    closes = None if status is None else status.pit_window_closes_us
+    # due: the window is open and closes soon (a window open from the green is not news)
+    closing = closes is not None and closes - WINDOW_WARN_US <= now_us < closes
+    if opens is not None and now_us >= opens and closing and not row.mandatory_served:
+        marks.append("due")
+    if row.number in called:
+        marks.append("called")
+    return tuple(marks)
+
+
+def called_in(messages: Sequence[RaceControlMessage]) -> frozenset[str]:
+    """The cars a shown race-control message is about."""
+    return frozenset(m.number for m in messages if m.number)
+
+
 def pit_car(
     entry: Entry,
     row: StandingRow | None,
@@ -47,6 +84,7 @@ def pit_car(
     now_us: int,
     rules: RuleSet,
     tz: tzinfo | None,
+    marks: tuple[str, ...] = (),
 ) -> dict[str, Any]:
     state = row.state if row is not None else CarState.NOT_STARTED
     open_stop = None
@@ -76,6 +114,7 @@ def pit_car(
         "solo_exit_done": open_stop is not None and open_stop.solo_exit,
         "pit_stops": str(row.pit_stops) if row is not None else "0",
         "mandatory_served": row is not None and row.mandatory_served,
+        "marks": [{"key": key, "label": MARKS[key]} for key in marks],
     }
 
 
@@ -103,10 +142,12 @@ def pit_context(
         tz=tz,
     )
     by_number = {row.number: row for row in rows}
-    cars = [
-        pit_car(e, by_number.get(e.number), details.get(e.number), server_now_us, rules, tz)
-        for e in sorted(entries, key=lambda e: number_order(e.number))
-    ]
+    called = called_in(messages)
+    cars = []
+    for e in sorted(entries, key=lambda e: number_order(e.number)):
+        row = by_number.get(e.number)
+        marks = car_marks(row, status, server_now_us, rules, called)
+        cars.append(pit_car(e, row, details.get(e.number), server_now_us, rules, tz, marks))
     context.update(
         page="pit",
         ws_url="/ws/pit",

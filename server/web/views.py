@@ -17,7 +17,15 @@ from datetime import tzinfo
 from typing import Any
 
 from server.engine.alerts import Alert
-from server.engine.events import Flag, SessionKind
+from server.engine.events import (
+    FLAG_UNDO_US,
+    Correction,
+    Flag,
+    FlagChanged,
+    PassingAdded,
+    PassingDeleted,
+    SessionKind,
+)
 from server.engine.model import (
     CarState,
     Entry,
@@ -36,6 +44,7 @@ from server.web.control_views import (
     decoder_view,
     finish_view,
     messages_view,
+    pit_window_view,
 )
 from server.web.formatting import (
     FLAG_LABELS,
@@ -89,6 +98,31 @@ CONTROL_MESSAGES = 20
 # --- context builders --------------------------------------------------------------
 
 
+def corrections_view(
+    corrections: Sequence[Correction], tz: tzinfo | None = None, limit: int = 6
+) -> list[dict[str, Any]]:
+    """The latest corrections that count (newest first), each with what undoes it."""
+    out: list[dict[str, Any]] = []
+    for c in reversed(corrections[-limit:]):
+        if isinstance(c, PassingAdded):
+            what = f"passing added at {format_time_of_day(c.at_us, tz, millis=True)}"
+        elif isinstance(c, PassingDeleted):
+            what = f"passing at {format_time_of_day(c.crossing_at_us, tz, millis=True)} deleted"
+        else:
+            what = f"transponder {c.transponder} assigned"
+        out.append(
+            {
+                "kind": type(c).__name__,
+                "number": c.number,
+                "at_us": c.at_us,
+                "text": f"Car {c.number}: {what}",
+                "reason": c.reason,
+                "actor": c.actor,
+            }
+        )
+    return out
+
+
 def stint_view(
     row: StandingRow, server_now_us: int | None, max_stint_us: int | None = None
 ) -> dict[str, Any]:
@@ -114,6 +148,9 @@ def stint_view(
         "base_us": row.stint_drive_us,
         "max_us": "" if max_stint_us is None else max_stint_us,
         "text": "" if state is StintClock.NONE else format_clock(value),
+        "left": ""
+        if max_stint_us is None or state is StintClock.NONE
+        else ("-" if value > max_stint_us else "") + format_clock(abs(max_stint_us - value)),
         "level": level,
     }
 
@@ -264,6 +301,8 @@ def control_context(
     rules: RuleSet = IMG,
     tz: tzinfo | None = None,
     database_down_since_us: int | None = None,
+    undo_flag: FlagChanged | None = None,
+    corrections: Sequence[Correction] = (),
 ) -> dict[str, Any]:
     """Everything ``control.html`` renders: the live context plus alerts, flags, clock,
     finish prediction, messages, decoders and what the correction forms pick from.
@@ -280,8 +319,18 @@ def control_context(
         max_stint_us=rules.max_stint_us,
     )
     seen = sorted(unknowns.items(), key=lambda item: (-item[1][2], item[0]))
+    for row in context["rows"]:
+        row["window"] = pit_window_view(row, status, server_now_us, tz)
     context.update(
         page="control",
+        undo_flag=None
+        if undo_flag is None
+        else {
+            "flag_at_us": undo_flag.at_us,
+            "label": undo_flag.flag.value.replace("_", " "),
+            "until_us": undo_flag.at_us + FLAG_UNDO_US,
+        },
+        corrections=corrections_view(corrections, tz),
         ws_url="/ws/control",
         decoders=[decoder_view(d, server_now_us) for d in decoders],
         unknowns=[
@@ -304,7 +353,7 @@ def control_context(
             {
                 "flag": flag.value,
                 "label": label,
-                "confirm": confirm,
+                "confirm": confirm or f"Show the {label.lower()} flag?",
                 "current": status is not None and status.flag is flag,
             }
             for flag, label, confirm in FLAG_BUTTONS

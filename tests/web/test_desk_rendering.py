@@ -39,6 +39,8 @@ BLOCK_IDS = {
     "penalties": "penalties",
     "alerts": "alerts",
     "flag_controls": "flag-controls",
+    "status_strip": "status-strip",
+    "corrections_log": "corrections-log",
     "local_yellows": "local-yellows",
     "clock_controls": "clock-controls",
     "finish": "finish",

@@ -170,6 +170,9 @@ def test_stint_clock_levels_near_the_limit() -> None:
     public = stint_view(running, T0 + 2 * H + 50 * M)
     assert public["level"] == "" and public["max_us"] == "" and public["state"] == "running"
     assert stint_view(leader(), T0, 3 * H)["text"] == ""  # no stint
+    # race control reads the time left before the limit
+    assert stint_view(running, T0 + 2 * H + 46 * M, 3 * H)["left"] == "0:14:00"
+    assert over["left"] == "0:00:00" and public["left"] == ""
 
 
 def test_messages_newest_first_with_a_limit() -> None:
@@ -178,7 +181,16 @@ def test_messages_newest_first_with_a_limit() -> None:
         race.apply(RaceControlMessagePosted(T0 + i * S, f"message {i}", "7" if i else None, "rc"))
     view = messages_view(race.messages(), 3, UTC)
     assert [m["text"] for m in view] == ["message 3", "message 2", "message 1"]
-    assert view[0] == {"time": "12:00:03", "text": "message 3", "number": "7", "actor": "rc"}
+    assert view[0] == {
+        "posted_at_us": T0 + 3 * S,
+        "time": "12:00:03",
+        "text": "message 3",
+        "number": "7",
+        "actor": "rc",
+        "expires": "",
+        "expires_at_us": None,
+        "edited": False,
+    }
 
 
 def a_stop_with_a_change(race: RaceEngine) -> None:

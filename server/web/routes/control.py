@@ -19,12 +19,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from server.engine.events import (
     AlertAcknowledged,
     CarRetired,
+    CorrectionReverted,
     Flag,
     FlagChanged,
+    FlagReverted,
     InputEvent,
     PassingAdded,
     PassingDeleted,
+    RaceControlMessageEdited,
     RaceControlMessagePosted,
+    RaceControlMessageRetracted,
     SessionClockPaused,
     SessionClockResumed,
     TransponderAssigned,
@@ -34,7 +38,7 @@ from server.engine.race import RaceEngine
 from server.service.race_service import NoActiveSession, RaceService
 from server.web import actions
 from server.web.auth import ActorDep, ControlRole, RoleDep, TimingRole
-from server.web.car_views import car_detail_view, crossings_view, snapshots_view
+from server.web.car_views import car_detail_view, crossings_view, gaps_view, snapshots_view
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import EngineDep, RaceDep, StateDep
 from server.web.formatting import format_time_of_day, parse_time_of_day
@@ -47,6 +51,10 @@ Number = Annotated[Name, Form(min_length=1, max_length=16)]
 Reason = Annotated[Text, Form(min_length=1, max_length=200)]
 # a race-clock time (µs since the epoch): a signed 64-bit integer, checked against "now"
 Instant = Annotated[int, Form(ge=0, le=INT64_MAX)]
+TimeUs = Instant
+# a message leaves every page after this many minutes (empty: until retracted)
+ExpiresMin = Annotated[int | None, Form(ge=1, le=24 * 60)]
+CORRECTION_KINDS = "^(PassingAdded|PassingDeleted|TransponderAssigned)$"
 Outcome = actions.Outcome
 
 
@@ -92,6 +100,25 @@ async def flag(
     return _fragment(state.renderer, Outcome(ok, text))
 
 
+@router.post("/flag/undo")
+async def undo_flag(
+    _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    actor: ActorDep,
+    flag_at_us: TimeUs,
+) -> HTMLResponse:
+    """Undo the latest session flag (within 10 s): a journaled reversal."""
+    race = state.race
+    event = FlagReverted(flag_at_us, race.clock.now_us(), actor)
+    refusal = actions.refusal_of(await _submit(race, actor, event, "flag.undo"))
+    if refusal is not None:
+        return _fragment(state.renderer, actions.refused(race, event, refusal))
+    current = race.status()
+    shown = "none" if current is None else current.flag.value.replace("_", " ")
+    return _fragment(state.renderer, Outcome(True, f"flag undone: {shown} again"))
+
+
 @router.post("/clock")
 async def clock(
     _role: ControlRole,
@@ -119,6 +146,33 @@ async def acknowledge(
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
+@router.post("/alerts/ack-kind")
+async def acknowledge_kind(
+    _role: ControlRole,
+    engine: EngineDep,
+    race: RaceDep,
+    actor: ActorDep,
+    kind: Annotated[str, Form(min_length=1, max_length=64)],
+) -> Response:
+    """Acknowledge every open alert of one kind (twelve identical stint alerts at once)."""
+    for alert in engine.alerts():
+        if alert.kind == kind and not alert.acknowledged:
+            event = AlertAcknowledged(alert.id, race.clock.now_us(), actor)
+            await _submit(race, actor, event, "alert.ack")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+def _expiry(now_us: int, minutes: int | None) -> int | None:
+    return None if minutes is None else now_us + minutes * 60 * 1_000_000
+
+
+def _words(text: str) -> str:
+    words = " ".join(text.split())
+    if not words:
+        raise HTTPException(422, "the message is empty")
+    return words
+
+
 @router.post("/messages")
 async def post_message(
     _role: ControlRole,
@@ -127,14 +181,54 @@ async def post_message(
     actor: ActorDep,
     text: Annotated[Text, Form(min_length=1, max_length=200)],
     number: Annotated[Name, Form(max_length=16)] = "",
+    expires_min: ExpiresMin = None,
 ) -> HTMLResponse:
     race = state.race
     if number:
         _known_car(race, number)
-    words = " ".join(text.split())
-    event = RaceControlMessagePosted(race.clock.now_us(), words, number or None, actor)
+    now = race.clock.now_us()
+    expires = _expiry(now, expires_min)
+    event = RaceControlMessagePosted(now, _words(text), number or None, actor, expires)
     await _submit(race, actor, event, "message")
-    return _fragment(state.renderer, Outcome(True, "posted to every page"))
+    until = "" if expires_min is None else f" for {expires_min} min"
+    return _fragment(state.renderer, Outcome(True, f"posted to every page{until}"))
+
+
+@router.post("/messages/edit")
+async def edit_message(
+    _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    actor: ActorDep,
+    posted_at_us: TimeUs,
+    text: Annotated[Text, Form(min_length=1, max_length=200)],
+    expires_min: ExpiresMin = None,
+) -> HTMLResponse:
+    race = state.race
+    now = race.clock.now_us()
+    event = RaceControlMessageEdited(
+        posted_at_us, now, _words(text), actor, _expiry(now, expires_min)
+    )
+    refusal = actions.refusal_of(await _submit(race, actor, event, "message.edit"))
+    if refusal is not None:
+        return _fragment(state.renderer, actions.refused(race, event, refusal))
+    return _fragment(state.renderer, Outcome(True, "message changed on every page"))
+
+
+@router.post("/messages/retract")
+async def retract_message(
+    _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    actor: ActorDep,
+    posted_at_us: TimeUs,
+) -> HTMLResponse:
+    race = state.race
+    event = RaceControlMessageRetracted(posted_at_us, race.clock.now_us(), actor)
+    refusal = actions.refusal_of(await _submit(race, actor, event, "message.retract"))
+    if refusal is not None:
+        return _fragment(state.renderer, actions.refused(race, event, refusal))
+    return _fragment(state.renderer, Outcome(True, "message retracted from every page"))
 
 
 def _timing_of(race: RaceService, engine: RaceEngine, number: str) -> tuple[object, ...]:
@@ -151,16 +245,24 @@ async def add_passing(
     state: StateDep,
     actor: ActorDep,
     number: Number,
-    time: Annotated[str, Form(max_length=20)],
     reason: Reason,
+    time: Annotated[str, Form(max_length=20)] = "",
+    at_us: Annotated[int | None, Form(ge=0, le=2**63 - 1)] = None,
 ) -> HTMLResponse:
+    """A missed passing: at a time of day typed to the millisecond, or else at the
+    point picked between two of the car's crossings (``at_us``)."""
     race, renderer = state.race, state.renderer
     _known_car(race, number)
     now = race.clock.now_us()
-    try:
-        at = parse_time_of_day(time, now)
-    except ValueError as exc:
-        return _fragment(renderer, Outcome(False, str(exc), "bad_time"))
+    if time.strip():
+        try:
+            at = parse_time_of_day(time, now)
+        except ValueError as exc:
+            return _fragment(renderer, Outcome(False, str(exc), "bad_time"))
+    elif at_us is not None:
+        at = at_us
+    else:
+        return _fragment(renderer, Outcome(False, "pick between which laps, or a time", "no_time"))
     if at > now:
         return _fragment(renderer, Outcome(False, "that time has not come yet", "future"))
     before = _timing_of(race, engine, number)
@@ -169,6 +271,26 @@ async def add_passing(
     if _timing_of(race, engine, number) == before:  # recorded, but filtered like a double read
         text += ", but it changes nothing (too close to another crossing?)"
     return _fragment(renderer, Outcome(True, text))
+
+
+@router.post("/corrections/undo")
+async def undo_correction(
+    _role: ControlRole,
+    _engine: EngineDep,
+    state: StateDep,
+    actor: ActorDep,
+    kind: Annotated[str, Form(pattern=CORRECTION_KINDS)],
+    number: Number,
+    correction_at_us: TimeUs,
+) -> HTMLResponse:
+    """Undo a correction: a journaled reversal, the state rebuilt without it."""
+    race = state.race
+    _known_car(race, number)
+    event = CorrectionReverted(kind, number, correction_at_us, race.clock.now_us(), actor)
+    refusal = actions.refusal_of(await _submit(race, actor, event, "correction.undo"))
+    if refusal is not None:
+        return _fragment(state.renderer, actions.refused(race, event, refusal))
+    return _fragment(state.renderer, Outcome(True, f"correction of car {number} undone"))
 
 
 @router.post("/corrections/delete")
@@ -275,6 +397,20 @@ async def crossings(
         laps = []
     context = {"crossings": crossings_view(laps)}
     return HTMLResponse(state.renderer.page("_crossings.html", context))
+
+
+@router.get("/gaps")
+async def gaps(
+    _role: ControlRole, engine: EngineDep, state: StateDep, number: str = ""
+) -> HTMLResponse:
+    """``<option>``s of the gaps between the car's crossings (newest first), each placing
+    a missed passing half way, for the add-a-passing form."""
+    try:
+        laps = engine.laps_of(number)
+    except KeyError:
+        laps = []
+    context = {"gaps": gaps_view(laps)}
+    return HTMLResponse(state.renderer.page("_gaps.html", context))
 
 
 @router.get("/snapshots")
