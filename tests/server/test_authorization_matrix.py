@@ -110,6 +110,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /control/crossings": CONTROL,
     # timing: corrections and the decoders
     "POST /control/corrections/add": TIMING,
+    "POST /control/corrections/undo": TIMING,
+    "GET /control/gaps": TIMING,
+    "POST /control/flag/undo": CONTROL,
+    "POST /control/alerts/ack-kind": CONTROL,
+    "POST /control/messages/edit": CONTROL,
+    "POST /control/messages/retract": CONTROL,
     "POST /control/corrections/delete": TIMING,
     "POST /control/corrections/assign": TIMING,
     "GET /api/v1/decoders": TIMING,

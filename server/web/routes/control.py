@@ -275,7 +275,7 @@ async def add_passing(
 
 @router.post("/corrections/undo")
 async def undo_correction(
-    _role: ControlRole,
+    _role: TimingRole,
     _engine: EngineDep,
     state: StateDep,
     actor: ActorDep,
@@ -401,7 +401,7 @@ async def crossings(
 
 @router.get("/gaps")
 async def gaps(
-    _role: ControlRole, engine: EngineDep, state: StateDep, number: str = ""
+    _role: TimingRole, engine: EngineDep, state: StateDep, number: str = ""
 ) -> HTMLResponse:
     """``<option>``s of the gaps between the car's crossings (newest first), each placing
     a missed passing half way, for the add-a-passing form."""
