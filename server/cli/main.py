@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
     track.add_argument("--event", required=True)
     _db_arg(track)
 
+    from server.cli import series_commands
+
+    series_commands.add_parser(sub, _db_arg)
+
     emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
     emulate.add_argument("--host", default="127.0.0.1")
     emulate.add_argument("--port", type=_port, default=5403)
@@ -203,7 +207,11 @@ def _database_command(args: argparse.Namespace) -> None:
 
     url = _db_url(args)
     _run(lambda: ensure_migrated(url))
-    if args.command == "user":
+    if args.command == "series":
+        from server.cli import series_commands
+
+        print(_run(lambda: series_commands.run(url, args)))
+    elif args.command == "user":
         password = args.password or _ask_password()
         _run(lambda: commands.add_user(url, args.name, password, args.role))
         print(f"user {args.name!r} added with role {args.role}")
