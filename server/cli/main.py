@@ -224,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--green", default=None, help="HH:MM:SS in the recording's clock (default: its own)"
     )
     _db_arg(replay)
+    from server.cli import series_commands
+
+    series_commands.add_parser(sub, _db_arg)
 
     emulate = sub.add_parser("emulate", help="a P3 decoder on a TCP port")
     emulate.add_argument("--host", default="127.0.0.1")
@@ -285,7 +288,11 @@ def _database_command(args: argparse.Namespace) -> None:
 
     url = _db_url(args)
     _run(lambda: ensure_migrated(url))
-    if args.command == "user" and args.user_command == "remove":
+    if args.command == "series":
+        from server.cli import series_commands
+
+        print(_run(lambda: series_commands.run(url, args)))
+    elif args.command == "user" and args.user_command == "remove":
         ended = _run(lambda: commands.remove_user(url, args.name))
         print(f"user {args.name!r} removed; {ended} login(s) ended")
     elif args.command == "user":

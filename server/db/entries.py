@@ -3,6 +3,11 @@
 Strategy: one query per relationship (``selectinload``), never a lazy load: cars in the
 order they were entered, each with its class name, drivers in their listed order and
 transponder codes. Writing entries is ``server.cli.entries_import``'s job.
+
+A driver's licence and medical live with the driver across the season: the check on an
+event's date uses the latest record of that driver (by name) from any event's entry list
+that carried licence columns, so a licence renewed at one event counts at the next, and
+an event whose list has no licence columns still checks its drivers.
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ async def load_entries(db: AsyncSession, event_id: int, on_date: date | None = N
             selectinload(CarRow.transponders),
         )
     )
+    cars = list(await db.scalars(statement))
+    records = await latest_licence_records(
+        db, {driver.name for car in cars for driver in car.drivers}
+    )
     return [
         Entry(
             number=car.number,
@@ -50,8 +59,22 @@ async def load_entries(db: AsyncSession, event_id: int, on_date: date | None = N
             flagged_drivers=tuple(
                 driver.name
                 for driver in car.drivers
-                if on_date is not None and licence_flagged(driver, on_date)
+                if on_date is not None
+                and driver.name in records
+                and licence_flagged(records[driver.name], on_date)
             ),
         )
-        for car in await db.scalars(statement)
+        for car in cars
     ]
+
+
+async def latest_licence_records(db: AsyncSession, names: set[str]) -> dict[str, DriverRow]:
+    """Each named driver's latest licence record (any event), if one was ever entered."""
+    if not names:
+        return {}
+    statement = (
+        select(DriverRow)
+        .where(DriverRow.licence_checked, DriverRow.name.in_(sorted(names)))
+        .order_by(DriverRow.id)
+    )
+    return {driver.name: driver for driver in await db.scalars(statement)}

@@ -263,6 +263,66 @@ class ResultVersionRow(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class SeriesRow(Base):
+    """A championship: its points scheme (every parameter, resolved) and its classes."""
+
+    __tablename__ = "series"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # server/season/scheme.py PointsScheme field for field, so a preset changed in code
+    # never changes a published championship
+    scheme: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class SeriesClassRow(Base):
+    """A class band of the series' performance index: ``low`` inclusive, ``high`` not."""
+
+    __tablename__ = "series_classes"
+    __table_args__ = (UniqueConstraint("series_id", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    low: Mapped[float] = mapped_column(Float)
+    high: Mapped[float] = mapped_column(Float)
+
+
+class SeriesEquivalencyRow(Base):
+    """Another sanctioning body's class -> the series' class."""
+
+    __tablename__ = "series_equivalency"
+    __table_args__ = (UniqueConstraint("series_id", "body", "their_class"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(String(100))
+    their_class: Mapped[str] = mapped_column(String(100))
+    class_name: Mapped[str] = mapped_column(String(100))
+
+
+class SeriesEventRow(Base):
+    """An event of the series, in season order."""
+
+    __tablename__ = "series_events"
+    __table_args__ = (UniqueConstraint("series_id", "event_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    series_id: Mapped[int] = mapped_column(ForeignKey("series.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"))
+    order: Mapped[int]
+
+
+class SeriesAwardRow(Base):
+    """A steward's "On the Move" award: one car of a class in one session."""
+
+    __tablename__ = "series_awards"
+    __table_args__ = (UniqueConstraint("session_id", "class_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    class_name: Mapped[str] = mapped_column(String(100))
+    car_number: Mapped[str] = mapped_column(String(16))
+    awarded_by: Mapped[str] = mapped_column(String(100))
+    awarded_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
 class UserRow(Base):
     __tablename__ = "users"
     __table_args__ = (CheckConstraint(_one_of("role", Role), name="role"),)

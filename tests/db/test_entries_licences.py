@@ -46,6 +46,31 @@ async def test_an_entry_list_without_licence_columns_flags_nobody(
     assert entry.flagged_drivers == ()
 
 
+async def test_a_drivers_latest_licence_record_counts_at_every_event(
+    db_sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    # Spring: Ed's licence runs to May; Summer's list renews it to next year; Autumn's
+    # list has no licence columns, yet Ed and Flo are checked on the record they have
+    header = "number,class,team,drivers,transponder,licence_expires,medical_expires\n"
+    await import_entries(
+        db_sessionmaker,
+        header + "9,A,Nine,Ed;Flo,1009,2026-05-31;2026-05-31,2027-01-01;\n",
+        "Spring",
+    )
+    await import_entries(
+        db_sessionmaker, header + "9,A,Nine,Ed,1009,2027-05-31,2027-01-01\n", "Summer"
+    )
+    autumn = await import_entries(
+        db_sessionmaker,
+        "number,class,team,drivers,transponder\n9,A,Nine,Ed;Flo;Gil,1009\n",
+        "Autumn",
+    )
+    async with db_sessionmaker() as db:
+        (entry,) = await load_entries(db, autumn.event_id, date(2026, 9, 1))
+    # Ed: renewed at Summer; Flo: Spring's licence expired, no medical; Gil: no record
+    assert entry.flagged_drivers == ("Flo",)
+
+
 @pytest.mark.parametrize(
     ("row", "message"),
     [

@@ -16,6 +16,17 @@ FORBIDDEN = {
     "server/db": ("server.service", "server.web", "server.cli", "server.app"),
     "server/service": ("server.web", "server.cli", "server.app", "fastapi", "starlette"),
     "server/web": ("server.cli",),
+    # the season's scoring is pure: results in, points out
+    "server/season": (
+        "server.db",
+        "server.service",
+        "server.web",
+        "server.cli",
+        "server.app",
+        "sqlalchemy",
+        "fastapi",
+        "starlette",
+    ),
 }
 
 
