@@ -26,6 +26,7 @@ from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
 from server.service.race_service import RaceService, RejectedInput, WriteTimedOut
+from server.service.redis_relay import RedisRelay
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
@@ -97,6 +98,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
+        relay: RedisRelay | None = None
         try:
             await check_migrated(db_engine)
             db = sessionmaker(db_engine)
@@ -112,6 +114,9 @@ def create_app(
                 submit_timeout_s=settings.submit_timeout_s,
             )
             app.state.racecontrol = AppState(settings, db_engine, db, hub, renderer, race)
+            if settings.redis_url is not None:  # edges serve the spectators (docs/edges.md)
+                relay = RedisRelay(settings.redis_url, settings.redis_prefix, hub)
+                await relay.start()
             await race.load_latest()
             race.publish()
             # the replayed state is long-lived: keep it out of every full collection
@@ -132,6 +137,8 @@ def create_app(
                 supervise("heartbeat", lambda: race.run_heartbeat(settings.heartbeat_interval_s))
                 supervise("spool drain", race.run_spool_drain)
                 supervise("entry watch", race.run_entry_watch)
+                if relay is not None:
+                    supervise("redis relay", relay.run)
                 if settings.rmonitor_port is not None:
                     rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
@@ -158,6 +165,8 @@ def create_app(
                 for task in running:
                     task.cancel()
         finally:
+            if relay is not None:
+                await relay.close()
             await db_engine.dispose()
 
     app = FastAPI(

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     heartbeat_interval_s: float = 2.0
     # a page's write (a flag, a driver change) not applied within this long answers 503
     submit_timeout_s: float = 5.0
+    # publish the spectators' updates to Redis for ``racecontrol edge`` (None: off)
+    redis_url: str | None = None
+    redis_prefix: str = "racecontrol"  # the keys' prefix: one per race service
 
     @field_validator("decoders", mode="before")
     @classmethod
