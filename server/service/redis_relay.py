@@ -145,23 +145,21 @@ class RedisMirror:
         self.last_id: str | None = None
         self.connected = False
         self.reloads = 0  # snapshots loaded (start, gaps)
+        self.failures = 0  # connection attempts or reads that failed in a row
         self.rejected = 0  # stream entries that were not updates (logged)
 
     async def run(self) -> None:
-        failures = 0
         while True:
             try:
                 if self.last_id is None:
                     await self._load()
                 await self._follow()
             except (RedisError, OSError) as exc:
-                if self.connected or failures == 0:
+                if self.connected or self.failures == 0:
                     log.warning("Redis at %s: %s; reconnecting", self.url, exc)
                 self.connected = False
-                await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
-                failures += 1
-            else:  # pragma: no cover - _follow only returns by raising
-                failures = 0
+                await asyncio.sleep(RETRY_S[min(self.failures, len(RETRY_S) - 1)])
+                self.failures += 1
 
     async def _load(self) -> None:
         """The stream's last id, then the snapshot: nothing after it is missed."""
@@ -185,7 +183,7 @@ class RedisMirror:
             )
             if not self.connected:
                 log.info("Redis at %s: following again from %s", self.url, self.last_id)
-            self.connected = True
+            self.connected, self.failures = True, 0
             for _stream, entries in answer or ():
                 for entry_id, fields in entries:
                     self.last_id = str(entry_id)

@@ -31,7 +31,7 @@ from tests.fixtures.edges import Spectator, running_edge
 from timing_adapters.clock import ManualClock
 
 REDIS_URL = os.environ.get("RACECONTROL_TEST_REDIS_URL")
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="set RACECONTROL_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set RACECONTROL_TEST_REDIS_URL")
 S = 1_000_000
 START_US = 1_781_352_000_000_000
 CARS = [str(n) for n in range(1, 21)]
@@ -80,6 +80,7 @@ async def kill_clients(prefix: str) -> int:
         await admin.aclose()
 
 
+@needs_redis
 @race_databases(SQLITE_DB)
 async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, prefix: str) -> None:
     assert REDIS_URL is not None
@@ -143,3 +144,17 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
                 assert await client.xlen(stream_key(prefix, "public")) > 0
             finally:
                 await client.aclose()
+
+
+async def test_an_edge_without_redis_serves_the_page_and_says_it_is_stale() -> None:
+    nothing_there = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        running_edge(nothing_there, "rc-test-none") as edge,
+        httpx.AsyncClient(base_url=edge.base_url) as phone,
+    ):
+        await wait_until(lambda: edge.mirror.failures >= 2, 20)
+        health = await phone.get("/healthz")
+        assert health.status_code == 503 and health.json()["redis"] == "unreachable"
+        page = await phone.get("/live")
+        assert page.status_code == 200 and "No session yet" in page.text
+        assert edge.mirror.channel.seq == 0  # nothing to show, nothing invented
