@@ -1,10 +1,11 @@
 """The baseline for latency.py: a bare Starlette websocket broadcast, nothing else.
 
 Run by latency.py as ``python bench/bare_broadcast.py PORT`` (its own process, like the
-race service). ``/ws`` keeps every client; ``POST /send`` sends the request body, as it
-is, to every client (one ``send_text`` after the other, the simplest broadcast there is),
-then answers 204. No database, no engine, no rendering: what is left is the cost of
-pushing the same bytes to N sockets from one Python process.
+race service). ``/ws`` keeps every client; a text a client sends is sent, as it is, to
+every client (one ``send_text`` after the other, the simplest broadcast there is): the
+bench sends its messages through one more websocket. ``POST /send`` does the same with the
+request body (for a look with curl). No database, no engine, no rendering: what is left is
+the cost of pushing the same bytes to N sockets from one Python process.
 """
 
 from __future__ import annotations
@@ -26,20 +27,23 @@ async def ws(websocket: WebSocket) -> None:
     clients.add(websocket)
     try:
         while True:
-            await websocket.receive_text()
+            await broadcast(await websocket.receive_text())
     except WebSocketDisconnect:
         pass
     finally:
         clients.discard(websocket)
 
 
-async def send(request: Request) -> Response:
-    text = (await request.body()).decode()
+async def broadcast(text: str) -> None:
     for client in list(clients):
         try:
             await client.send_text(text)
         except (RuntimeError, OSError):
             clients.discard(client)
+
+
+async def send(request: Request) -> Response:
+    await broadcast((await request.body()).decode())
     return Response(status_code=204)
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 import httpx
 import uvloop
 from race_world import BareProcess, EdgeProcess, ServerProcess, World, wait_for, world
-from websockets.asyncio.client import connect
+from websockets.asyncio.client import ClientConnection, connect
 
 LAPS_CELL = '<td class="c-laps">'
 
@@ -212,6 +212,11 @@ async def fan_out(
     )
 
 
+async def _drain(ws: ClientConnection) -> None:
+    async for _message in ws:  # the trigger gets the broadcast too
+        pass
+
+
 async def bare_fan_out(args: argparse.Namespace, clients: int, size: int) -> RunResult:
     """The same count of clients, messages of ``size`` bytes at the same rate, through the
     bare Starlette broadcast (its own process): the figure to compare with."""
@@ -235,37 +240,39 @@ async def _bare_run(
                 return False
 
         await wait_for("bare server start", up, 30, server)
-        rss_before = server.rss_mb()
-        sent: list[float] = []
-        subscribers = [BareClient() for _ in range(clients)]
-        url, gate = f"ws://127.0.0.1:{server.port}/ws", asyncio.Semaphore(50)
-        tasks = [asyncio.create_task(c.run(url, sent, gate)) for c in subscribers]
-        try:
+    rss_before = server.rss_mb()
+    sent: list[float] = []
+    subscribers = [BareClient() for _ in range(clients)]
+    url, gate = f"ws://127.0.0.1:{server.port}/ws", asyncio.Semaphore(50)
+    tasks = [asyncio.create_task(c.run(url, sent, gate)) for c in subscribers]
+    trigger = await connect(url, compression=None, ping_interval=None, open_timeout=60)
+    draining = asyncio.create_task(_drain(trigger))
+    try:
 
-            async def all_ready() -> bool:
-                return all(c.ready.is_set() for c in subscribers)
+        async def all_ready() -> bool:
+            return all(c.ready.is_set() for c in subscribers)
 
-            await wait_for(f"{clients} bare clients", all_ready, args.timeout, server)
-            await asyncio.sleep(0.5)  # the last handshakes registered on the server
-            cpu0, t0 = server.cpu_s(), time.perf_counter()
-            for i in range(round(args.rate * args.duration)):
-                await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
-                head = f'{{"i":{i},"p":"'
-                body = head + "x" * max(0, size - len(head) - 2) + '"}'
-                sent.append(time.perf_counter())
-                asyncio.create_task(http.post("/send", content=body.encode()))  # noqa: RUF006
+        await wait_for(f"{clients} bare clients", all_ready, args.timeout, server)
+        await asyncio.sleep(0.5)  # the last handshakes registered on the server
+        cpu0, t0 = server.cpu_s(), time.perf_counter()
+        for i in range(round(args.rate * args.duration)):
+            await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
+            head = f'{{"i":{i},"p":"'
+            sent.append(time.perf_counter())
+            await trigger.send(head + "x" * max(0, size - len(head) - 2) + '"}')
 
-            async def drained() -> bool:
-                return all(len(c.latencies) == len(sent) for c in subscribers)
+        async def drained() -> bool:
+            return all(len(c.latencies) == len(sent) for c in subscribers)
 
-            with contextlib.suppress(TimeoutError):
-                await wait_for("bare drain", drained, 15, server)
-            cpu_pct = 100 * (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
-            rss_after = server.rss_mb()
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await wait_for("bare drain", drained, 15, server)
+        cpu_pct = 100 * (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
+        rss_after = server.rss_mb()
+    finally:
+        for task in [*tasks, draining]:
+            task.cancel()
+        await asyncio.gather(*tasks, draining, return_exceptions=True)
+        await trigger.close()
     latencies = sorted(x * 1000 for c in subscribers for x in c.latencies)
     if not latencies:
         raise RuntimeError("no bare client got a message")
