@@ -373,7 +373,7 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"\nmedian of {args.runs} run(s); ingest: burst of {args.burst} passings; fan-out: "
         f"{args.rate:g} passings/s for {args.duration:g} s; latency: emulator write -> client "
-        "(bare: POST /send -> client)"
+        "(bare: its trigger websocket send -> client)"
     )
     print(HEADER)
     for result, baseline in summary:
