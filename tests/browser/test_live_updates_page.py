@@ -9,8 +9,9 @@ ticker must be the same, apart from what live.js ticks by itself (clock texts).
 from __future__ import annotations
 
 import asyncio
+import re
 
-from playwright.async_api import Page
+from playwright.async_api import Page, WebSocketRoute
 
 from server.engine.events import Flag, FlagChanged, PassingDetected, RaceControlMessagePosted
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
@@ -81,9 +82,10 @@ async def test_after_many_updates_the_page_equals_a_fresh_snapshot(db_url: str) 
             for i, number in enumerate(reversed(order) if lap % 2 else order):
                 clock.advance(S if i else 70 * S)
                 transponder = str(2000 + int(number))
+                before = channel.seq
                 await srv.race.submit(PassingDetected(clock.now_us(), transponder, "d"))
                 if i % 6 == 0:  # let the publisher send (updates, not one coalesced render)
-                    await asyncio.sleep(0.06)
+                    await wait_until(lambda before=before: channel.seq > before, 10)
             if lap == 3:
                 message = RaceControlMessagePosted(clock.now_us(), "Debris at turn 2", "7", "rc")
                 await srv.race.submit(message)
@@ -105,3 +107,67 @@ async def test_after_many_updates_the_page_equals_a_fresh_snapshot(db_url: str) 
         assert 'data-flag="yellow"' in kept_shown["header"]
         assert await kept.evaluate("window.__notReloaded") is True
         assert channel.resyncs == 0  # every update fitted: no gap, no snapshot asked for
+
+
+@race_databases(SQLITE_DB)
+async def test_a_page_that_missed_an_update_asks_for_a_snapshot_and_catches_up(
+    db_url: str,
+) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Update Cup")
+    clock = ManualClock(START_US)
+    dropped: list[str] = []
+    from_page: list[str] = []
+
+    def lose_one_update(ws: WebSocketRoute) -> None:
+        """Between the page and the server: the third update never reaches the page."""
+        server = ws.connect_to_server()
+        updates = 0
+
+        def to_page(message: str | bytes) -> None:
+            nonlocal updates
+            text = message if isinstance(message, str) else message.decode()
+            if '"hb":1' not in text and '"snap":1' not in text:
+                updates += 1
+                if updates == 3:
+                    dropped.append(text)
+                    return
+            ws.send(message)
+
+        def to_server(message: str | bytes) -> None:
+            from_page.append(message if isinstance(message, str) else message.decode())
+            server.send(message)
+
+        server.on_message(to_page)
+        ws.on_message(to_server)
+
+    async with (
+        running_server(db_url, token, clock=clock) as srv,
+        srv.client() as api,
+        chromium() as browser,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Update Cup", "type": "race", "name": "Race", "length_minutes": 120},
+        )
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        page = await browser.new_page()
+        await page.route_web_socket(re.compile(r".*/ws/live$"), lose_one_update)
+        await page.goto(f"{srv.base_url}/live")
+        await page.wait_for_function(LIVE_JS)
+        channel = srv.race.hub.channel("public")
+        for lap in range(3):
+            for i, number in enumerate(CARS[:8]):
+                clock.advance(S if i else 70 * S)
+                transponder = str(2000 + int(number))
+                before = channel.seq
+                await srv.race.submit(PassingDetected(clock.now_us(), transponder, "d"))
+                # one update per crossing: the next crossing waits for this one's
+                await wait_until(lambda before=before: channel.seq > before, 10)
+            if lap == 0:
+                await wait_until(lambda: bool(dropped), 20)
+        want = [f"car-{r.number}:{r.laps}" for r in srv.race.standings()]
+        deadline = asyncio.get_running_loop().time() + 30
+        while await laps_shown(page) != want:
+            assert asyncio.get_running_loop().time() < deadline, await laps_shown(page)
+            await asyncio.sleep(0.05)
+        assert from_page.count("snapshot") >= 1 and channel.resyncs >= 1
