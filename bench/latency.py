@@ -25,17 +25,22 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
+import json
+import os
 import resource
 import signal
 import statistics
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
+import httpx
 import uvloop
-from race_world import World, wait_for, world
-from websockets.asyncio.client import connect
+from race_world import BareProcess, EdgeProcess, ServerProcess, World, wait_for, world
+from websockets.asyncio.client import ClientConnection, connect
 
-HEARTBEAT = '<span id="heartbeat"'
 LAPS_CELL = '<td class="c-laps">'
 
 
@@ -58,26 +63,37 @@ class RunResult:
     rss_before_mb: float  # server process, before the clients connected
     rss_after_mb: float  # ... and at the end of the fan-out, clients still connected
     missed: int  # (client, passing) pairs not seen by the end of the drain
+    bytes_per_pass: float = 0.0  # received per client per passing (updates, heartbeats)
 
     @property
     def kb_per_client(self) -> float:
         return (self.rss_after_mb - self.rss_before_mb) * 1024 / self.clients
 
 
-def laps_in(message: str, row_id: str) -> int:
-    """The lap count the live fragment shows for a car; -1 when its row is missing."""
-    row = message.find(f'<tr id="{row_id}"')
-    cell = message.find(LAPS_CELL, row) if row >= 0 else -1
-    if cell < 0:
-        return -1
-    start = cell + len(LAPS_CELL)
-    return int(message[start : message.index("<", start)])
+def laps_in(message: str) -> dict[str, int]:
+    """The lap counts an update (or a snapshot) carries, by row id: rows sent whole ("r")
+    and changed laps cells ("c"); heartbeats carry none."""
+    if '"hb":1' in message:
+        return {}
+    parsed = json.loads(message)
+    out: dict[str, int] = {}
+    for row_id, parts in parsed.get("r", {}).items():
+        for part in parts:
+            if part.startswith(LAPS_CELL):
+                out[row_id] = int(part[len(LAPS_CELL) : part.index("<", len(LAPS_CELL))])
+    for row_id, cells in parsed.get("c", {}).items():
+        for part in cells.values():
+            if part.startswith(LAPS_CELL):
+                out[row_id] = int(part[len(LAPS_CELL) : part.index("<", len(LAPS_CELL))])
+    return out
 
 
 class Client:
     def __init__(self) -> None:
         self.latencies: list[float] = []  # seconds, one per passing in ``sent`` order
         self.ready = asyncio.Event()  # the snapshot arrived
+        self.laps: dict[str, int] = {}
+        self.bytes = 0  # received after the snapshot (updates and heartbeats)
 
     async def run(self, url: str, sent: list[Sent], gate: asyncio.Semaphore) -> None:
         async with gate:  # a bounded number of handshakes at once
@@ -85,14 +101,37 @@ class Client:
         async with ws:
             async for message in ws:
                 now = time.perf_counter()
-                if not isinstance(message, str) or message.startswith(HEARTBEAT):
+                if not isinstance(message, str):
                     continue
-                self.ready.set()
+                if self.ready.is_set():
+                    self.bytes += len(message.encode())
+                self.laps.update(laps_in(message))
+                if '"snap":1' in message:
+                    self.ready.set()
                 # one update may carry several passings (the server coalesces renders)
                 seen = len(self.latencies)
-                while seen < len(sent) and laps_in(message, sent[seen].row_id) >= sent[seen].laps:
+                while seen < len(sent) and self.laps.get(sent[seen].row_id, -1) >= sent[seen].laps:
                     self.latencies.append(now - sent[seen].at)
                     seen += 1
+
+
+class BareClient:
+    """A client of the bare broadcast: each message starts with its number."""
+
+    def __init__(self) -> None:
+        self.latencies: list[float] = []
+        self.ready = asyncio.Event()
+
+    async def run(self, url: str, sent: list[float], gate: asyncio.Semaphore) -> None:
+        async with gate:
+            ws = await connect(url, compression=None, ping_interval=None, open_timeout=60)
+        self.ready.set()
+        async with ws:
+            async for message in ws:
+                now = time.perf_counter()
+                number = int(str(message)[5 : str(message).index(",")])  # {"i":N,...
+                if number == len(self.latencies):
+                    self.latencies.append(now - sent[number])
 
 
 async def ingest(w: World, burst: int, timeout: float) -> float:
@@ -109,12 +148,20 @@ async def ingest(w: World, burst: int, timeout: float) -> float:
     return burst / (time.perf_counter() - started)
 
 
-async def fan_out(w: World, args: argparse.Namespace, clients: int) -> RunResult:
-    rss_before = w.server.rss_mb()
+async def fan_out(
+    w: World, args: argparse.Namespace, clients: int, edges: list[ServerProcess]
+) -> RunResult:
+    """The spectators on the race service, or spread over ``edges`` (through Redis)."""
+    servers = edges or [w.server]
+    rss_before = sum(s.rss_mb() for s in servers)
     sent: list[Sent] = []
     subscribers = [Client() for _ in range(clients)]
-    url, gate = f"ws://127.0.0.1:{w.server.port}/ws/live", asyncio.Semaphore(50)
-    tasks = [asyncio.create_task(c.run(url, sent, gate)) for c in subscribers]
+    urls = [f"ws://127.0.0.1:{s.port}/ws/live" for s in servers]
+    gate = asyncio.Semaphore(50)
+    tasks = [
+        asyncio.create_task(c.run(urls[i % len(urls)], sent, gate))
+        for i, c in enumerate(subscribers)
+    ]
     try:
 
         async def all_ready() -> bool:
@@ -124,7 +171,7 @@ async def fan_out(w: World, args: argparse.Namespace, clients: int) -> RunResult
             return all(c.ready.is_set() for c in subscribers)
 
         await wait_for(f"{clients} snapshots", all_ready, args.timeout, w.server)
-        cpu0, t0 = w.server.cpu_s(), time.perf_counter()
+        cpu0, t0 = sum(s.cpu_s() for s in servers), time.perf_counter()
         for i in range(round(args.rate * args.duration)):
             await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
             row_id, laps = w.race.push()
@@ -136,8 +183,8 @@ async def fan_out(w: World, args: argparse.Namespace, clients: int) -> RunResult
 
         with contextlib.suppress(TimeoutError):
             await wait_for("fan-out drain", drained, 15, w.server)
-        cpu_pct = 100 * (w.server.cpu_s() - cpu0) / (time.perf_counter() - t0)
-        rss_after = w.server.rss_mb()
+        cpu_pct = 100 * (sum(s.cpu_s() for s in servers) - cpu0) / (time.perf_counter() - t0)
+        rss_after = sum(s.rss_mb() for s in servers)
     finally:
         for task in tasks:
             task.cancel()
@@ -161,18 +208,132 @@ async def fan_out(w: World, args: argparse.Namespace, clients: int) -> RunResult
         rss_before_mb=rss_before,
         rss_after_mb=rss_after,
         missed=clients * len(sent) - len(latencies),
+        bytes_per_pass=sum(c.bytes for c in subscribers) / clients / max(len(sent), 1),
     )
 
 
-async def one_run(args: argparse.Namespace, clients: int) -> RunResult:
-    async with world() as w:
-        per_s = await ingest(w, args.burst, args.timeout)
-        return dataclasses.replace(await fan_out(w, args, clients), ingest_per_s=per_s)
+async def _drain(ws: ClientConnection) -> None:
+    async for _message in ws:  # the trigger gets the broadcast too
+        pass
+
+
+async def bare_fan_out(args: argparse.Namespace, clients: int, size: int) -> RunResult:
+    """The same count of clients, messages of ``size`` bytes at the same rate, through the
+    bare Starlette broadcast (its own process): the figure to compare with."""
+    with tempfile.TemporaryDirectory(prefix="racecontrol-bench-bare-") as tmp:
+        server = BareProcess(Path(tmp) / "bare.log")
+        try:
+            return await _bare_run(server, args, clients, size)
+        finally:
+            server.stop()
+
+
+async def _bare_run(
+    server: BareProcess, args: argparse.Namespace, clients: int, size: int
+) -> RunResult:
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+
+        async def up() -> bool:
+            try:
+                return (await http.post("/send", content=b"")).status_code == 204
+            except httpx.TransportError:
+                return False
+
+        await wait_for("bare server start", up, 30, server)
+    rss_before = server.rss_mb()
+    sent: list[float] = []
+    subscribers = [BareClient() for _ in range(clients)]
+    url, gate = f"ws://127.0.0.1:{server.port}/ws", asyncio.Semaphore(50)
+    tasks = [asyncio.create_task(c.run(url, sent, gate)) for c in subscribers]
+    trigger = await connect(url, compression=None, ping_interval=None, open_timeout=60)
+    draining = asyncio.create_task(_drain(trigger))
+    try:
+
+        async def all_ready() -> bool:
+            return all(c.ready.is_set() for c in subscribers)
+
+        await wait_for(f"{clients} bare clients", all_ready, args.timeout, server)
+        await asyncio.sleep(0.5)  # the last handshakes registered on the server
+        cpu0, t0 = server.cpu_s(), time.perf_counter()
+        for i in range(round(args.rate * args.duration)):
+            await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
+            head = f'{{"i":{i},"p":"'
+            sent.append(time.perf_counter())
+            await trigger.send(head + "x" * max(0, size - len(head) - 2) + '"}')
+
+        async def drained() -> bool:
+            return all(len(c.latencies) == len(sent) for c in subscribers)
+
+        with contextlib.suppress(TimeoutError):
+            await wait_for("bare drain", drained, 15, server)
+        cpu_pct = 100 * (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
+        rss_after = server.rss_mb()
+    finally:
+        for task in [*tasks, draining]:
+            task.cancel()
+        await asyncio.gather(*tasks, draining, return_exceptions=True)
+        await trigger.close()
+    latencies = sorted(x * 1000 for c in subscribers for x in c.latencies)
+    if not latencies:
+        raise RuntimeError("no bare client got a message")
+    return RunResult(
+        clients=clients,
+        ingest_per_s=0.0,
+        first_ms=statistics.median(
+            min(c.latencies[j] for c in subscribers if len(c.latencies) > j) * 1000
+            for j in range(len(sent))
+            if any(len(c.latencies) > j for c in subscribers)
+        ),
+        p50_ms=statistics.median(latencies),
+        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
+        max_ms=latencies[-1],
+        cpu_pct=cpu_pct,
+        rss_before_mb=rss_before,
+        rss_after_mb=rss_after,
+        missed=clients * len(sent) - len(latencies),
+        bytes_per_pass=float(size),
+    )
+
+
+async def one_run(args: argparse.Namespace, clients: int) -> tuple[RunResult, RunResult]:
+    """racecontrol's figures, then the bare broadcast's with messages of the same size."""
+    extra: list[str] = []
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    if args.edges:
+        extra = ["--redis", args.redis, "--redis-prefix", prefix]
+    async with world(extra) as w:
+        per_s = await ingest(w, args.burst, args.timeout) if args.burst else 0.0
+        edges: list[ServerProcess] = []
+        tmp = Path(tempfile.mkdtemp(prefix="racecontrol-bench-edges-"))
+        try:
+            for k in range(args.edges):
+                edges.append(EdgeProcess(args.redis, prefix, tmp / f"edge{k}.log"))
+            for edge in edges:
+
+                async def edge_up(port: int = edge.port) -> bool:
+                    try:
+                        async with httpx.AsyncClient() as http:
+                            answer = await http.get(f"http://127.0.0.1:{port}/healthz")
+                            return bool(answer.json()["seq"] > 0)
+                    except (httpx.TransportError, ValueError, KeyError):
+                        return False
+
+                await wait_for("edge start", edge_up, 30, edge)
+            ours = dataclasses.replace(await fan_out(w, args, clients, edges), ingest_per_s=per_s)
+        finally:
+            for edge in edges:
+                edge.stop()
+            for log in tmp.iterdir():
+                log.unlink()
+            os.rmdir(tmp)
+    # the bare broadcast sends the average update racecontrol sent (heartbeats included)
+    size = round(ours.bytes_per_pass)
+    return ours, await bare_fan_out(args, clients, size)
 
 
 HEADER = (
     f"{'clients':>7} {'ingest/s':>9} {'first ms':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-    f"{'CPU %':>6} {'RSS MB':>11} {'KB/client':>9} {'missed':>6}"
+    f"{'CPU %':>6} {'RSS MB':>11} {'KB/client':>9} {'B/pass':>6} {'missed':>6}"
 )
 
 
@@ -181,7 +342,7 @@ def table_row(r: RunResult, note: str = "") -> str:
     return (
         f"{r.clients:>7} {r.ingest_per_s:>9.0f} {r.first_ms:>8.1f} {r.p50_ms:>7.1f} "
         f"{r.p99_ms:>7.1f} {r.max_ms:>7.1f} {r.cpu_pct:>6.1f} {rss:>11} "
-        f"{r.kb_per_client:>9.1f} {r.missed:>6}{note}"
+        f"{r.kb_per_client:>9.1f} {r.bytes_per_pass:>6.0f} {r.missed:>6}{note}"
     )
 
 
@@ -196,27 +357,34 @@ async def main_async(args: argparse.Namespace) -> None:
     main_task = asyncio.current_task()
     assert main_task is not None
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
-    summary: list[RunResult] = []
+    summary: list[tuple[RunResult, RunResult]] = []
+    where = f"over {args.edges} edge(s) through Redis" if args.edges else "on the race service"
+    print(f"spectators {where}", flush=True)
     print(HEADER + "   (each run)", flush=True)
     for clients in args.clients:
-        runs = []
+        runs, bare = [], []
         for i in range(args.runs):
-            runs.append(await one_run(args, clients))
-            print(table_row(runs[-1], f"   run {i + 1}/{args.runs}"), flush=True)
-        summary.append(median_of(runs))
+            ours, baseline = await one_run(args, clients)
+            runs.append(ours)
+            bare.append(baseline)
+            print(table_row(ours, f"   run {i + 1}/{args.runs}"), flush=True)
+            print(table_row(baseline, "   bare Starlette broadcast, same size"), flush=True)
+        summary.append((median_of(runs), median_of(bare)))
     print(
         f"\nmedian of {args.runs} run(s); ingest: burst of {args.burst} passings; fan-out: "
-        f"{args.rate:g} passings/s for {args.duration:g} s; latency: emulator write -> client"
+        f"{args.rate:g} passings/s for {args.duration:g} s; latency: emulator write -> client "
+        "(bare: its trigger websocket send -> client)"
     )
     print(HEADER)
-    for result in summary:
+    for result, baseline in summary:
         print(table_row(result))
+        print(table_row(baseline, "   bare"))
 
 
 def client_counts(values: list[str]) -> list[int]:
     counts = [int(v) for value in values for v in value.split(",") if v.strip()]
-    if not counts or min(counts) < 1 or max(counts) > 5000:
-        raise SystemExit("--clients: between 1 and 5000")
+    if not counts or min(counts) < 1 or max(counts) > 10_000:
+        raise SystemExit("--clients: between 1 and 10000")
     return counts
 
 
@@ -237,10 +405,14 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=5.0, help="fan-out passings per second")
     parser.add_argument("--duration", type=float, default=20.0, help="fan-out seconds")
     parser.add_argument("--timeout", type=float, default=180.0, help="ingest or connect limit, s")
+    parser.add_argument("--edges", type=int, default=0, help="spectators on K edges (Redis)")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="for --edges")
     args = parser.parse_args()
     args.clients = client_counts(args.clients or ["100"])
-    if not (1 <= args.runs <= 20 and 1 <= args.burst <= 100_000 and 0 < args.rate <= 200):
-        raise SystemExit("--runs 1..20, --burst 1..100000, --rate up to 200")
+    if not (1 <= args.runs <= 20 and 0 <= args.burst <= 100_000 and 0 < args.rate <= 200):
+        raise SystemExit("--runs 1..20, --burst 0..100000, --rate up to 200")
+    if not 0 <= args.edges <= 8:
+        raise SystemExit("--edges: 0 to 8")
     if not 0 < args.duration <= 600 or not 0 < args.timeout <= 600:
         raise SystemExit("--duration and --timeout: up to 600 s")
     raise_open_files_limit(max(args.clients))

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,12 +77,20 @@ class ServerProcess:
     Shared by the benches (race_world, fuzz); ``env`` adds settings (RACECONTROL_*)."""
 
     def __init__(
-        self, db_url: str, decoder_url: str, log_path: Path, env: dict[str, str] | None = None
+        self,
+        db_url: str,
+        decoder_url: str,
+        log_path: Path,
+        env: dict[str, str] | None = None,
+        extra: Sequence[str] = (),
     ) -> None:
         self.port = free_port()
         exe = Path(sys.executable).with_name("racecontrol")
         command = [str(exe), "serve", "--db", db_url, "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--decoder", decoder_url]
+        self._start([*command, *extra], log_path, env)
+
+    def _start(self, command: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path
         self._log = log_path.open("wb")
         self.popen = subprocess.Popen(
@@ -117,6 +125,25 @@ class ServerProcess:
                 self.popen.kill()
                 self.popen.wait()
         self._log.close()
+
+
+class EdgeProcess(ServerProcess):
+    """``racecontrol edge`` (spectators from Redis) on a free port."""
+
+    def __init__(self, redis_url: str, prefix: str, log_path: Path) -> None:
+        self.port = free_port()
+        exe = Path(sys.executable).with_name("racecontrol")
+        command = [str(exe), "edge", "--redis", redis_url, "--redis-prefix", prefix]
+        self._start([*command, "--port", str(self.port)], log_path)
+
+
+class BareProcess(ServerProcess):
+    """``bench/bare_broadcast.py``: the bare Starlette broadcast the figures compare with."""
+
+    def __init__(self, log_path: Path) -> None:
+        self.port = free_port()
+        script = Path(__file__).with_name("bare_broadcast.py")
+        self._start([sys.executable, str(script), str(self.port)], log_path)
 
 
 def free_port() -> int:
@@ -159,15 +186,16 @@ class World:
 
 
 @asynccontextmanager
-async def world() -> AsyncIterator[World]:
-    """A fresh database, emulator and server process with a green race; all gone after."""
+async def world(extra: Sequence[str] = ()) -> AsyncIterator[World]:
+    """A fresh database, emulator and server process with a green race; all gone after.
+    ``extra``: more ``racecontrol serve`` options (``--redis URL``)."""
     tmp = Path(tempfile.mkdtemp(prefix="racecontrol-bench-"))
     emulator = P3Emulator()
     server: ServerProcess | None = None
     try:
         db_url, token, cars = await prepare(tmp)
         decoder_url = f"tcp://127.0.0.1:{await emulator.start()}"
-        server = ServerProcess(db_url, decoder_url, tmp / "server.log")
+        server = ServerProcess(db_url, decoder_url, tmp / "server.log", extra=extra)
         base = f"http://127.0.0.1:{server.port}"
         auth = {"Authorization": f"Bearer {token}"}
         async with httpx.AsyncClient(base_url=base, headers=auth, timeout=30) as http:

@@ -30,6 +30,7 @@ from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
 from server.service.race_service import RaceService, RejectedInput, WriteTimedOut
+from server.service.redis_relay import RedisRelay
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
@@ -147,6 +148,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
+        relay: RedisRelay | None = None
         try:
             spool = Spool(Path(settings.spool_path))
             offline = await database_down_at_start(db_engine, spool)
@@ -173,6 +175,9 @@ def create_app(
                 throttle_policy=throttle_policy(settings),
                 login_clock=run_clock,
             )
+            if settings.redis_url is not None:  # edges serve the spectators (docs/edges.md)
+                relay = RedisRelay(settings.redis_url, settings.redis_prefix, hub)
+                await relay.start()
             if offline is None:
                 await race.load_latest()
             elif not await race.start_offline():
@@ -196,6 +201,8 @@ def create_app(
                 supervise("heartbeat", lambda: race.run_heartbeat(settings.heartbeat_interval_s))
                 supervise("spool drain", race.run_spool_drain)
                 supervise("entry watch", race.run_entry_watch)
+                if relay is not None:
+                    supervise("redis relay", relay.run)
                 if settings.rmonitor_port is not None:
                     rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
@@ -225,6 +232,8 @@ def create_app(
                 for task in running:
                     task.cancel()
         finally:
+            if relay is not None:
+                await relay.close()
             await db_engine.dispose()
 
     app = FastAPI(

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
                 ) from None
         return value
 
+    # publish the spectators' updates to Redis for ``racecontrol edge`` (None: off)
+    redis_url: str | None = None
+    redis_prefix: str = "racecontrol"  # the keys' prefix: one per race service
+
     @field_validator("decoders", mode="before")
     @classmethod
     def _split_decoders(cls, value: object) -> object:

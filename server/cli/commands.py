@@ -63,6 +63,10 @@ def serve(args: argparse.Namespace) -> None:
         overrides["host"] = args.host
     if args.port:
         overrides["port"] = args.port
+    if args.redis:
+        overrides["redis_url"] = args.redis
+    if args.redis_prefix:
+        overrides["redis_prefix"] = args.redis_prefix
     settings = load_settings(**overrides)
     check_database_url(settings.database_url)
     check_decoder_urls(settings.decoders)
@@ -89,6 +93,24 @@ def serve(args: argparse.Namespace) -> None:
         raise UserError(f"stopped so that it can be restarted: {fatal[0]}")
     if not server.started:
         raise UserError("the server did not start (see the log above)")
+
+
+def edge(args: argparse.Namespace) -> None:
+    """Spectators' live timing from Redis (``server.web.edge``): no database, no engine."""
+    from server.web.edge import create_edge_app
+
+    if not str(args.redis).startswith(("redis://", "rediss://", "unix://")):
+        raise UserError(f"--redis {args.redis!r}: give a URL like redis://127.0.0.1:6379/0")
+    try:
+        http = listening_socket(args.host, args.port)
+    except OSError as exc:
+        raise UserError(
+            f"HTTP port {args.port} on {args.host} {port_problem(exc)}; give another --port"
+        ) from None
+    with http:
+        app = create_edge_app(args.redis, args.redis_prefix)
+        server = uvicorn.Server(uvicorn_config(app, args.host, args.port))
+        server.run(sockets=[http])
 
 
 def db_upgrade(url: str) -> None:

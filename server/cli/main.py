@@ -126,6 +126,16 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--decoder", action="append", default=None, help="tcp://HOST:PORT")
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=_port, default=None)
+    serve.add_argument(
+        "--redis", default=None, help="redis://HOST:PORT/DB: publish live timing for edges"
+    )
+    serve.add_argument("--redis-prefix", default=None, help="key prefix (default: racecontrol)")
+
+    edge = sub.add_parser("edge", help="serve /live from Redis (no database): see --redis")
+    edge.add_argument("--redis", required=True, help="redis://HOST:PORT/DB of the race service")
+    edge.add_argument("--redis-prefix", default="racecontrol", help="as given to serve")
+    edge.add_argument("--host", default="127.0.0.1")
+    edge.add_argument("--port", type=_port, default=8100)
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -265,6 +275,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             commands.demo(args)
         elif args.command == "serve":
             commands.serve(args)
+        elif args.command == "edge":
+            commands.edge(args)
         elif args.command == "db":
             commands.db_upgrade(_db_url(args))
         elif args.command == "emulate":

@@ -58,6 +58,7 @@ from server.engine.stewards import Incident
 from server.service.audit import AuditLog
 from server.service.decoder_alerts import bad_input_alert, decoder_alert
 from server.service.durable_journal import DurableJournal, RejectedEvents
+from server.service.fanout import View
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
 from server.service.results import result_rows, rows_json
@@ -76,8 +77,9 @@ _Pending = tuple[InputEvent, "_Future | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 
 # the pages are the web layer's business: it hands the service how to render each channel's
-# message and the heartbeat, so this package never imports server.web
-ChannelRender = Callable[["RaceService", frozenset[str]], dict[str, str]]
+# message and the heartbeat, so this package never imports server.web; a channel's message is
+# a whole render (str) or a View the hub turns into row-level updates
+ChannelRender = Callable[["RaceService", frozenset[str]], dict[str, str | View]]
 HeartbeatRender = Callable[[int], str]
 
 
@@ -792,9 +794,10 @@ class RaceService:
         """Lets browsers tell a quiet race from a dead connection."""
         while True:
             await asyncio.sleep(interval_s)
-            beat = self._heartbeat(self.clock.now_us())
+            now = self.clock.now_us()
+            beat = self._heartbeat(now)
             for name in ALL_CHANNELS:
-                self.hub.channel(name).publish(beat, snapshot=False)
+                self.hub.channel(name).heartbeat(now, beat)
 
     async def run_publisher(self) -> None:
         """Render dirty channels, each at most once per ``publish_interval_s``; a channel
@@ -829,7 +832,7 @@ class RaceService:
             self.rmonitor.update(
                 snapshot_of(self.status(), self.entries, self.standings(), laps, now)
             )
-        watched = frozenset(c for c in channels if self.hub.channel(c).subscribers)
+        watched = frozenset(c for c in channels if self.hub.channel(c).watched)
         self._stale |= channels - watched
         self._render(watched)
 
@@ -841,7 +844,10 @@ class RaceService:
     def _render(self, channels: frozenset[str]) -> None:
         self._stale -= channels
         for name, message in self._render_channels(self, channels).items():
-            self.hub.channel(name).publish(message)
+            if isinstance(message, View):
+                self.hub.channel(name).publish_view(message)
+            else:
+                self.hub.channel(name).publish(message)
 
     @property
     def database_ok(self) -> bool:

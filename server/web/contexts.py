@@ -17,7 +17,9 @@ from weakref import WeakKeyDictionary
 
 from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
+from server.service.fanout import View
 from server.web.control_views import messages_view
+from server.web.live_render import page_view
 from server.web.pit_views import PIT_MESSAGES, called_in, car_marks, pit_context
 from server.web.stewards_views import queue_view, with_decisions
 from server.web.views import control_context, live_context
@@ -218,11 +220,12 @@ def pit_message(renderer: Renderer, race: RaceService) -> str:
 
 def render_channels(
     renderer: Renderer, race: RaceService, channels: frozenset[str]
-) -> dict[str, str]:
-    """The websocket message of each of ``channels`` that has a page."""
-    out: dict[str, str] = {}
+) -> dict[str, str | View]:
+    """The websocket message of each of ``channels`` that has a page: the spectators'
+    as a View (row-level updates, ``server.web.live_render``), the others' whole."""
+    out: dict[str, str | View] = {}
     if "public" in channels:
-        out["public"] = renderer.fragments("live.html", LIVE_BLOCKS, live(race))
+        out["public"] = page_view(renderer, "live.html", LIVE_BLOCKS, live(race))
     if "control" in channels:
         out["control"] = renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
     if "pit" in channels:

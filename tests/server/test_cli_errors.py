@@ -232,3 +232,8 @@ def test_a_port_that_is_no_port_is_refused_by_the_parser(tmp_path: Path) -> None
     assert refused.returncode == 2 and "Traceback" not in refused.stderr
     assert "argument --port: '70000' is not a TCP port: give 0 to 65535" in refused.stderr
     assert sorted(tmp_path.iterdir()) == []
+
+
+def test_edge_with_a_bad_redis_url_is_one_line() -> None:
+    line = one_line_error(run("edge", "--redis", "127.0.0.1:6379"))
+    assert "--redis '127.0.0.1:6379': give a URL like redis://127.0.0.1:6379/0" in line

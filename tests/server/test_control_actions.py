@@ -22,6 +22,7 @@ from server.engine.events import (
 )
 from server.web.formatting import format_time_of_day
 from tests.fixtures.app_server import wait_until
+from tests.fixtures.live_updates import snapshot_html
 from tests.fixtures.pit_desk import USER, Desk, S, control_client, pin_client, race_desk
 
 
@@ -86,7 +87,7 @@ async def test_messages_reach_every_page(db_url: str) -> None:
         assert f"({USER})" not in live  # spectators do not see who posted it
         assert f"({USER})" in (await control.get("/control")).text
         async with websockets.connect(f"{desk.srv.ws_url}/ws/live", compression=None) as ws:
-            snapshot = str(await ws.recv())
+            snapshot = snapshot_html(str(await ws.recv()))
             assert 'id="ticker"' in snapshot and "Debris at turn 4" in snapshot
     assert (USER, "message") in await audit_actions(db_url)
 

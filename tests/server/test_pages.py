@@ -9,6 +9,7 @@ import websockets
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from tests.fixtures.app_server import prepare_database, running_server
+from tests.fixtures.live_updates import message_html, snapshot_html
 
 ENTRIES = "number,class,team,drivers,transponder\n1,A,<b>Bold</b> Racing,Ann,101\n2,B,Two,Bo,102\n"
 
@@ -72,11 +73,11 @@ async def test_live_page_and_websocket(db_url: str) -> None:
         assert 'id="car-1"' in page and 'id="car-2"' in page
         assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt;" in page
         async with websockets.connect(f"{srv.ws_url}/ws/live", compression=None) as ws:
-            snapshot = str(await ws.recv())
+            snapshot = snapshot_html(str(await ws.recv()))
             assert 'id="standings"' in snapshot
             await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
             while True:  # heartbeats may come first; the flag change follows
-                message = str(await ws.recv())
+                message = message_html(str(await ws.recv()))
                 if 'id="session-header"' in message:
                     break
             assert "green" in message.lower()

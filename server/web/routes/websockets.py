@@ -1,31 +1,71 @@
-"""Websockets: each sends the channel's snapshot, then every update, as HTML fragments.
+"""Websockets: each sends the channel's snapshot, then every update.
 
 Strategy: one subscription per socket to the hub channel of its audience. The race
 service's heartbeat goes to every channel, so a spectator's or a marshal's phone can
-tell a quiet race from a dead connection.
+tell a quiet race from a dead connection. The spectators' channel sends row-level
+updates (``server.service.fanout``): a browser that sees a gap in their numbers sends
+``snapshot`` and gets one; anything else it sends is ignored (and counted).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
+from server.service.hub import Channel, Subscriber
 from server.web.auth import CONTROL_OR_STEWARD_ROLES, WebsocketMayPit, websocket_role
 from server.web.deps import StateDep
 from server.web.state import AppState
 
 router = APIRouter()
+log = logging.getLogger("racecontrol.ws")
+SNAPSHOT_REQUEST = "snapshot"
+
+
+async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
+    while True:
+        await websocket.send_text(await subscriber.get())
+
+
+async def _listen(websocket: WebSocket, channel: Channel, subscriber: Subscriber) -> None:
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        if message.get("text") == SNAPSHOT_REQUEST:
+            channel.resync(subscriber)
+        else:
+            log.debug("ignored a websocket message on %s", channel.name)
+
+
+async def stream_channel(websocket: WebSocket, channel: Channel) -> None:
+    """Snapshot, then updates, until the client goes; answers its snapshot requests."""
+    try:
+        async with channel.subscribe() as subscriber:
+            sending = asyncio.create_task(_send_all(websocket, subscriber))
+            listening = asyncio.create_task(_listen(websocket, channel, subscriber))
+            try:
+                await asyncio.wait((sending, listening), return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for task in (sending, listening):
+                    task.cancel()
+                for task in (sending, listening):
+                    with contextlib.suppress(
+                        asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
+                    ):
+                        await task
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away; its subscription is gone with the context
 
 
 async def _stream(websocket: WebSocket, state: AppState, channel_name: str) -> None:
     channel = state.hub.channel(channel_name)
     await websocket.accept()
     state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
-    try:
-        async with channel.subscribe() as subscriber:
-            while True:
-                await websocket.send_text(await subscriber.get())
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client went away; its subscription is gone with the context
+    await stream_channel(websocket, channel)
 
 
 async def _refuse(websocket: WebSocket) -> None:

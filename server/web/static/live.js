@@ -14,7 +14,10 @@
  *       again after every swap;
  *   (d) stint clocks ([data-st]) tick like the race clock and change level (data-level)
  *       as the stint limit nears; countdowns ([data-until-us]) count down;
- *   (e) a block whose HTML is the same as in the last message is left alone.
+ *   (e) a block whose HTML is the same as in the last message is left alone;
+ *   (f) the spectators' page gets row-level updates as JSON (server/service/fanout.py):
+ *       changed blocks, changed rows (by id) and the rows' order, numbered; a gap in the
+ *       numbers (or a heartbeat newer than the last update) asks the server for a snapshot.
  * The commands of the pit and control pages (results, double taps) are in actions.js.
  * State changes are written as data-* attributes and the hidden attribute only: htmx
  * re-settles "class" and "style" on swapped elements, so this script never touches them.
@@ -225,6 +228,8 @@
   });
 
   body.addEventListener("htmx:wsOpen", function (evt) {
+    lastSeq = null; // a new connection starts with a snapshot
+    snapshotAskedMs = null;
     socketState = "open";
     socketWrapper = evt.detail.socketWrapper;
     currentSocket = evt.detail.event && evt.detail.event.target;
@@ -350,6 +355,117 @@
     var html = incoming.outerHTML;
     if (lastBlockHtml[id] === html) detail.shouldSwap = false;
     lastBlockHtml[id] = html;
+  });
+
+  // --- (f) row-level updates -------------------------------------------------------------
+
+  var lastSeq = null; // the number of the last update applied (null: no snapshot yet)
+  var snapshotAskedMs = null; // when we last asked for a snapshot (asked again after 5 s)
+
+  function elementOf(html) {
+    var template = document.createElement("template");
+    template.innerHTML = html;
+    return template.content.firstElementChild;
+  }
+
+  function askSnapshot() {
+    var nowMs = Date.now();
+    if (snapshotAskedMs !== null && nowMs - snapshotAskedMs < LIVE_FOR_MS) return;
+    snapshotAskedMs = nowMs;
+    try {
+      if (currentSocket && currentSocket.readyState === 1) currentSocket.send("snapshot");
+      else if (socketWrapper) socketWrapper.send("snapshot");
+    } catch (e) {
+      /* closed meanwhile: the next connection starts with a snapshot */
+    }
+  }
+
+  function fresh(el) {
+    if (window.htmx && el) window.htmx.process(el);
+    return el;
+  }
+
+  // Apply one update; false if it does not fit the page (then a snapshot is asked for).
+  function applyUpdate(msg) {
+    var id, el, old;
+    var blocks = msg.b || {};
+    for (id in blocks) {
+      var wire = blocks[id];
+      el = elementOf(typeof wire === "string" ? wire : wire[0] + wire[1]);
+      old = document.getElementById(id);
+      if (!el || !old) return false;
+      old.replaceWith(fresh(el));
+    }
+    var rows = msg.r || {};
+    var loose = {}; // new rows, placed by the order below
+    for (id in rows) {
+      el = elementOf(rows[id].join("")); // a row's parts: opening tag, cells, closing tag
+      if (!el) return false;
+      old = document.getElementById(id);
+      if (old) old.replaceWith(fresh(el));
+      else loose[id] = fresh(el);
+    }
+    var cells = msg.c || {};
+    for (id in cells) {
+      var row = document.getElementById(id);
+      if (!row) return false;
+      for (var index in cells[id]) {
+        var cell = row.children[Number(index) - 1]; // part 0 is the row's opening tag
+        el = elementOf(cells[id][index]);
+        if (!cell || !el) return false;
+        cell.replaceWith(fresh(el));
+      }
+    }
+    var orders = msg.o || {};
+    for (var containerId in orders) {
+      var container = document.getElementById(containerId);
+      var ids = orders[containerId];
+      if (!container) return false;
+      for (var i = 0; i < ids.length; i++) {
+        el = loose[ids[i]] || document.getElementById(ids[i]);
+        if (!el) return false;
+        delete loose[ids[i]];
+        if (container.children[i] !== el) container.insertBefore(el, container.children[i] || null);
+      }
+      while (container.children.length > ids.length) container.lastElementChild.remove();
+    }
+    for (id in loose) return false; // a new row without a place
+    return true;
+  }
+
+  function onUpdate(msg) {
+    lastMessageMs = Date.now();
+    if (socketState !== "open") socketState = "open";
+    if (msg.rate) body.dataset.clockRate = msg.rate;
+    if (msg.hb) {
+      takeAnchor(msg.now, true);
+      if (lastSeq === null || msg.seq > lastSeq) askSnapshot(); // we missed the last one
+    } else if (msg.snap) {
+      if (applyUpdate(msg)) {
+        lastSeq = msg.seq;
+        snapshotAskedMs = null;
+      }
+      takeAnchor(msg.now, false);
+    } else if (lastSeq !== null && msg.seq === lastSeq + 1 && applyUpdate(msg)) {
+      lastSeq = msg.seq;
+      takeAnchor(msg.now, false);
+    } else if (lastSeq === null || msg.seq > lastSeq) {
+      askSnapshot(); // a gap (or an update that does not fit): start again from a snapshot
+    }
+    afterSwap();
+  }
+
+  body.addEventListener("htmx:wsBeforeMessage", function (evt) {
+    var text = evt.detail.message;
+    if (typeof text !== "string" || text.charAt(0) !== "{") return; // HTML: htmx swaps it
+    evt.preventDefault();
+    var msg;
+    try {
+      msg = JSON.parse(text);
+    } catch (e) {
+      return;
+    }
+    onUpdate(msg);
   });
 
   // --- wiring ----------------------------------------------------------------------------

@@ -1,0 +1,98 @@
+"""``racecontrol edge``: spectators' live timing served from Redis alone.
+
+Strategy: an edge holds no race state of its own and never opens the database. Its
+``RedisMirror`` (``server.service.redis_relay``) keeps a hub channel equal to the race
+service's public channel: the same snapshot, the same numbered updates, forwarded as
+they are. ``/live`` is the race service's page with the blocks of that snapshot put in
+(the page rendered with no session, each block of it replaced by the snapshot's), so a
+phone sees the standings before its websocket opens; ``/ws/live`` streams the channel
+(``stream_channel``, the race service's own code); ``/static`` the same files. Any number
+of edges can run behind a load balancer; a restart of one only makes its spectators
+reconnect (the browser does by itself) and a restart of the race service goes unseen
+(the updates pause, then continue with the next number).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from starlette.middleware.gzip import GZipMiddleware
+
+from server.service.hub import Hub
+from server.service.redis_relay import RedisMirror
+from server.web.contexts import LIVE_BLOCKS
+from server.web.live_render import block_of
+from server.web.rendering import Renderer
+from server.web.routes.websockets import stream_channel
+from server.web.static_files import VersionedStaticFiles
+from server.web.views import live_context
+
+
+def edge_page(renderer: Renderer, mirror: RedisMirror) -> str:
+    """``live.html`` with the blocks of the latest snapshot (an empty page before one)."""
+    view = mirror.channel.view
+    now_us, rate = (0, 1.0) if view is None else (view.now_us, view.rate)
+    context = live_context(
+        event_name="", status=None, rows=(), server_now_us=now_us, clock_rate=rate
+    )
+    page = renderer.page("live.html", context)
+    blocks = {} if view is None else view.page_blocks()
+    for name in LIVE_BLOCKS:
+        empty = renderer.fragments("live.html", (name,), context)
+        html = blocks.get(block_of(empty).id)
+        if html is not None:
+            page = page.replace(empty, html, 1)
+    return page
+
+
+def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
+    renderer = Renderer()
+    hub = Hub()
+    mirror = RedisMirror(redis_url, prefix, hub)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        following = asyncio.create_task(mirror.run(), name="redis mirror")
+        try:
+            yield
+        finally:
+            following.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await following
+            await mirror.close()
+
+    app = FastAPI(title="racecontrol edge", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.mirror = mirror
+    app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+    static = VersionedStaticFiles(directory=renderer.static_dir, version_of=renderer.static_version)
+    app.mount("/static", static, name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/live")
+
+    @app.get("/live")
+    async def live() -> HTMLResponse:
+        return HTMLResponse(edge_page(renderer, mirror))
+
+    @app.get("/healthz")
+    async def healthz() -> JSONResponse:
+        """200 while Redis answers, 503 (with the last update's number) while it does not."""
+        body = {
+            "redis": "ok" if mirror.connected else "unreachable",
+            "seq": mirror.channel.seq,
+            "spectators": len(mirror.channel.subscribers),
+        }
+        return JSONResponse(body, status_code=200 if mirror.connected else 503)
+
+    @app.websocket("/ws/live")
+    async def ws_live(websocket: WebSocket) -> None:
+        await websocket.accept()
+        await stream_channel(websocket, mirror.channel)
+
+    return app

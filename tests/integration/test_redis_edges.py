@@ -1,0 +1,160 @@
+"""The race service with --redis and two edges: spectators on each edge see what the race
+service shows, after a burst, through an edge restart and through dropped Redis
+connections (the shared Redis server cannot be restarted here: its clients are killed).
+
+Needs RACECONTROL_TEST_REDIS_URL (a Redis 7); every key is under a prefix of this test.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from server.engine.events import PassingDetected
+from server.service.redis_relay import snapshot_key, stream_key
+from server.web.views import row_dom_id
+from tests.fixtures.app_server import (
+    RunningServer,
+    free_port,
+    prepare_database,
+    running_server,
+    wait_until,
+)
+from tests.fixtures.browser import SQLITE_DB, race_databases
+from tests.fixtures.edges import Spectator, running_edge
+from timing_adapters.clock import ManualClock
+
+REDIS_URL = os.environ.get("RACECONTROL_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set RACECONTROL_TEST_REDIS_URL")
+S = 1_000_000
+START_US = 1_781_352_000_000_000
+CARS = [str(n) for n in range(1, 21)]
+ENTRIES = "number,class,team,drivers,transponder\n" + "".join(
+    f"{n},{'A' if int(n) % 2 else 'B'},Team {n},Driver {n},{1000 + int(n)}\n" for n in CARS
+)
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    name = f"rc-test-{uuid.uuid4().hex[:12]}"
+    yield name
+    assert REDIS_URL is not None
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = [k async for k in client.scan_iter(match=f"{name}:*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+def expected(srv: RunningServer) -> list[tuple[str, int]]:
+    return [(row_dom_id(r.number), r.laps) for r in srv.race.standings()]
+
+
+async def burst(srv: RunningServer, clock: ManualClock, laps: int) -> None:
+    """Every car ``laps`` times round, in a shuffled order each lap (positions change)."""
+    for lap in range(laps):
+        order = CARS[lap % 3 :] + CARS[: lap % 3]
+        for i, number in enumerate(reversed(order) if lap % 2 else order):
+            clock.advance(S // 2 if i else 60 * S)
+            await srv.race.submit(PassingDetected(clock.now_us(), str(1000 + int(number)), "d"))
+
+
+async def kill_clients(prefix: str) -> int:
+    """Close every Redis connection of this test's relay and edges (CLIENT KILL ID)."""
+    assert REDIS_URL is not None
+    admin = Redis.from_url(REDIS_URL, decode_responses=True)
+    try:
+        ours = [c for c in await admin.client_list() if c.get("name", "").startswith(prefix)]
+        for client in ours:
+            await admin.execute_command("CLIENT", "KILL", "ID", client["id"])
+        return len(ours)
+    finally:
+        await admin.aclose()
+
+
+@needs_redis
+@race_databases(SQLITE_DB)
+async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, prefix: str) -> None:
+    assert REDIS_URL is not None
+    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
+    clock = ManualClock(START_US)
+    async with (
+        running_server(db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=prefix) as srv,
+        srv.client() as api,
+        AsyncExitStack() as stack,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
+        )
+        assert created.status_code == 201, created.text
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        edge_b = await stack.enter_async_context(running_edge(REDIS_URL, prefix))
+        on_b = await stack.enter_async_context(Spectator(edge_b.ws_url))
+        port_a = free_port()
+        on_a = await stack.enter_async_context(Spectator(f"ws://127.0.0.1:{port_a}/ws/live"))
+
+        def both_follow() -> bool:
+            want = expected(srv)
+            return on_a.standings() == want and on_b.standings() == want
+
+        async with running_edge(REDIS_URL, prefix, port_a) as edge_a:
+            await burst(srv, clock, laps=3)
+            await wait_until(both_follow, 30)
+            assert expected(srv)[0][1] == 2 and len(expected(srv)) == len(CARS)
+            # the edge's page has the standings before any websocket (from Redis alone)
+            async with httpx.AsyncClient(base_url=edge_a.base_url) as phone:
+                page = (await phone.get("/live")).text
+                assert all(f'id="{row_dom_id(n)}"' in page for n in CARS)
+                health = (await phone.get("/healthz")).json()
+                assert health["redis"] == "ok" and health["spectators"] == 1
+                assert (await phone.get("/static/live.js")).status_code == 200
+            connections = on_a.connections
+
+        # edge A is down while the race goes on; it starts again on the same port
+        await burst(srv, clock, laps=2)
+        await wait_until(lambda: on_b.standings() == expected(srv), 30)
+        async with running_edge(REDIS_URL, prefix, port_a) as edge_a:
+            await wait_until(both_follow, 30)
+            assert on_a.connections == connections + 1
+            assert expected(srv)[0][1] == 4
+
+            # every Redis connection of the relay and the edges is dropped: they reconnect,
+            # the edges resume from the last stream id they read, and nobody reloads
+            reloads = (edge_a.mirror.reloads, edge_b.mirror.reloads)
+            assert await kill_clients(prefix) >= 3
+            await burst(srv, clock, laps=2)
+            await wait_until(both_follow, 30)
+            assert expected(srv)[0][1] == 6
+            assert (edge_a.mirror.reloads, edge_b.mirror.reloads) == reloads
+            assert edge_a.mirror.rejected == edge_b.mirror.rejected == 0
+            # Redis holds the snapshot and the numbered updates
+            assert REDIS_URL is not None
+            client = Redis.from_url(REDIS_URL, decode_responses=True)
+            try:
+                assert await client.exists(snapshot_key(prefix, "public"))
+                assert await client.xlen(stream_key(prefix, "public")) > 0
+            finally:
+                await client.aclose()
+
+
+async def test_an_edge_without_redis_serves_the_page_and_says_it_is_stale() -> None:
+    nothing_there = f"redis://127.0.0.1:{free_port()}/0"
+    async with (
+        running_edge(nothing_there, "rc-test-none") as edge,
+        httpx.AsyncClient(base_url=edge.base_url) as phone,
+    ):
+        await wait_until(lambda: edge.mirror.failures >= 2, 20)
+        health = await phone.get("/healthz")
+        assert health.status_code == 503 and health.json()["redis"] == "unreachable"
+        page = await phone.get("/live")
+        assert page.status_code == 200 and "No session yet" in page.text
+        assert edge.mirror.channel.seq == 0  # nothing to show, nothing invented
