@@ -39,7 +39,7 @@ from server.web.contexts import render_channels
 from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
 from server.web.rendering import Renderer
-from server.web.routes import api, health, pages, results, stewards_api, websockets
+from server.web.routes import api, health, pages, results, season, stewards_api, websockets
 from server.web.routes.api_docs import docs_router
 from server.web.state import AppState
 from server.web.static_files import VersionedStaticFiles
@@ -260,6 +260,8 @@ def create_app(
     app.include_router(api.router)
     app.include_router(results.router)
     app.include_router(results.pages)
+    app.include_router(season.router)
+    app.include_router(season.pages)
     app.include_router(stewards_api.router)
     app.include_router(websockets.router)
     app.include_router(health.router)

@@ -694,7 +694,12 @@ class RaceService:
         if engine is None or session_id is None or not engine.status().finished:
             return None
         rows = rows_json(
-            result_rows(engine.standings(), engine.entries(), engine.status().green_at_us)
+            result_rows(
+                engine.standings(),
+                engine.entries(),
+                engine.status().green_at_us,
+                {row.number: engine.laps_of(row.number) for row in engine.standings()},
+            )
         )
         try:
             if session_id not in self._versioned:

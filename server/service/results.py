@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime
 from typing import Any
 
-from server.engine.model import CarState, Entry, StandingRow
+from server.engine.model import CarState, Entry, LapRecord, StandingRow
 
 FORMATS = ("json", "csv", "pdf")
 STATUSES = ("running", "DNF", "DNS", "DSQ", "EXCL", "NC")
@@ -48,6 +48,12 @@ class ResultRow:
     pit_stops: int
     penalties: str
     status: str
+    # the car's fastest valid laps (voided ones left out), fastest first, at most
+    # ``FASTEST_KEPT``: the season's "Fast Five" is judged on them (docs/season.md)
+    fastest_laps_us: tuple[int, ...] = ()
+
+
+FASTEST_KEPT = 10
 
 
 def _status(row: StandingRow) -> str:
@@ -73,10 +79,14 @@ def _penalties(row: StandingRow) -> str:
 
 
 def result_rows(
-    standings: Sequence[StandingRow], entries: Sequence[Entry], green_at_us: int | None
+    standings: Sequence[StandingRow],
+    entries: Sequence[Entry],
+    green_at_us: int | None,
+    laps: Mapping[str, Sequence[LapRecord]] | None = None,
 ) -> list[ResultRow]:
-    """The export rows, in the standings' order."""
+    """The export rows, in the standings' order; ``laps``: each car's completed laps."""
     drivers = {entry.number: entry.drivers for entry in entries}
+    laps = laps or {}
     return [
         ResultRow(
             position=row.position,
@@ -102,6 +112,11 @@ def result_rows(
             pit_stops=row.pit_stops,
             penalties=_penalties(row),
             status=_status(row),
+            fastest_laps_us=tuple(
+                sorted(lap.lap_time_us for lap in laps.get(row.number, ()) if not lap.voided)[
+                    :FASTEST_KEPT
+                ]
+            ),
         )
         for row in standings
     ]
@@ -109,14 +124,21 @@ def result_rows(
 
 def rows_json(rows: Sequence[ResultRow]) -> list[dict[str, Any]]:
     """Stored form of the rows (a version's ``rows`` column)."""
-    return [{**asdict(row), "drivers": list(row.drivers)} for row in rows]
+    return [
+        {**asdict(row), "drivers": list(row.drivers), "fastest_laps_us": list(row.fastest_laps_us)}
+        for row in rows
+    ]
 
 
 def rows_of(data: Sequence[dict[str, Any]]) -> list[ResultRow]:
     known = {f.name for f in fields(ResultRow)}
     return [
         ResultRow(
-            **{**{k: v for k, v in item.items() if k in known}, "drivers": tuple(item["drivers"])}
+            **{
+                **{k: v for k, v in item.items() if k in known},
+                "drivers": tuple(item["drivers"]),
+                "fastest_laps_us": tuple(item.get("fastest_laps_us", ())),
+            }
         )
         for item in data
     ]

@@ -66,6 +66,10 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /api/v1/docs": EVERYONE,
     "GET /api/v1/redoc": EVERYONE,
     "GET /results/{session_id}": EVERYONE,
+    "GET /api/v1/series/{name}/standings": EVERYONE,
+    "GET /api/v1/series/{name}/trophies": EVERYONE,
+    "GET /series/{name}": EVERYONE,
+    "GET /series/{name}/drivers/{driver}": EVERYONE,
     "GET /api/v1/sessions/{session_id}/results": EVERYONE,
     "POST /api/v1/sessions/{session_id}/official": CONTROL_OR_STEWARD,
     "GET /api/v1/sessions/{session_id}/grid": EVERYONE,
@@ -212,6 +216,8 @@ def concrete(path: str, session_id: int) -> str:
     return (
         path.replace("{session_id}", str(session_id))
         .replace("{number}", "7")
+        .replace("{name}", "Club")
+        .replace("{driver}", "Ann")
         .replace("{incident_id}", f"{session_id}-1")
         .replace("/static", "/static/app.css")
     )
