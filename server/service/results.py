@@ -34,7 +34,9 @@ class ResultRow:
     team: str
     drivers: tuple[str, ...]
     laps: int
-    total_time_us: int | None  # green flag to the car's last crossing
+    # green flag to the car's last crossing, plus its time penalties (decided, or a
+    # drive-through / stop-and-go not served): the time the order and the gaps rank by
+    total_time_us: int | None
     gap_us: int | None  # to the leader: time on the same lap, else gap_laps
     gap_laps: int
     interval_us: int | None  # to the car ahead
@@ -78,6 +80,12 @@ def _penalties(row: StandingRow) -> str:
     return "; ".join(words)
 
 
+def _penalty_time_us(row: StandingRow) -> int:
+    """The time the stewards' decisions add to the car's total (the classification
+    already ranks by it, so the total shown must include it too)."""
+    return sum(penalty.time_us for penalty in row.penalties)
+
+
 def result_rows(
     standings: Sequence[StandingRow],
     entries: Sequence[Entry],
@@ -98,7 +106,7 @@ def result_rows(
             laps=row.laps,
             total_time_us=None
             if green_at_us is None or row.last_crossing_us is None or row.laps == 0
-            else row.last_crossing_us - green_at_us,
+            else row.last_crossing_us - green_at_us + _penalty_time_us(row),
             gap_us=row.gap_us,
             gap_laps=row.gap_laps,
             interval_us=row.interval_us,
