@@ -247,9 +247,12 @@ class ResultVersionRow(Base):
     """
 
     __tablename__ = "result_versions"
-    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    __table_args__ = (UniqueConstraint("session_id", "part", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    # "race" (a race's, or a SprintDuro's endurance result) or "sprint" (the SprintDuro's
+    # first 30 minutes): each part numbers its own versions
+    part: Mapped[str] = mapped_column(String(16), default="race", server_default="race")
     version: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100))

@@ -30,6 +30,7 @@ def _credit(credit: Credit) -> dict[str, Any]:
     return {
         "event": credit.event,
         "session": credit.session,
+        "kind": credit.kind,
         "number": credit.number,
         "position": credit.position,
         "points": credit.points,
