@@ -17,9 +17,11 @@ endurance results only): Alder Racing 3, Solo Speed 2; Dunn Motorsport 2.
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import httpx
+from pypdf import PdfReader
 
 from server.db import repository, series
 from server.db.connection import create_engine, sessionmaker
@@ -39,6 +41,11 @@ async def _lap(desk: Desk, numbers: list[str]) -> None:
 async def _version(api: httpx.AsyncClient, url: str, version: int) -> bool:
     answer = await api.get(url)
     return answer.status_code == 200 and answer.json()["version"] == version
+
+
+def _pdf_text(data: bytes) -> str:
+    assert data.startswith(b"%PDF")
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
 
 
 async def _set_up_series(db_url: str, session_id: int) -> None:
@@ -125,6 +132,21 @@ async def test_sprint_and_race_of_a_sprintduro_both_score(db_url: str) -> None:
             ("2 Hours (sprint)", "sprint", 1, 3, ["winner"]),
             ("2 Hours", "endurance", 2, 2, ["on_the_move"]),
         ]
+        pdf_answer = await api.get(url, params={"format": "pdf"})
+        assert pdf_answer.headers["content-type"] == "application/pdf"
+        assert 'filename="Desk Series-driver.pdf"' in pdf_answer.headers["content-disposition"]
+        text = _pdf_text(pdf_answer.content)
+        assert "Class A" in text and "Class B" in text and "Fast Five" in text
+        # the table's rows in the JSON's order, each with its points and results
+        position = 0
+        for row in body["rows"]:
+            found = text.find(row["driver"], position)
+            assert found >= 0, row["driver"]
+            position = found
+        assert "Desk Cup 2 Hours (sprint): P1 3 (winner)" in text
+        assert "Desk Cup 2 Hours: P2 2 (On the Move)" in text
+        one = _pdf_text((await api.get(url, params={"format": "pdf", "class": "B"})).content)
+        assert "Di Dunn" in one and "Cy Cole" not in one
         teams = _table((await api.get(url, params={"by": "team"})).json(), "team")
         assert teams == {
             "Alder Racing": ("A", 3, 1),
