@@ -177,3 +177,13 @@ async def test_a_provisional_sprint_does_not_score(db_url: str) -> None:
             await engine.dispose()
         body = (await api.get("/api/v1/series/Desk Series/standings")).json()
         assert body["rows"] == []
+        # a name a header cannot carry as it is: the exports still answer
+        async with sessionmaker(engine)() as db:
+            await series.create_series(db, "Coupe \u2713 d'été")
+        await engine.dispose()
+        for format in ("csv", "pdf"):
+            answer = await api.get(f"/api/v1/series/Coupe \u2713 d'été/standings?format={format}")
+            assert answer.status_code == 200, answer.text
+            assert (
+                f'filename="Coupe _ d__t_-driver.{format}"' in answer.headers["content-disposition"]
+            )
