@@ -12,7 +12,9 @@ Hand-worked (IMG scheme): class A, sprint: #8 1st of 2 finishers 2 + winner 1 = 
 #7 2nd 1; race: #7 1st 2 + 1 = 3, #8 2nd 1 + On the Move (a steward's) 1 = 2. No Fast
 Five: nobody has five laps. Class B, #9 alone: sprint 1 + 1 = 2, race 1 + 1 = 2.
 Drivers: Cy 3 + 2 = 5, Ann and Bob 1 + 3 = 4 each, Di and Ed 2 + 2 = 4 each. Teams (the
-endurance results only): Alder Racing 3, Solo Speed 2; Dunn Motorsport 2.
+endurance results only): Alder Racing 3, Solo Speed 2; Dunn Motorsport 2. Then a
+correction after the official mark (#9's lap-1 crossing deleted) gives both parts an
+official version 2 with its reason; class A's points stay as they were.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from pypdf import PdfReader
 from server.db import repository, series
 from server.db.connection import create_engine, sessionmaker
 from tests.fixtures.app_server import wait_until
-from tests.fixtures.pit_desk import EVENT, Desk, race_desk
+from tests.fixtures.pit_desk import EVENT, START_US, Desk, S, control_client, race_desk
 
 LAP_S = 2400
 
@@ -152,6 +154,32 @@ async def test_sprint_and_race_of_a_sprintduro_both_score(db_url: str) -> None:
             "Alder Racing": ("A", 3, 1),
             "Solo Speed": ("A", 2, 0),
             "Dunn Motorsport": ("B", 2, 1),
+        }
+        # a correction after the official mark: #9's lap-1 crossing was a loop fault, so
+        # it has no lap at the sprint flag; both parts get an official version 2
+        async with control_client(desk.srv) as control:
+            deleted = await control.post(
+                "/control/corrections/delete",
+                data={"number": "9", "crossing_at_us": START_US + 2402 * S, "reason": "loop fault"},
+            )
+            assert 'data-ok="true"' in deleted.text
+        await wait_until(lambda: _version(api, sprint_url, 2))
+        amended = (await api.get(sprint_url)).json()
+        assert (amended["official"], amended["reason"], amended["versions"]) == (
+            True,
+            "loop fault",
+            [1, 2],
+        )
+        assert [(r["number"], r["laps"]) for r in amended["rows"]] == [("8", 1), ("7", 1), ("9", 0)]
+        await wait_until(lambda: _version(api, results, 2))
+        race = (await api.get(results)).json()
+        assert (race["official"], race["reason"]) == (True, "loop fault")
+        assert [(r["number"], r["laps"]) for r in race["rows"]] == [("7", 3), ("8", 3), ("9", 2)]
+        class_a = _table((await api.get(url, params={"class": "A"})).json())
+        assert class_a == {
+            "Cy Cole": ("A", 5, 1),
+            "Ann Alder": ("A", 4, 1),
+            "Bob Birch": ("A", 4, 1),
         }
         trophies = await api.get("/api/v1/series/Desk Series/trophies", params={"event": EVENT})
         listed = [
