@@ -124,6 +124,11 @@ class CarRow(Base):
     number: Mapped[str] = mapped_column(String(16))
     class_id: Mapped[int] = mapped_column(ForeignKey("classes.id"), index=True)
     team: Mapped[str] = mapped_column(String(200))
+    # classing at entry (docs/season.md): the car's performance index, its class with
+    # another sanctioning body ("BODY:CLASS"), and how its class was found
+    pi: Mapped[float | None] = mapped_column(Float)
+    other_class: Mapped[str | None] = mapped_column(String(201))
+    class_note: Mapped[str | None] = mapped_column(Text)
 
     car_class: Mapped[ClassRow] = relationship(lazy="raise_on_sql")
     drivers: Mapped[list[DriverRow]] = relationship(
@@ -247,9 +252,12 @@ class ResultVersionRow(Base):
     """
 
     __tablename__ = "result_versions"
-    __table_args__ = (UniqueConstraint("session_id", "version"),)
+    __table_args__ = (UniqueConstraint("session_id", "part", "version"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id"), index=True)
+    # "race" (a race's, or a SprintDuro's endurance result) or "sprint" (the SprintDuro's
+    # first 30 minutes): each part numbers its own versions
+    part: Mapped[str] = mapped_column(String(16), default="race", server_default="race")
     version: Mapped[int]
     reason: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(String(100))

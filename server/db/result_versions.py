@@ -16,21 +16,25 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import ResultVersionRow
 
+PARTS = ("race", "sprint")  # a SprintDuro's endurance result is its "race" part
 
-async def versions(db: AsyncSession, session_id: int) -> list[ResultVersionRow]:
-    """The session's versions, oldest first."""
+
+async def versions(db: AsyncSession, session_id: int, part: str = "race") -> list[ResultVersionRow]:
+    """The session's versions of ``part``, oldest first."""
     statement = (
         select(ResultVersionRow)
-        .where(ResultVersionRow.session_id == session_id)
+        .where(ResultVersionRow.session_id == session_id, ResultVersionRow.part == part)
         .order_by(ResultVersionRow.version)
     )
     return list(await db.scalars(statement))
 
 
-async def latest_version(db: AsyncSession, session_id: int) -> ResultVersionRow | None:
+async def latest_version(
+    db: AsyncSession, session_id: int, part: str = "race"
+) -> ResultVersionRow | None:
     statement = (
         select(ResultVersionRow)
-        .where(ResultVersionRow.session_id == session_id)
+        .where(ResultVersionRow.session_id == session_id, ResultVersionRow.part == part)
         .order_by(ResultVersionRow.version.desc())
         .limit(1)
     )
@@ -46,12 +50,17 @@ async def add_version(
     actor: str,
     seq: int,
     at: datetime,
+    part: str = "race",
 ) -> ResultVersionRow:
-    """The next version of the session's results. A session whose results were signed
+    """The next version of the session's results (of ``part``: its race, or a
+    SprintDuro's sprint, numbered on their own). A part whose results were signed
     official stays official: a later version is an amendment of official results."""
-    latest = await latest_version(db, session_id)
+    if part not in PARTS:
+        raise ValueError(f"results part {part!r} is not one of {PARTS}")
+    latest = await latest_version(db, session_id, part)
     row = ResultVersionRow(
         session_id=session_id,
+        part=part,
         version=1 if latest is None else latest.version + 1,
         reason=reason,
         actor=actor,

@@ -179,3 +179,14 @@ async def load_series(db: AsyncSession, name: str) -> Series:
         equivalency={(e.body, e.their_class): e.class_name for e in equivalency},
         events=tuple((event_id, event, order) for event_id, event, order in events),
     )
+
+
+async def series_of_event(db: AsyncSession, event_id: int) -> list[Series]:
+    """Every series that counts the event, oldest first (none for a club's own event)."""
+    names = await db.scalars(
+        select(SeriesRow.name)
+        .join(SeriesEventRow, SeriesEventRow.series_id == SeriesRow.id)
+        .where(SeriesEventRow.event_id == event_id)
+        .order_by(SeriesRow.id)
+    )
+    return [await load_series(db, name) for name in list(names)]

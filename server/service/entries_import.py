@@ -9,6 +9,11 @@ not in the file alone. Numbers and transponder codes stay strings: "07" is not "
 Optional columns ``licence_expires`` and ``medical_expires`` give each driver's dates (in
 the order of ``drivers``); with them, a driver whose licence or medical is missing or
 expired on the event date is flagged to race control and refused at a driver change.
+Optional columns ``pi`` (the car's performance index) and ``other_class`` (its class with
+another sanctioning body, ``BODY:CLASS``) class the car when the event belongs to a series
+with class bands (docs/season.md): by the index, else by the equivalency table; a value in
+``class`` still wins, and the report notes what the tables would have said. A car no table
+places (and with no ``class``) is an error of its row, with the reason.
 A transponder code must be one the decoders can report (``code_forms``: by default any kind
 of decoder racecontrol reads; a P3 decoder, say, reports only numbers), or the car would
 never be timed.
@@ -18,8 +23,9 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -27,12 +33,17 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.models import CarRow, ClassRow, DriverRow, TransponderRow
+from server.db.series import Series, series_of_event
 from server.db.sessions import ensure_event
+from server.season.classes import CarClassing, class_of
+from server.season.scheme import SchemeError
 from timing_adapters.registry import CODE_FORMS, CodeForm, unreportable
 
 COLUMNS = ("number", "class", "team", "drivers", "transponder")
 # optional: ISO dates separated by ";" in the order of ``drivers`` (empty = not on file)
 LICENCE_COLUMNS = ("licence_expires", "medical_expires")
+# optional: the performance index, and another body's class as BODY:CLASS (docs/season.md)
+CLASSING_COLUMNS = ("pi", "other_class")
 HEADER = ",".join(COLUMNS)
 # the database's column sizes: checked here so both backends refuse the same files
 MAX_LENGTH = {"number": 16, "class": 100, "team": 200, "drivers": 200, "transponder": 32}
@@ -66,14 +77,19 @@ class ImportReport:
     classes: int  # distinct classes in the file
     classes_created: int
     transponders: int  # codes assigned by this import
+    classed: int = 0  # cars classed by a series' index bands or equivalency table
+    notes: tuple[str, ...] = ()  # a class given by hand over what the tables say
 
     def __str__(self) -> str:
         cars = self.cars_created + self.cars_updated
-        return (
+        text = (
             f"{cars} cars ({self.cars_created} new, {self.cars_updated} updated), "
             f"{self.classes} classes ({self.classes_created} new), "
             f"{self.transponders} transponders"
         )
+        if self.classed:
+            text += f", {self.classed} classed by the series' tables"
+        return "\n".join([text, *self.notes])
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +102,9 @@ class _Car:
     transponders: tuple[str, ...]
     # per driver (licence expiry, medical expiry); None when the file has no licence columns
     licences: tuple[tuple[date | None, date | None], ...] | None = None
+    pi: float | None = None  # performance index
+    other: tuple[str, str] | None = None  # (body, their class)
+    class_note: str | None = None  # how the class was found (a series' table, or by hand)
 
 
 def _dates(
@@ -125,10 +144,42 @@ def _split(value: str) -> list[str]:
     return [part.strip() for part in value.split(";") if part.strip()]
 
 
+def _index(row: int, value: str, errors: list[RowError]) -> float | None:
+    if not value:
+        return None
+    try:
+        index = float(value)
+    except ValueError:
+        index = math.nan
+    if not math.isfinite(index):
+        errors.append(RowError(row, "pi", f"not a number: {value!r}"))
+        return None
+    return index
+
+
+def _other(row: int, value: str, errors: list[RowError]) -> tuple[str, str] | None:
+    if not value:
+        return None
+    body, colon, theirs = (part.strip() for part in value.partition(":"))
+    if not (colon and body and theirs):
+        errors.append(RowError(row, "other_class", f"expected BODY:CLASS (NASA:E1): {value!r}"))
+        return None
+    for part in (body, theirs):
+        if len(part) > 100 or any(ord(char) < 32 or char == "\x7f" for char in part):
+            errors.append(RowError(row, "other_class", f"not a class name: {part!r}"))
+            return None
+    return body, theirs
+
+
 def _check_row(
     row: int, values: dict[str, str], forms: Sequence[CodeForm], errors: list[RowError]
 ) -> _Car:
+    pi = _index(row, values.get("pi", ""), errors)
+    other = _other(row, values.get("other_class", ""), errors)
+    classed_by_table = bool(values.get("pi") or values.get("other_class"))
     for column in ("number", "class", "team"):
+        if column == "class" and classed_by_table:
+            continue  # the series' tables class it (or the row says why not)
         if not values[column]:
             errors.append(RowError(row, column, f"missing {column}"))
     drivers, transponders = _split(values["drivers"]), _split(values["transponder"])
@@ -163,6 +214,8 @@ def _check_row(
         tuple(drivers),
         tuple(transponders),
         licences,
+        pi,
+        other,
     )
 
 
@@ -185,7 +238,9 @@ def _check_header(row: int, fields: list[str]) -> RowError | None:
     header = [field.strip().lower() for field in fields]
     problems = [f"missing {name}" for name in COLUMNS if name not in header]
     problems += [
-        f"unknown column {name!r}" for name in header if name not in COLUMNS + LICENCE_COLUMNS
+        f"unknown column {name!r}"
+        for name in header
+        if name not in COLUMNS + LICENCE_COLUMNS + CLASSING_COLUMNS
     ]
     if any(name in header for name in LICENCE_COLUMNS) and not all(
         name in header for name in LICENCE_COLUMNS
@@ -278,6 +333,8 @@ async def _write(db: AsyncSession, event_id: int, cars: list[_Car]) -> tuple[int
     for car in cars:
         row = existing.get(car.number) or CarRow(event_id=event_id, number=car.number)
         row.class_id, row.team = classes[car.class_name].id, car.team
+        row.pi, row.class_note = car.pi, car.class_note
+        row.other_class = None if car.other is None else ":".join(car.other)
         db.add(row)
         rows.append((car, row))
     await db.flush()
@@ -299,6 +356,74 @@ async def _write(db: AsyncSession, event_id: int, cars: list[_Car]) -> tuple[int
         )
     await db.flush()
     return len(new_classes), len(cars) - len(existing), len(existing)
+
+
+def _placed(series: Series, car: _Car) -> tuple[CarClassing | None, str]:
+    """The series' class for the car (by its index, else its other body's class), or
+    None and why not."""
+    why: list[str] = []
+    if car.pi is not None:
+        try:
+            return class_of(series.bands, series.equivalency, index=car.pi), ""
+        except SchemeError as exc:
+            why.append(str(exc))
+    if car.other is not None:
+        body, theirs = car.other
+        try:
+            return class_of(
+                series.bands, series.equivalency, other_body=body, other_class=theirs
+            ), ""
+        except SchemeError as exc:
+            why.append(str(exc))
+    return None, "; ".join(why)
+
+
+def _classed(
+    event_name: str, all_series: list[Series], cars: list[_Car], errors: list[RowError]
+) -> tuple[list[_Car], int, list[str]]:
+    """The cars with the class the series' tables give them (a class by hand wins, and is
+    noted); the number classed by the tables; the notes."""
+    banded = [series for series in all_series if series.bands]
+    out: list[_Car] = []
+    classed, notes = 0, []
+    for car in cars:
+        if car.pi is None and car.other is None:
+            out.append(car)
+            continue
+        placed: dict[str, CarClassing] = {}
+        refused: list[str] = []
+        for series in banded:
+            found, why = _placed(series, car)
+            if found is None:
+                refused.append(f"{series.name}: {why}" if len(banded) > 1 else why)
+            else:
+                placed[series.name] = found
+        said = "; ".join(
+            [f"{name} says {found.car_class} ({found.how})" for name, found in placed.items()]
+            + [f"no table places it ({why})" for why in refused]
+        )
+        if car.class_name:
+            note = f"by hand ({said})" if banded else "by hand"
+            overrides = any(found.car_class != car.class_name for found in placed.values())
+            if overrides or refused:
+                notes.append(f"row {car.row}, car {car.number}: class {car.class_name} {note}")
+            out.append(replace(car, class_note=note))
+            continue
+        column = "pi" if car.pi is not None else "other_class"
+        if not banded:
+            message = f"no class: {event_name} is in no series with class bands; give its class"
+            errors.append(RowError(car.row, "class", message))
+        elif refused:
+            errors.append(RowError(car.row, column, f"no class: {'; '.join(refused)}"))
+        elif len({found.car_class for found in placed.values()}) > 1:
+            errors.append(RowError(car.row, column, f"no class: {said}; give its class"))
+        else:
+            found = next(iter(placed.values()))
+            out.append(replace(car, class_name=found.car_class, class_note=found.how))
+            classed += 1
+            continue
+        out.append(car)
+    return out, classed, notes
 
 
 async def import_entries(
@@ -323,6 +448,8 @@ async def import_entries(
         if event_date is not None:
             event.date = event_date  # the day licences and medicals must be valid on
         await _check_against_event(db, event.id, cars, errors)
+        all_series = await series_of_event(db, event.id)
+        cars, classed, notes = _classed(event_name, all_series, cars, errors)
         if errors:
             raise EntriesImportError(sorted(errors, key=lambda error: error.row))
         classes_created, created, updated = await _write(db, event.id, cars)
@@ -335,4 +462,6 @@ async def import_entries(
         classes=len({car.class_name for car in cars}),
         classes_created=classes_created,
         transponders=sum(len(car.transponders) for car in cars),
+        classed=classed,
+        notes=tuple(notes),
     )

@@ -149,6 +149,9 @@ class ResultsRefused(ValueError):
 
 _REFUSED = (CommandRefused, DriverChangeRefused, FlagRejected)
 FINISHED_REASON = "session finished"
+SPRINT = "sprint"  # the results part of a SprintDuro's sprint (result_versions.part)
+SPRINT_REASON = "sprint classified"
+SPRINT_CHANGED = "sprint classification changed"
 
 
 class RaceService:
@@ -198,6 +201,8 @@ class RaceService:
         self._versioned: dict[int, list[dict[str, Any]] | None] = {}
         # inputs applied to an ended session that no version carries yet, by session
         self._late: dict[int, list[InputEvent]] = {}
+        # the rows of each SprintDuro's latest stored sprint version (None: none stored)
+        self._sprint_versioned: dict[int, list[dict[str, Any]] | None] = {}
 
     def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Ask the publisher to re-render ``channels`` (coalesced)."""
@@ -675,6 +680,8 @@ class RaceService:
             self._late.setdefault(session_id, []).extend(late)
         if finished:
             await self._version_results()
+        else:
+            await self._version_sprint(events)
         self.mark_dirty()
 
     # --- result versions -----------------------------------------------------------
@@ -691,6 +698,8 @@ class RaceService:
         and it ended again later, by a crossing or the finish timeout). With the
         database down, nothing is stored: the next input or tick tries again."""
         engine, session_id = self.engine, self.session_id
+        if engine is not None and session_id is not None:
+            await self._version_sprint(self._late.get(session_id, []))
         if engine is None or session_id is None or not engine.status().finished:
             return None
         rows = rows_json(
@@ -727,6 +736,49 @@ class RaceService:
         log.info("session %s: results version %s (%s)", session_id, stored.version, reason)
         return stored
 
+    async def _version_sprint(self, inputs: list[InputEvent]) -> ResultVersionRow | None:
+        """Store the next version of a SprintDuro's sprint results (part ``sprint``) once
+        the sprint cut is decided (every car that started is classified) and whenever
+        they change after that (a correction of a lap before the cut, a decision), with
+        the reasons of ``inputs`` (those applied since). The caller holds the lock; with
+        the database down nothing is stored and the next input or tick tries again."""
+        engine, session_id = self.engine, self.session_id
+        if engine is None or session_id is None:
+            return None
+        sprint = engine.sprint_standings()
+        if sprint is None or not sprint.complete:
+            return None
+        laps = {
+            row.number: [lap for lap in engine.laps_of(row.number) if lap.lap <= row.laps]
+            for row in sprint.rows
+        }
+        green_at_us = engine.status().green_at_us
+        rows = rows_json(result_rows(sprint.rows, engine.entries(), green_at_us, laps))
+        try:
+            if session_id not in self._sprint_versioned:
+                async with self._db() as db:
+                    latest = await repository.latest_version(db, session_id, SPRINT)
+                self._sprint_versioned[session_id] = None if latest is None else latest.rows
+            known = self._sprint_versioned[session_id]
+            if known == rows:
+                return None
+            reason, actor = _reason_of(inputs) if inputs else (SPRINT_CHANGED, "engine")
+            if known is None:
+                reason, actor = SPRINT_REASON, "engine"
+            seq = await self.journal.store.last_seq(session_id)
+            async with self._db() as db:
+                stored = await repository.add_version(
+                    db, session_id, rows, reason=reason, actor=actor, seq=seq,
+                    at=self._wall(), part=SPRINT,
+                )  # fmt: skip
+        except (SQLAlchemyError, OSError) as exc:
+            log.warning("session %s: sprint results version not stored yet (%s)", session_id, exc)
+            self._sprint_versioned.pop(session_id, None)
+            return None
+        self._sprint_versioned[session_id] = rows
+        log.info("session %s: sprint results version %s (%s)", session_id, stored.version, reason)
+        return stored
+
     async def mark_official(self, session_id: int, actor: str, note: str) -> ResultVersionRow:
         """Sign the session's latest results version official. ``ResultsRefused`` while
         the session runs, before it has results, or when they are signed already;
@@ -749,6 +801,10 @@ class RaceService:
                     raise ResultsRefused(
                         f"version {latest.version} of session {session_id} is already official"
                     )
+                # a SprintDuro's sprint is signed with its race
+                sprint = await repository.latest_version(db, session_id, SPRINT)
+                if sprint is not None and not (sprint.official and sprint.official_at):
+                    await repository.sign_official(db, sprint, actor, note, self._wall())
                 return await repository.sign_official(db, latest, actor, note, self._wall())
 
     async def applied(self) -> None:
@@ -794,6 +850,8 @@ class RaceService:
                         await self._version_results()
                     elif self.session_id not in self._versioned:
                         await self._version_results()
+                    elif self.session_id not in self._sprint_versioned:
+                        await self._version_sprint([])
 
     async def run_heartbeat(self, interval_s: float) -> None:
         """Lets browsers tell a quiet race from a dead connection."""

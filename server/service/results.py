@@ -257,6 +257,7 @@ class ResultsDocument:
     official_by: str | None
     rows: tuple[ResultRow, ...]
     class_name: str | None = None  # the filter, if any
+    part: str = "race"  # "sprint": a SprintDuro's sprint (its first 30 minutes)
 
     @property
     def label(self) -> str:
@@ -297,6 +298,7 @@ def to_json(doc: ResultsDocument) -> dict[str, Any]:
         "session_id": doc.session_id,
         "session": doc.session,
         "type": doc.kind,
+        "part": doc.part,
         "class": doc.class_name,
         "version": doc.version,
         "versions": list(doc.versions),

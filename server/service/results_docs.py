@@ -14,14 +14,24 @@ from server.service.results import ResultsDocument, of_class, rows_of
 
 
 async def load_document(
-    db: AsyncSession, session_id: int, version: int | None = None, class_name: str | None = None
+    db: AsyncSession,
+    session_id: int,
+    version: int | None = None,
+    class_name: str | None = None,
+    part: str = "race",
 ) -> ResultsDocument:
-    """Version ``version`` (None: the latest) of the session's results, ``class_name``'s
-    rows only if given. ``LookupError``: no such session, no results yet, no such
-    version or class."""
+    """Version ``version`` (None: the latest) of the session's results (``part``
+    "sprint": a SprintDuro's sprint), ``class_name``'s rows only if given.
+    ``LookupError``: no such session, no results yet, no such version or class."""
     session = await repository.get_session(db, session_id)
     event = await repository.get_event(db, session.event_id)
-    stored = await repository.versions(db, session_id)
+    stored = await repository.versions(db, session_id, part)
+    if not stored and part == "sprint":
+        raise LookupError(
+            f"session {session_id} has no sprint results: "
+            + ("its sprint is not classified yet" if session.type == "sprintduro"
+               else "it is not a SprintDuro")
+        )  # fmt: skip
     if not stored:
         raise LookupError(f"session {session_id} has no results yet: it has not ended")
     numbers = tuple(row.version for row in stored)
@@ -54,4 +64,5 @@ async def load_document(
         official_by=chosen.official_by,
         rows=tuple(of_class(rows, class_name)),
         class_name=class_name,
+        part=part,
     )

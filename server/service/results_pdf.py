@@ -30,7 +30,7 @@ def to_pdf(doc: ResultsDocument) -> bytes:
     pdf.set_font("Helvetica", "B", 14)
     pdf.cell(0, 8, _latin1(doc.event), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", "", 11)
-    title = f"{doc.session} ({doc.kind})"
+    title = f"{doc.session} ({doc.kind}" + (", sprint)" if doc.part == "sprint" else ")")
     if doc.class_name is not None:
         title += f" - class {doc.class_name}"
     pdf.cell(0, 6, _latin1(title), new_x="LMARGIN", new_y="NEXT")

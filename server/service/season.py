@@ -2,12 +2,16 @@
 
 Strategy: only official results count (docs/season.md): for every race and SprintDuro
 of the series' events, the latest results version if it is signed official (a later
-amendment of official results is official too). The rows are what every export shows
-(``server.service.results``); the stewards' "On the Move" awards come with them. A new
-results version changes the points at the next read: nothing is cached.
+amendment of official results is official too); a SprintDuro counts twice, its sprint
+(results part "sprint", kind "sprint": the best 6 count) and its endurance result. The
+rows are what every export shows (``server.service.results``); the stewards' "On the
+Move" awards come with them (with the endurance result: one award per class and session).
+A new results version changes the points at the next read: nothing is cached.
 """
 
 from __future__ import annotations
+
+from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,6 +21,7 @@ from server.season.points import CountedResult, ResultEntry, Status
 from server.season.standings import By, StandingRow, Trophy, standings, trophies
 from server.service.results import ResultRow, rows_of
 
+Kind = Literal["sprint", "endurance"]
 SCORED_KINDS = frozenset({SessionKind.RACE.value, SessionKind.SPRINTDURO.value})
 STATUS = {
     "running": Status.RUNNING,
@@ -41,20 +46,25 @@ def _entry(row: ResultRow) -> ResultEntry:
 
 
 async def counted_results(db: AsyncSession, loaded: series.Series) -> list[CountedResult]:
-    """The series' official endurance results, in season order."""
+    """The series' official sprint and endurance results, in season order (a
+    SprintDuro's sprint before its endurance result)."""
     counted: list[CountedResult] = []
     for event_id, event_name, order in loaded.events:
         for session in await repository.list_sessions(db, event_id):
             if session.type not in SCORED_KINDS:
                 continue
-            latest = await repository.latest_version(db, session.id)
-            if latest is None or not latest.official:
-                continue
-            entries = tuple(_entry(row) for row in rows_of(latest.rows))
+            parts: list[tuple[str, Kind, str]] = [("race", "endurance", session.name)]
+            if session.type == SessionKind.SPRINTDURO.value:
+                parts.insert(0, ("sprint", "sprint", f"{session.name} (sprint)"))
             awards = await series.awards_of(db, session.id)
-            counted.append(
-                CountedResult(event_name, session.name, "endurance", order, entries, awards)
-            )
+            for part, kind, label in parts:
+                latest = await repository.latest_version(db, session.id, part)
+                if latest is None or not latest.official:
+                    continue
+                entries = tuple(_entry(row) for row in rows_of(latest.rows))
+                # the stewards' On the Move is one award per class and session: the race's
+                held = awards if kind == "endurance" else ()
+                counted.append(CountedResult(event_name, label, kind, order, entries, held))
     return counted
 
 

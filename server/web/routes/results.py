@@ -77,15 +77,18 @@ async def results(
     format: Literal["json", "csv", "pdf"] = "json",  # named as in the brief
     class_: Annotated[str | None, Query(alias="class", max_length=100)] = None,
     version: Annotated[int | None, Query(ge=1)] = None,
+    part: Literal["race", "sprint"] = "race",
 ) -> Response:
     """A version of the session's results (the latest by default): JSON (with
     ``version``, ``official`` and ``signed_at``), CSV or an A4 PDF; ``class`` keeps one
-    class, with the gaps within it."""
+    class, with the gaps within it; ``part=sprint``: a SprintDuro's sprint, whose
+    versions are numbered on their own."""
     try:
-        doc = await load_document(db, session_id, version, class_)
+        doc = await load_document(db, session_id, version, class_, part)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    stem = f"results-{session_id}-v{doc.version}" + (f"-{class_}" if class_ else "")
+    stem = f"results-{session_id}" + ("-sprint" if part == "sprint" else "")
+    stem += f"-v{doc.version}" + (f"-{class_}" if class_ else "")
     if format == "csv":
         return Response(to_csv(doc), media_type="text/csv", headers=_headers(doc, stem + ".csv"))
     if format == "pdf":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -17,6 +18,7 @@ from fastapi.responses import HTMLResponse, Response
 from server.db.sessions import NotFound
 from server.season.standings import Credit, StandingRow
 from server.service.season import series_standings, series_trophies
+from server.service.standings_pdf import standings_pdf
 from server.web.deps import DbDep, StateDep
 from server.web.limits import Name
 
@@ -26,10 +28,16 @@ ByQuery = Annotated[Literal["driver", "team"], Query(description="driver or team
 ClassQuery = Annotated[str | None, Query(alias="class", max_length=100)]
 
 
+def _file(name: str) -> str:
+    """The series' name as a file name any header can carry (ASCII, no quotes)."""
+    return re.sub(r"[^A-Za-z0-9._ -]", "_", name)
+
+
 def _credit(credit: Credit) -> dict[str, Any]:
     return {
         "event": credit.event,
         "session": credit.session,
+        "kind": credit.kind,
         "number": credit.number,
         "position": credit.position,
         "points": credit.points,
@@ -71,11 +79,18 @@ async def standings_api(
     db: DbDep,
     by: ByQuery = "driver",
     class_name: ClassQuery = None,
-    format: Annotated[Literal["json", "csv"], Query()] = "json",
+    format: Annotated[Literal["json", "csv", "pdf"], Query()] = "json",
 ) -> Any:
     """The championship per class (official results only), best first: points, wins, and
-    each counted result (a dropped sprint is listed with ``counted: false``)."""
+    each counted result (a dropped sprint is listed with ``counted: false``); JSON, CSV
+    or an A4 PDF."""
     table = await _standings(db, name, by, class_name)
+    if format == "pdf":
+        return Response(
+            standings_pdf(name, by, table),
+            media_type="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{_file(name)}-{by}.pdf"'},
+        )
     rows = [_row(row, by) for rows in table.values() for row in rows]
     if format == "json":
         return {"series": name, "by": by, "rows": rows}
@@ -94,7 +109,7 @@ async def standings_api(
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{name}-{by}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{_file(name)}-{by}.csv"'},
     )
 
 
