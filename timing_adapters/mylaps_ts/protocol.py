@@ -153,6 +153,11 @@ class ExchangeSession:
         self.records += len(records)
         self.rejected_records += rejected
         found: list[Detection] = []
+        # T&S sends what it has stored (a backlog on connect, resends) in one message: its
+        # clock stood at least at the newest passing in it when it sent it, so that is the
+        # reference the session clock is learned from, and the older passings are placed at
+        # their own time, not all at the message's arrival
+        newest = max((record.time_us for record in records), default=None)
         for record in records:
             # The record itself is the key: a resent passing is equal in every column
             # (sequence number and date included), a new one differs in at least one.
@@ -167,6 +172,7 @@ class ExchangeSession:
                     passing_number=None,
                     loop=source,
                     relative_clock=True,
+                    decoder_now_us=newest,
                 )
             )
         self.detections += len(found)
