@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page
+from playwright.async_api import Browser, Dialog, Page, ViewportSize
 
 from server.engine.events import (
     CorrectionReverted,
@@ -42,11 +42,11 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_IMAGES = ROOT / "docs" / "images"
 AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
-SCREENS = {
+SCREENS: dict[str, ViewportSize] = {
     "1440x900": {"width": 1440, "height": 900},
     "1280x800": {"width": 1280, "height": 800},
 }
-PHONE = {"width": 375, "height": 812}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 # Every visible element no wider than its parent, and no part of the page out to the
 # right: [] when the layout fits, else what does not (tag#id.class: its width, the
@@ -81,7 +81,7 @@ IN_VIEW = """(selector) => {
 }"""
 
 
-async def login_control(browser: Browser, desk: Desk, viewport: dict[str, int]) -> Page:
+async def login_control(browser: Browser, desk: Desk, viewport: ViewportSize) -> Page:
     context = await browser.new_context(viewport=viewport)
     page = await context.new_page()
     await page.goto(f"{desk.srv.base_url}/login?next=/control")
