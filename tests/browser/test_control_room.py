@@ -396,8 +396,8 @@ async def test_race_control_edits_a_message_and_the_live_page_follows(db_url: st
 
         desk.advance(60)
         item = control.locator("#ticker li", has_text="Car 9 stop")
-        await item.locator(".edit-message summary").click()
-        form = item.locator("form[hx-post='/control/messages/edit']")
+        await item.locator("button.edit-message").click()
+        form = control.locator("#message-editor form[hx-post='/control/messages/edit']")
         assert await form.locator("input[name=text]").input_value() == "Car 9 stop"
         await form.locator("input[name=text]").fill("Car 9 stop now: drive-through")
         await form.locator("select[name=expires_min]").select_option("30")
