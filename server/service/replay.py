@@ -84,7 +84,9 @@ class Recording:
 
     @property
     def first_crossing_us(self) -> int | None:
-        return next((i.at_us for i in self.items if i.detection is not None), None)
+        """The earliest crossing's own time (an old one may be handed over later)."""
+        times = [i.detection.time_us for i in self.items if i.detection is not None]
+        return min(times, default=None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +186,8 @@ def _mylaps(data: bytes) -> Recording:
     out = Recording()
     for message in framer.receive(client_stream(read_forwarder_log(data))):
         for detection in session.handle(message).detections:
-            out.items.append(Item(detection.time_us, detection))
+            at = detection.decoder_now_us  # handed over when its message came
+            out.items.append(Item(detection.time_us if at is None else at, detection))
     out.bad = session.bad_messages + session.rejected_records
     return out
 

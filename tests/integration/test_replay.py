@@ -138,6 +138,13 @@ def rmonitor_recording(snapshots: list[RMonitorSnapshot], *, timelines: bool = F
     """The feed as another scoring system sends it: ``$F`` then the changes at each
     crossing; with ``timelines``, each car also crosses three other timelines (``$L``)
     15, 30 and 45 s after the line, sent when they happen."""
+    return b"".join(line for _at, line in rmonitor_lines(snapshots, timelines=timelines))
+
+
+def rmonitor_lines(
+    snapshots: list[RMonitorSnapshot], *, timelines: bool = False
+) -> list[tuple[int, bytes]]:
+    """``rmonitor_recording`` line by line, each with the race time it is sent at."""
     lines: list[tuple[int, int, bytes]] = []  # (race time, order, line)
     previous: RMonitorSnapshot | None = None
     for n, snapshot in enumerate(snapshots):
@@ -153,7 +160,7 @@ def rmonitor_recording(snapshots: list[RMonitorSnapshot], *, timelines: bool = F
                     line = LineCrossing(passing.registration, number, name, "06/14/2025", tod)
                     lines.append((crossed, n * 100 + 90 + k, rm_encode(line)))
     lines.sort(key=lambda item: (item[0], item[1]))
-    return b"".join(line for _at, _n, line in lines)
+    return [(at, line) for at, _n, line in lines]
 
 
 async def rmonitor_replay(

@@ -118,6 +118,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /control/gaps": TIMING,
     "POST /control/flag/undo": CONTROL,
     "POST /control/alerts/ack-kind": CONTROL,
+    "GET /control/messages/edit": CONTROL,
     "POST /control/messages/edit": CONTROL,
     "POST /control/messages/retract": CONTROL,
     "POST /control/corrections/delete": TIMING,

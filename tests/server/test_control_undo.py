@@ -81,6 +81,16 @@ async def test_a_message_expires_and_is_edited_and_retracted(db_url: str) -> Non
         assert message == RaceControlMessagePosted(at, "Oil at T3", None, USER, at + 5 * 60 * S)
         page = await control.get("/live")
         assert "Oil at T3" in page.text
+        # the editor, filled with the message, is a form of its own outside the ticker
+        editor = await control.get("/control/messages/edit", params={"posted_at_us": at})
+        assert editor.status_code == 200
+        assert 'hx-post="/control/messages/edit"' in editor.text
+        assert f'name="posted_at_us" value="{at}"' in editor.text
+        assert 'value="Oil at T3"' in editor.text
+        missing = await control.get("/control/messages/edit", params={"posted_at_us": at + 1})
+        assert missing.status_code == 404
+        bad = await control.get("/control/messages/edit", params={"posted_at_us": "soon"})
+        assert bad.status_code == 422
         edited = await control.post(
             "/control/messages/edit", data={"posted_at_us": at, "text": "Oil at T4"}
         )
@@ -93,6 +103,8 @@ async def test_a_message_expires_and_is_edited_and_retracted(db_url: str) -> Non
         assert 'data-ok="true"' in retracted.text
         assert (await desk.journal())[-1] == RaceControlMessageRetracted(at, desk.now(), USER)
         assert "Oil at T4" not in (await control.get("/live")).text
+        gone = await control.get("/control/messages/edit", params={"posted_at_us": at})
+        assert gone.status_code == 404
         again = await control.post("/control/messages/retract", data={"posted_at_us": at})
         assert "no such message" in again.text
         too_long = await control.post("/control/messages", data={"text": "x", "expires_min": 0})

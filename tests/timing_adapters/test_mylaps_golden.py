@@ -174,6 +174,21 @@ def test_session_replay_emits_one_detection_per_distinct_record() -> None:
     assert all(d.loop == d.decoder_id and d.passing_number is None for d in detections)
 
 
+def test_a_message_s_passings_carry_its_newest_passing_as_the_decoder_s_clock() -> None:
+    """T&S sends its backlog in one Store: the newest record in it is where its clock stood
+    (at least) when it sent it, so older records are placed at their own time live."""
+    session = ExchangeSession()
+    backlogs = 0
+    for message in STORES:
+        found = session.handle(message).detections
+        if not found:
+            continue
+        newest = max(record.time_us for record in message.records)
+        assert {d.decoder_now_us for d in found} == {newest}
+        backlogs += len({d.time_us for d in found}) > 1
+    assert backlogs > 0  # the log has messages with several passings of different times
+
+
 def test_acknowledgements_match_the_log_for_the_acknowledged_session() -> None:
     # The forwarder of 2025-04-16 acknowledged every Store; ours must echo the same numbers.
     start = next(i for i, e in enumerate(ENTRIES) if e.timestamp.startswith("2025-04-16"))

@@ -67,8 +67,25 @@ def test_store_is_acknowledged_after_its_detections() -> None:
     reaction = session.handle(STORE)
     assert reaction.replies == (AckStore("racecontrol", 2),)
     assert reaction.detections == (
-        Detection("5Km", "0001228", DAY + 22_531_827_000, None, "5Km", relative_clock=True),
-        Detection("5Km", "0000135", DAY + 22_558_794_000, None, "5Km", relative_clock=True),
+        # the newest passing of the message is where T&S's clock stood when it sent it
+        Detection(
+            "5Km",
+            "0001228",
+            DAY + 22_531_827_000,
+            None,
+            "5Km",
+            relative_clock=True,
+            decoder_now_us=DAY + 22_558_794_000,
+        ),
+        Detection(
+            "5Km",
+            "0000135",
+            DAY + 22_558_794_000,
+            None,
+            "5Km",
+            relative_clock=True,
+            decoder_now_us=DAY + 22_558_794_000,
+        ),
     )
     again = session.handle(STORE)  # T&S did not see the ack: it sends the same again
     assert again.replies == reaction.replies
@@ -111,8 +128,25 @@ def test_v2_passings() -> None:
     reaction = ExchangeSession().handle(Passing("10KM", (with_date, no_date), 1016))
     assert reaction.replies == (AckPassing("racecontrol", 1016),)
     assert reaction.detections == (
-        Detection("10KM", "AB12345", DAY + 3_600_000_000, None, "10KM", relative_clock=True),
-        Detection("10KM", "0000039", 7_200_000_000, None, "10KM", relative_clock=True),
+        # a dated and an undated passing are on two clocks: each its own newest
+        Detection(
+            "10KM",
+            "AB12345",
+            DAY + 3_600_000_000,
+            None,
+            "10KM",
+            relative_clock=True,
+            decoder_now_us=DAY + 3_600_000_000,
+        ),
+        Detection(
+            "10KM",
+            "0000039",
+            7_200_000_000,
+            None,
+            "10KM",
+            relative_clock=True,
+            decoder_now_us=7_200_000_000,
+        ),
     )
 
 

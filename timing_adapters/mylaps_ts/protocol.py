@@ -45,6 +45,7 @@ from .messages import (
     Store,
 )
 from .passings import PassingRecord
+from .timeofday import US_PER_DAY
 
 DEFAULT_SERVER_NAME = "racecontrol"
 PROTOCOL_VERSION = "Version2.1"
@@ -153,6 +154,15 @@ class ExchangeSession:
         self.records += len(records)
         self.rejected_records += rejected
         found: list[Detection] = []
+        # T&S sends what it has stored (a backlog on connect, resends) in one message: its
+        # clock stood at least at the newest passing in it when it sent it, so that is the
+        # reference the session clock is learned from, and the older passings are placed at
+        # their own time, not all at the message's arrival
+        # (records with a date and records without one are on two different clocks)
+        newest: dict[bool, int] = {}
+        for record in records:
+            dated = record.time_us >= US_PER_DAY
+            newest[dated] = max(newest.get(dated, record.time_us), record.time_us)
         for record in records:
             # The record itself is the key: a resent passing is equal in every column
             # (sequence number and date included), a new one differs in at least one.
@@ -167,6 +177,7 @@ class ExchangeSession:
                     passing_number=None,
                     loop=source,
                     relative_clock=True,
+                    decoder_now_us=newest[record.time_us >= US_PER_DAY],
                 )
             )
         self.detections += len(found)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, HTTPException, status
+from fastapi import APIRouter, Form, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from server.engine.events import (
@@ -39,6 +39,7 @@ from server.service.race_service import NoActiveSession, RaceService
 from server.web import actions
 from server.web.auth import ActorDep, ControlRole, RoleDep, TimingRole
 from server.web.car_views import car_detail_view, crossings_view, gaps_view, snapshots_view
+from server.web.control_views import messages_view
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import EngineDep, RaceDep, StateDep
 from server.web.formatting import format_time_of_day, parse_time_of_day
@@ -192,6 +193,23 @@ async def post_message(
     await _submit(race, actor, event, "message")
     until = "" if expires_min is None else f" for {expires_min} min"
     return _fragment(state.renderer, Outcome(True, f"posted to every page{until}"))
+
+
+@router.get("/messages/edit")
+async def message_editor(
+    _role: ControlRole,
+    engine: EngineDep,
+    state: StateDep,
+    posted_at_us: Annotated[int, Query(ge=0, le=INT64_MAX)],
+) -> HTMLResponse:
+    """The form that edits the message posted at ``posted_at_us`` (shown outside the
+    ticker, which live updates replace), filled with its text."""
+    shown = engine.messages(state.race.clock.now_us())
+    message = next((m for m in shown if m.at_us == posted_at_us), None)
+    if message is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such message on the pages now")
+    view = messages_view([message], 1)[0]
+    return HTMLResponse(state.renderer.page("_message_edit.html", {"m": view}))
 
 
 @router.post("/messages/edit")
