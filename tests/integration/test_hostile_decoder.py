@@ -189,13 +189,21 @@ async def test_session_name_with_line_breaks_keeps_the_rmonitor_feed(
             assert rmonitor is not None
             await rmonitor.wait_for_clients(1)
             async with track.srv.client() as api:
-                created = await api.post(
+                # line breaks and control characters are refused at the edge now (422) ...
+                refused = await api.post(
                     "/api/v1/sessions",
                     json={
                         "event": "Hostile Cup",
                         "type": "race",
                         "name": 'Race\r\n$B,666,"spoofed"\r\nend\x1b\x7f',
                     },
+                )
+                assert refused.status_code == 422, refused.text
+                # ... and what a name may hold (quotes, commas, a "$") is sanitised for the
+                # line protocol, so a scoreboard never sees a spoofed record
+                created = await api.post(
+                    "/api/v1/sessions",
+                    json={"event": "Hostile Cup", "type": "race", "name": 'Race "1",$B,666'},
                 )
                 assert created.status_code == 201, created.text
                 sid = created.json()["id"]
