@@ -213,7 +213,9 @@ async def test_logins_go_on_through_a_database_outage(db_url: str) -> None:
                 async with copy_of(srv, other) as copy:
                     assert (await other.post("/logout")).status_code == 303
                     assert (await copy.get("/control")).status_code == 303
-                async with httpx.AsyncClient(base_url=srv.base_url) as newcomer:
+                async with httpx.AsyncClient(
+                    base_url=srv.base_url, headers={"Origin": srv.base_url}
+                ) as newcomer:
                     login = {"name": USER, "password": PASSWORD}
                     refused = await newcomer.post("/login", data=login)
                     assert refused.status_code == 503 and "unreachable" in refused.text
