@@ -47,7 +47,12 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
 async def feed_server(handler: Handler) -> AsyncIterator[int]:
     """A scripted RMonitor feed on a free loopback port; yields the port."""
 
+    handlers: set[asyncio.Task[None]] = set()
+
     async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        handlers.add(task)
         try:
             await handler(reader, writer)
         except ConnectionError:
@@ -56,8 +61,14 @@ async def feed_server(handler: Handler) -> AsyncIterator[int]:
             writer.close()
 
     server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1]
+    try:
+        async with server:
+            yield server.sockets[0].getsockname()[1]
+    finally:
+        # a handler still running would outlive the test's loop with its socket open
+        for task in handlers:
+            task.cancel()
+        await asyncio.gather(*handlers, return_exceptions=True)
 
 
 class Collector:
