@@ -32,10 +32,14 @@ from typing import Any
 import httpx
 import pypdf
 
-from server.db import repository
-from server.db.connection import create_engine, sessionmaker
 from server.engine.events import LoopRole, PassingDetected
-from tests.fixtures.app_server import RunningServer, prepare_database, running_server, wait_until
+from tests.fixtures.app_server import (
+    RunningServer,
+    prepare_database,
+    role_token,
+    running_server,
+    wait_until,
+)
 from tests.fixtures.browser import chromium
 from timing_adapters.clock import ManualClock
 
@@ -116,12 +120,7 @@ class Weekend:
 @asynccontextmanager
 async def weekend(db_url: str) -> AsyncIterator[Weekend]:
     token = await prepare_database(db_url, ENTRIES, EVENT)
-    engine = create_engine(db_url)
-    try:
-        async with sessionmaker(engine)() as db:
-            steward_token = await repository.create_token(db, "steward", "weekend")
-    finally:
-        await engine.dispose()
+    steward_token = await role_token(db_url, "steward", "weekend")
     clock = ManualClock(START_US)
     async with (
         running_server(db_url, token, clock=clock) as srv,

@@ -10,10 +10,8 @@ from typing import Any
 
 import httpx
 
-from server.db import repository
-from server.db.connection import create_engine, sessionmaker
 from server.engine.events import IncidentDecided, IncidentReported, LapVoided, PassingDetected
-from tests.fixtures.app_server import RunningServer, prepare_database, running_server
+from tests.fixtures.app_server import RunningServer, prepare_database, role_token, running_server
 from timing_adapters.clock import ManualClock
 
 EVENT = "Stewards Cup"
@@ -63,12 +61,7 @@ class Weekend:
 @asynccontextmanager
 async def weekend(db_url: str) -> AsyncIterator[Weekend]:
     token = await prepare_database(db_url, ENTRIES, EVENT)
-    engine = create_engine(db_url)
-    try:
-        async with sessionmaker(engine)() as db:
-            steward_token = await repository.create_token(db, "steward", "tests")
-    finally:
-        await engine.dispose()
+    steward_token = await role_token(db_url, "steward", "tests")
     clock = ManualClock(START_US)
     async with running_server(db_url, token, clock=clock) as srv, srv.client() as control:
         headers = {"Authorization": f"Bearer {steward_token}"}
