@@ -12,8 +12,6 @@ import uvicorn
 from fastapi import FastAPI
 
 from server.app import create_app
-from server.cli.entries_import import EntriesImportError
-from server.cli.entries_import import import_entries as _import_entries
 from server.cli.preflight import (
     UserError,
     check_database_url,
@@ -29,6 +27,8 @@ from server.cli.track_import import import_track as _import_track
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.db.migrate import upgrade
+from server.service.entries_import import EntriesImportError
+from server.service.entries_import import import_entries as _import_entries
 from server.service.results import to_csv, to_json
 from server.service.results_docs import load_document
 from server.service.results_pdf import to_pdf

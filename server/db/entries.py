@@ -2,7 +2,7 @@
 
 Strategy: one query per relationship (``selectinload``), never a lazy load: cars in the
 order they were entered, each with its class name, drivers in their listed order and
-transponder codes. Writing entries is ``server.cli.entries_import``'s job.
+transponder codes. Writing entries is ``server.service.entries_import``'s job.
 
 A driver's licence and medical live with the driver across the season: the check on an
 event's date uses the latest record of that driver (by name) from any event's entry list

@@ -9,7 +9,6 @@ from datetime import date
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.cli.entries_import import import_entries
 from server.db import repository
 from server.db.journal import JournalStore
 from server.db.models import EventRow
@@ -27,6 +26,7 @@ from server.engine import (
     SessionKind,
 )
 from server.engine.rules import PRESETS
+from server.service.entries_import import import_entries
 
 SM = async_sessionmaker[AsyncSession]
 EVENT_DAY = date(2026, 5, 16)

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.cli.entries_import import EntriesImportError, RowError, import_entries
 from server.db import repository, series
 from server.db.models import CarRow
 from server.season.classes import ClassBand
+from server.service.entries_import import EntriesImportError, RowError, import_entries
 
 SM = async_sessionmaker[AsyncSession]
 EVENT = "Spring 6h"

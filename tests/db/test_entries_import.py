@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.cli.entries_import import EntriesImportError, ImportReport, RowError, import_entries
 from server.db import repository
 from server.db.models import CarRow, EventRow
 from server.engine.model import Entry
+from server.service.entries_import import EntriesImportError, ImportReport, RowError, import_entries
 
 SM = async_sessionmaker[AsyncSession]
 EVENT = "Spring 6h"

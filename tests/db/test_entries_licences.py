@@ -7,9 +7,9 @@ from datetime import date
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.cli.entries_import import EntriesImportError, import_entries
 from server.db import repository
 from server.db.entries import load_entries
+from server.service.entries_import import EntriesImportError, import_entries
 from tests.fixtures.app_server import running_server
 
 EVENT_DAY = date(2026, 5, 16)

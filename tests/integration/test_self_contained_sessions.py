@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from sqlalchemy import delete, func, select
 
-from server.cli.entries_import import import_entries
 from server.db.connection import create_engine, sessionmaker
 from server.db.journal import JournalStore
 from server.db.models import JournalRow, SessionResultRow
@@ -32,6 +31,7 @@ from server.engine import (
 )
 from server.engine.rules import MINUTE_US, PRESETS
 from server.service import race_service
+from server.service.entries_import import import_entries
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server, wait_until
 
 S = 1_000_000
