@@ -39,6 +39,7 @@ from server.web.contexts import render_channels
 from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
 from server.web.rendering import Renderer
+from server.web.results_publish import ResultsPublisher
 from server.web.routes import api, health, pages, results, season, stewards_api, websockets
 from server.web.routes.api_docs import docs_router
 from server.web.state import AppState
@@ -149,6 +150,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
         relay: RedisRelay | None = None
+        results_for_edges: ResultsPublisher | None = None
         try:
             spool = Spool(Path(settings.spool_path))
             offline = await database_down_at_start(db_engine, spool)
@@ -178,6 +180,9 @@ def create_app(
             if settings.redis_url is not None:  # edges serve the spectators (docs/edges.md)
                 relay = RedisRelay(settings.redis_url, settings.redis_prefix, hub)
                 await relay.start()
+                results_for_edges = ResultsPublisher(
+                    settings.redis_url, settings.redis_prefix, db, renderer
+                )
             if offline is None:
                 await race.load_latest()
             elif not await race.start_offline():
@@ -203,6 +208,8 @@ def create_app(
                 supervise("entry watch", race.run_entry_watch)
                 if relay is not None:
                     supervise("redis relay", relay.run)
+                if results_for_edges is not None:
+                    supervise("results for edges", results_for_edges.run)
                 if settings.rmonitor_port is not None:
                     rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
@@ -234,6 +241,8 @@ def create_app(
         finally:
             if relay is not None:
                 await relay.close()
+            if results_for_edges is not None:
+                await results_for_edges.close()
             await db_engine.dispose()
 
     app = FastAPI(

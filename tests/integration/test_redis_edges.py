@@ -7,9 +7,10 @@ Needs RACECONTROL_TEST_REDIS_URL (a Redis 7); every key is under a prefix of thi
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import httpx
@@ -65,6 +66,13 @@ async def burst(srv: RunningServer, clock: ManualClock, laps: int) -> None:
         for i, number in enumerate(reversed(order) if lap % 2 else order):
             clock.advance(S // 2 if i else 60 * S)
             await srv.race.submit(PassingDetected(clock.now_us(), str(1000 + int(number)), "d"))
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
+    """Waits, bounded, for something an HTTP probe sees."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - another process changes it
+            await asyncio.sleep(0.05)
 
 
 async def kill_clients(prefix: str) -> int:
@@ -158,3 +166,68 @@ async def test_an_edge_without_redis_serves_the_page_and_says_it_is_stale() -> N
         page = await phone.get("/live")
         assert page.status_code == 200 and "No session yet" in page.text
         assert edge.mirror.channel.seq == 0  # nothing to show, nothing invented
+
+
+@needs_redis
+@race_databases(SQLITE_DB)
+async def test_edges_serve_each_results_version_as_the_race_service_published_it(
+    db_url: str, prefix: str
+) -> None:
+    assert REDIS_URL is not None
+    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
+    clock = ManualClock(START_US)
+    async with (
+        running_server(db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=prefix) as srv,
+        srv.client() as api,
+        running_edge(REDIS_URL, prefix) as edge,
+        httpx.AsyncClient(base_url=edge.base_url) as phone,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 60},
+        )
+        sid = created.json()["id"]
+        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+        missing = await phone.get(f"/results/{sid}")
+        assert missing.status_code == 404 and "no results published" in missing.json()["detail"]
+        await burst(srv, clock, laps=2)
+        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "checkered"})
+        await burst(srv, clock, laps=1)  # each car takes the flag: the race has ended
+        assert srv.race.engine is not None and srv.race.engine.status().finished
+
+        async def published() -> bool:  # the publisher looks every 2 s
+            return (await phone.get(f"/results/{sid}")).status_code == 200
+
+        await eventually(published)
+        page = await phone.get(f"/results/{sid}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        own = await api.get(f"/results/{sid}")
+        assert page.text == own.text  # the race service's page, as it rendered it
+        assert all(f"Team {n}" in page.text for n in CARS)
+
+        exported = (await phone.get(f"/api/v1/sessions/{sid}/results")).json()
+        assert exported == (await api.get(f"/api/v1/sessions/{sid}/results")).json()
+        assert (exported["version"], exported["official"]) == (1, False)
+        csv = await phone.get(f"/api/v1/sessions/{sid}/results?format=csv&version=1")
+        assert csv.text == (await api.get(f"/api/v1/sessions/{sid}/results?format=csv")).text
+        pdf = await phone.get(f"/api/v1/sessions/{sid}/results?format=pdf")
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+
+        # signed official: the edges follow
+        signed = await api.post(f"/api/v1/sessions/{sid}/official", json={"note": "checked"})
+        assert signed.status_code == 200, signed.text
+
+        async def official() -> bool:
+            body = (await phone.get(f"/api/v1/sessions/{sid}/results")).json()
+            return bool(body["official"])
+
+        await eventually(official)
+        assert (await phone.get(f"/results/{sid}")).text == (await api.get(f"/results/{sid}")).text
+
+        # what an edge cannot answer, it says so (never a 500)
+        assert (await phone.get(f"/results/{sid}?version=9")).status_code == 404
+        assert (await phone.get(f"/results/{sid}?version=0")).status_code == 422
+        one_class = await phone.get(f"/api/v1/sessions/{sid}/results?class=A")
+        assert one_class.status_code == 404 and "race service" in one_class.json()["detail"]
+        assert (await phone.get(f"/api/v1/sessions/{sid}/results?format=xml")).status_code == 422
+        assert (await phone.get("/results/99999999999999999999")).status_code == 404
