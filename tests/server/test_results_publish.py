@@ -6,13 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
-from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.db import repository
@@ -21,9 +17,8 @@ from server.service.results import ResultRow, rows_json
 from server.web.rendering import Renderer
 from server.web.results_publish import ResultsPublisher, results_key
 from tests.fixtures.app_server import free_port
+from tests.fixtures.redis_keys import REDIS_URL, needs_redis
 
-REDIS_URL = os.environ.get("RACECONTROL_TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set RACECONTROL_TEST_REDIS_URL")
 AT = datetime(2027, 5, 1, 18, 0, tzinfo=UTC)
 
 
@@ -32,20 +27,6 @@ def row(number: str, position: int) -> ResultRow:
         position, number, "A", position, f"Team {number}", ("Ann",), 30, None, None, 0, None,
         0, None, 0, None, 0, None, None, 1, "", "running", (),
     )  # fmt: skip
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    name = f"rc-test-{uuid.uuid4().hex[:12]}"
-    yield name
-    if REDIS_URL:
-        client = Redis.from_url(REDIS_URL)
-        try:
-            keys = [k async for k in client.scan_iter(match=f"{name}:*")]
-            if keys:
-                await client.delete(*keys)
-        finally:
-            await client.aclose()
 
 
 async def finished_session(engine: AsyncEngine) -> int:
@@ -60,15 +41,15 @@ async def finished_session(engine: AsyncEngine) -> int:
 
 @needs_redis
 async def test_a_session_is_published_when_a_version_is_stored_or_signed(
-    db_engine: AsyncEngine, prefix: str
+    db_engine: AsyncEngine, redis_prefix: str
 ) -> None:
     assert REDIS_URL is not None
     sid = await finished_session(db_engine)
-    publisher = ResultsPublisher(REDIS_URL, prefix, sessionmaker(db_engine), Renderer())
+    publisher = ResultsPublisher(REDIS_URL, redis_prefix, sessionmaker(db_engine), Renderer())
     try:
         assert await publisher.publish_changed() == 1
         assert await publisher.publish_changed() == 0  # nothing changed: nothing written
-        fields = await publisher.redis.hkeys(results_key(prefix, sid))
+        fields = await publisher.redis.hkeys(results_key(redis_prefix, sid))
         names = sorted(f.decode() for f in fields)
         assert names == sorted(
             f"race:{v}:{kind}" for v in ("v1", "latest") for kind in ("html", "json", "csv", "pdf")
@@ -78,7 +59,7 @@ async def test_a_session_is_published_when_a_version_is_stored_or_signed(
             assert latest is not None
             await repository.sign_official(db, latest, "steward", "checked", AT)
         assert await publisher.publish_changed() == 1  # the signature changes the pages
-        page = await publisher.redis.hget(results_key(prefix, sid), "race:latest:html")
+        page = await publisher.redis.hget(results_key(redis_prefix, sid), "race:latest:html")
         assert page is not None and b"Team 8" in page
         async with sessionmaker(db_engine)() as db:
             await repository.add_version(
@@ -86,7 +67,7 @@ async def test_a_session_is_published_when_a_version_is_stored_or_signed(
                 actor="steward", seq=2, at=AT,
             )  # fmt: skip
         assert await publisher.publish_changed() == 1
-        v2 = await publisher.redis.hget(results_key(prefix, sid), "race:v2:json")
+        v2 = await publisher.redis.hget(results_key(redis_prefix, sid), "race:v2:json")
         assert v2 is not None and b'"version": 2' in v2
         assert publisher.sessions_published == 3
     finally:
