@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 
+from server.db.series import load_series
 from server.db.sessions import NotFound
 from server.season.standings import Credit, StandingRow
 from server.service.season import series_standings, series_trophies
@@ -145,8 +146,11 @@ async def series_page(
 ) -> HTMLResponse:
     everything = await _standings(db, name, by, None)
     chosen = class_name if class_name in everything else next(iter(everything), None)
+    loaded = await load_series(db, name)
     context = {
         "series": name,
+        "scheme": loaded.scheme,  # the legend says how points are scored
+        "events": [event for _id, event, _order in loaded.events],
         "by": by,
         "classes": list(everything),
         "chosen": chosen,
