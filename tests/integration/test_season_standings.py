@@ -131,6 +131,14 @@ async def test_the_championship_follows_the_official_results(db_url: str) -> Non
         assert [(t["place"], t["number"]) for t in trophies["trophies"]] == [
             (1, "3"), (2, "2"), (3, "1"),
         ]  # fmt: skip
+        trophy_csv = await web.get("/api/v1/series/IMG 2027/trophies?event=Autumn&format=csv")
+        assert trophy_csv.text.splitlines() == [
+            "session,class,place,number,team,drivers",
+            "Race,A,1,3,Green,Dan", "Race,A,2,2,Blue,Cat", "Race,A,3,1,Red,Ann; Bob",
+        ]  # fmt: skip
+        assert (
+            'filename="IMG 2027-Autumn-trophies.csv"' in trophy_csv.headers["content-disposition"]
+        )
         page = await web.get("/series/IMG 2027")
         assert page.status_code == 200 and "Cat" in page.text and "Fast Five" in page.text
         driver = await web.get("/series/IMG 2027/drivers/Dan")

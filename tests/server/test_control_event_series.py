@@ -291,10 +291,14 @@ async def test_a_steward_awards_on_the_move_from_the_stewards_page(db_url: str) 
                 "/control/event/series/award", data={**award, "number": "9"}, headers=htmx
             )
             assert 'data-ok="true"' in given.text and "car 9" in given.text
+            # without htmx (no script): back to the stewards' page, not race control's
+            plain = {**award, "class_name": "A", "number": "7"}
+            again = await steward.post("/control/event/series/award", data=plain)
+            assert again.status_code == 303 and again.headers["location"] == "/stewards"
             # a steward sets no series up
             create = await steward.post("/control/event/series", data={"event": EVENT, "name": "X"})
             assert create.status_code == 403
-        assert await _awards(db_url) == [("B", "9", STEWARD)]
+        assert await _awards(db_url) == [("B", "9", STEWARD), ("A", "7", STEWARD)]
 
 
 async def _car(db_url: str, number: str) -> tuple[int, str | None]:

@@ -244,7 +244,7 @@ async def award_on_the_move(
     request: Request,
     state: StateDep,
     db: DbDep,
-    _role: ControlOrStewardRole,
+    role: ControlOrStewardRole,
     actor: ActorDep,
     session_id: Annotated[int, Form(ge=1, le=2**31 - 1)],
     class_name: Annotated[str, Form(min_length=1, max_length=100)],
@@ -271,6 +271,8 @@ async def award_on_the_move(
     done = f"On the Move in class {class_name}: car {number}"
     if request.headers.get("HX-Request"):
         return HTMLResponse(render_outcome(state.renderer, actions.Outcome(True, done)))
+    if role == "steward":  # the event page is race control's: back to the stewards' own
+        return RedirectResponse("/stewards", status_code=303)
     return _back(event, series_name, done)
 
 
