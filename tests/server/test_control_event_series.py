@@ -336,10 +336,18 @@ async def test_a_car_is_classed_by_hand_with_a_note_journaled(db_url: str) -> No
              "note": "new engine, scrutineer"},
         ]  # fmt: skip
 
+        # changing the car's transponder keeps its class and the note; a new class drops it
+        car = {"event": EVENT, "number": "8", "class_name": "B", "team": "Solo Speed"}
+        edit = await control.post("/control/event/entries", data={**car, "transponder": "118"})
+        assert edit.status_code == 303
+        assert (await _car(db_url, "8"))[1] == "by hand: new engine, scrutineer"
+        moved = await control.post("/control/event/entries", data={**car, "class_name": "A"})
+        assert moved.status_code == 303 and (await _car(db_url, "8"))[1] is None
+
         _refused(await control.post(url, data={**form, "number": "99"}), "no car 99", 404)
         _refused(await control.post(url, data={**form, "note": "   "}), "a note saying why")
         assert (await control.post(url, data={**form, "note": ""})).status_code == 422
-        assert len(await _changed(desk, "8")) == 1
+        assert [e.entry.class_name for e in await _changed(desk, "8")] == ["B", "B", "A"]
 
 
 @race_databases(SQLITE_DB)
