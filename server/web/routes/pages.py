@@ -32,12 +32,13 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, event, logins, pit, stewards_pages
+from server.web.routes import control, event, event_series, logins, pit, stewards_pages
 from server.web.state import AppState
 
 log = logging.getLogger("racecontrol.web")
 router = APIRouter(include_in_schema=False)
 router.include_router(event.router)
+router.include_router(event_series.router)
 router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)
