@@ -112,7 +112,26 @@ def window_view(win: WindowOutlook, now_us: int, tz: tzinfo | None) -> dict[str,
     }
 
 
-def driver_line(d: DriverOutlook, now_us: int, tz: tzinfo | None) -> dict[str, Any]:
+def _ticking(value_us: int, stint: dict[str, Any], now_us: int) -> dict[str, Any]:
+    """``value_us`` (now) as a clock live.js ticks with the running stint (``_stint.html``)."""
+    running = stint["state"] == "running" and stint["since_us"] != ""
+    elapsed = max(now_us - int(stint["since_us"]), 0) if running else 0
+    return {
+        "state": stint["state"],
+        "since_us": stint["since_us"] if running else "",  # not running: the text stands
+        "base_us": value_us - elapsed,
+        "max_us": "",
+        "text": format_clock(value_us),
+        "level": "",
+    }
+
+
+def driver_line(
+    d: DriverOutlook, stint: dict[str, Any], stint_us: int, now_us: int, tz: tzinfo | None
+) -> dict[str, Any]:
+    """One driver; the one in the car has their total (and their longest stint, when it
+    is this one) ticking with the stint clock ``stint`` (``stint_view``), now at
+    ``stint_us``."""
     if d.in_car:
         status, ready = "in the car", False
     elif d.refusal is None:
@@ -125,8 +144,12 @@ def driver_line(d: DriverOutlook, now_us: int, tz: tzinfo | None) -> dict[str, A
         "name": d.name,
         "in_car": d.in_car,
         "drive": format_clock(d.drive_us),
+        "drive_clock": _ticking(d.drive_us, stint, now_us) if d.in_car else None,
         "stints": str(d.stints),
         "longest": format_clock(d.longest_stint_us) if d.stints else "",
+        "longest_clock": _ticking(stint_us, stint, now_us)
+        if d.in_car and d.longest_stint_us == stint_us and d.stints
+        else None,
         "over": d.over_stint_limit,
         "status": status,
         "ready": ready,
@@ -238,10 +261,14 @@ def team_context(
     now = server_now_us
     team: dict[str, Any] | None = None
     if outlook is not None:
+        car = car_view(outlook, now, tz)
         team = {
-            "car": car_view(outlook, now, tz),
+            "car": car,
             "window": window_view(outlook.window, now, tz),
-            "drivers": [driver_line(d, now, tz) for d in outlook.drivers],
+            "drivers": [
+                driver_line(d, car["stint"], outlook.stint.drive_us, now, tz)
+                for d in outlook.drivers
+            ],
             "stops": stops_view(outlook, status, tz),
             "penalties": penalties_lines(outlook),
             "max_stint": format_clock(outlook.max_stint_us) if outlook.max_stint_us else "",
