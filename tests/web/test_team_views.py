@@ -32,9 +32,7 @@ from tests.engine.engine_helpers import (
     team,
 )
 
-RULES = RuleSet(
-    max_stint_us=H, min_rest_us=30 * M, window_opens_us=30 * M, window_closes_us=90 * M
-)
+RULES = RuleSet(max_stint_us=H, min_rest_us=30 * M, window_opens_us=30 * M, window_closes_us=90 * M)
 NOW = 4000 * S
 
 
