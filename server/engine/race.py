@@ -63,6 +63,7 @@ from server.engine.rules import HOUR_US
 from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
 from server.engine.stewards import Incident
 from server.engine.suspects import alert_text as suspect_alert_text
+from server.engine.team import TeamOutlook, team_outlook
 
 _CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
 
@@ -187,6 +188,24 @@ class RaceEngine:
 
     def cars(self, now_us: int | None = None) -> list[CarDetail]:
         return [self.car_detail(row.number, now_us) for row in self._core.standings()]
+
+    def team_outlook(self, number: str, now_us: int) -> TeamOutlook:
+        """Car ``number``'s pit wall at ``now_us``: stint against the limit, drivers
+        against the rules, pit window, stops, open incidents (``KeyError`` if not entered)."""
+        detail = self.car_detail(number, now_us)
+        row = next((r for r in self._core.standings() if r.number == number), None)
+        if row is None:
+            raise KeyError(number)
+        return team_outlook(
+            detail,
+            row,
+            self._config.rules,
+            self.status(),
+            self.incidents(),
+            lambda name: self.driver_change_refusal(number, name, now_us),
+            lambda name: self.rest_until(number, name, now_us),
+            now_us,
+        )
 
     def incidents(self) -> list[Incident]:
         """Every incident (the rule set's proposals included), in the order reported; the

@@ -22,6 +22,7 @@ from server.web.control_views import messages_view
 from server.web.live_render import page_view
 from server.web.pit_views import PIT_MESSAGES, called_in, car_marks, pit_context
 from server.web.stewards_views import queue_view, with_decisions
+from server.web.team_page import render_teams
 from server.web.views import control_context, live_context
 from timing_adapters.adapter import DecoderState
 
@@ -232,6 +233,7 @@ def render_channels(
         out["pit"] = pit_message(renderer, race)
     if "stewards" in channels:
         out["stewards"] = stewards_message(renderer, race)
+    out.update(render_teams(renderer, race, channels))  # the teams' pit walls being watched
     return out
 
 

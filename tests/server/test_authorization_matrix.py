@@ -74,6 +74,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/v1/sessions/{session_id}/official": CONTROL_OR_STEWARD,
     "GET /api/v1/sessions/{session_id}/grid": EVERYONE,
     "GET /live/sessions/{session_id}/grid": EVERYONE,
+    "GET /live/sessions": EVERYONE,  # the event's sessions, results and grids
+    "GET /live/teams/{number}": EVERYONE,  # a team's pit wall, read-only
     "GET /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
     "POST /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
     "POST /api/v1/sessions/{session_id}/laps/void": CONTROL_OR_STEWARD,
@@ -141,6 +143,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /pit/out": PIT,
     # websockets (a browser's: the login cookie, never a bearer token)
     "WS /ws/live": EVERYONE,
+    "WS /ws/live/teams/{number}": EVERYONE,
     "WS /ws/control": CONTROL_SOCKET,
     "WS /ws/pit": PIT_SOCKET,
 }

@@ -32,7 +32,16 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, event, event_series, logins, pit, stewards_pages
+from server.web.routes import (
+    control,
+    event,
+    event_series,
+    logins,
+    pit,
+    sessions_list,
+    stewards_pages,
+    team,
+)
 from server.web.state import AppState
 
 log = logging.getLogger("racecontrol.web")
@@ -43,6 +52,8 @@ router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)
 router.include_router(stewards_pages.router)
+router.include_router(team.router)
+router.include_router(sessions_list.router)
 
 
 def _local(target: str, default: str) -> str:
