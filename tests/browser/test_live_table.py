@@ -5,7 +5,8 @@ gap (or interval: a switch, remembered), last and best lap, laps once a car is l
 chips only for exceptions (in the pit with its ticking pit-lane time, out lap); no text
 under 14 px; nothing wider than the screen; a starred car is pinned at the top through
 live updates and a reload, and a banner says when it pits or sets its best lap; an
-expired race-control message leaves the page without a reload. At 1440 px: the sector
+expired race-control message leaves the page without a reload; under a full-course
+yellow the event and session names are still whole. At 1440 px: the sector
 and pit-lane columns. axe-core (WCAG 2.2 AA, touch targets included) finds nothing at
 either width.
 """
@@ -26,7 +27,13 @@ from playwright.async_api import Browser, Page
 
 from server.cli.track_import import import_track
 from server.db.connection import create_engine, sessionmaker
-from server.engine.events import LoopRole, PassingDetected, RaceControlMessagePosted
+from server.engine.events import (
+    Flag,
+    FlagChanged,
+    LoopRole,
+    PassingDetected,
+    RaceControlMessagePosted,
+)
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server
 from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
 from timing_adapters.clock import ManualClock
@@ -281,6 +288,15 @@ async def test_the_phone_row_favourites_and_the_banner(db_url: str, tmp_path: Pa
         await page.locator("#ticker", has_text="Oil at turn 4").wait_for()
         race.clock.advance(61 * S)
         await page.locator("#ticker").wait_for(state="hidden")
+
+        # a long flag label takes its own line: the event and session stay readable
+        await race.srv.race.submit(FlagChanged(race.clock.now_us(), Flag.YELLOW))
+        await page.locator("#session-header[data-flag='yellow']").wait_for()
+        assert (await page.inner_text(".flag-label")).upper() == "FULL-COURSE YELLOW"
+        for name in (".event-name", ".session-name"):
+            fits = f"(e => e.scrollWidth <= e.clientWidth)(document.querySelector('{name}'))"
+            assert await page.evaluate(fits), name
+        assert await axe_violations(page) == []
 
         if os.environ.get("RACECONTROL_UPDATE_SCREENSHOTS"):
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
