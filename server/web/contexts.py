@@ -20,6 +20,7 @@ from server.engine.rules import IMG, RuleSet
 from server.service.fanout import View
 from server.web.control_views import messages_view
 from server.web.live_render import page_view
+from server.web.live_table import track_columns
 from server.web.pit_views import PIT_MESSAGES, called_in, car_marks, pit_context
 from server.web.stewards_views import queue_view, with_decisions
 from server.web.team_page import render_teams
@@ -57,10 +58,15 @@ def session_rules(race: RaceService) -> RuleSet:
 def live(race: RaceService) -> dict[str, Any]:
     engine = race.engine
     rows = race.standings()
+    sectors, pit_columns = track_columns(
+        [(loop.role, loop.sector) for loop in race.mapper.loops.values()]
+    )
     context = live_context(
         event_name=race.event_name,
         status=race.status(),
         rows=rows,
+        sectors=sectors,
+        pit_columns=pit_columns,
         server_now_us=race.clock.now_us(),
         clock_rate=race.clock.rate,
         messages=()
