@@ -85,7 +85,11 @@ def lap_points(cars: Iterable[CarTiming]) -> list[LapPoint]:
             by_lap.setdefault(lap, []).append(car)
     points: list[LapPoint] = []
     for lap in sorted(by_lap):
-        ordered = sorted(by_lap[lap], key=lambda c, lap=lap: _key(c.crossings[lap], c))
+
+        def at_line(car: CarTiming, lap: int = lap) -> tuple[int, tuple[int, int, str]]:
+            return _key(car.crossings[lap], car)
+
+        ordered = sorted(by_lap[lap], key=at_line)
         first_us = ordered[0].crossings[lap]
         class_count: dict[str, int] = {}
         class_first: dict[str, int] = {}

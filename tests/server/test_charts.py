@@ -1,0 +1,126 @@
+"""Charts over a real server: the history as JSON (bad ids and parameters are 4xx, never
+500), the page with every car's stint timeline, and a chart client that gets only the
+new point of one crossing over /ws/charts (and nothing of the history again)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+import websockets
+
+from server.engine.events import Flag, FlagChanged, LoopRole, PassingDetected
+from tests.fixtures.pit_desk import Desk, race_desk
+
+
+async def history(srv_url: str, session_id: int, **params: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=srv_url) as client:
+        return await client.get(f"/api/v1/sessions/{session_id}/charts", params=params)
+
+
+async def lap_of_each(desk: Desk, seconds: float = 90) -> None:
+    for number in ("7", "8", "9"):
+        desk.advance(seconds if number == "7" else 2)
+        await desk.cross(number)
+
+
+def points_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    return [dict(zip(body["fields"], row, strict=True)) for row in body["points"]]
+
+
+async def test_history_has_positions_gaps_and_flags(db_url: str) -> None:
+    async with race_desk(db_url) as desk:
+        base = desk.srv.base_url
+        await lap_of_each(desk)
+        await desk.submit(FlagChanged(desk.now(), Flag.YELLOW))
+        desk.advance(30)
+        await desk.submit(FlagChanged(desk.now(), Flag.GREEN))
+        await lap_of_each(desk, 60)
+        answer = await history(base, desk.session_id)
+        assert answer.status_code == 200
+        body = answer.json()
+        assert [c["number"] for c in body["cars"]] == ["7", "8", "9"]
+        got = [(p["lap"], p["number"], p["position"], p["class_position"]) for p in points_of(body)]
+        assert got == [
+            (1, "7", 1, 1), (1, "8", 2, 2), (1, "9", 3, 1),
+            (2, "7", 1, 1), (2, "8", 2, 2), (2, "9", 3, 1),
+        ]  # fmt: skip
+        gaps = [p["gap_us"] for p in points_of(body) if p["lap"] == 1]
+        assert gaps == [0, 2_000_000, 4_000_000]
+        assert [p["flag"] for p in points_of(body) if p["lap"] == 2] == ["yellow"] * 3
+        assert body["flags"][0][0] == "yellow" and body["flags"][0][2] is not None
+        assert body["seq"] >= 0
+
+        only_a = (await history(base, desk.session_id, **{"class": "A"})).json()
+        assert {p["number"] for p in points_of(only_a)} == {"7", "8"}
+        two = (await history(base, desk.session_id, cars="9, 7")).json()
+        assert [c["number"] for c in two["cars"]] == ["7", "9"]
+        assert {p["number"] for p in points_of(two)} == {"7", "9"}
+
+
+async def test_bad_ids_and_parameters_are_4xx(db_url: str) -> None:
+    async with race_desk(db_url) as desk:
+        base, sid = desk.srv.base_url, desk.session_id
+        cases = {
+            (sid + 1, ()): 404,  # not the timed session
+            (0, ()): 422,
+            (2**31, ()): 422,
+            (sid, (("class", "Z"),)): 404,
+            (sid, (("class", "x" * 41),)): 422,
+            (sid, (("cars", "7,99"),)): 404,
+            (sid, (("cars", " , "),)): 422,
+            (sid, (("cars", "7," * 300),)): 422,
+        }
+        async with httpx.AsyncClient(base_url=base) as client:
+            for (session_id, params), code in cases.items():
+                answer = await client.get(f"/api/v1/sessions/{session_id}/charts", params=params)
+                assert answer.status_code == code, (session_id, params, answer.text)
+            answer = await client.get("/api/v1/sessions/abc/charts")
+            assert answer.status_code == 422
+
+
+async def test_a_chart_client_gets_only_the_new_point_of_one_crossing(db_url: str) -> None:
+    async with race_desk(db_url) as desk:
+        for _ in range(5):
+            await lap_of_each(desk)
+        async with websockets.connect(f"{desk.srv.ws_url}/ws/charts", compression=None) as ws:
+            body = (await history(desk.srv.base_url, desk.session_id)).json()
+            assert len(body["points"]) == 15
+            channel = desk.race.hub.channel("charts")
+            seen = channel.published
+            desk.advance(91)
+            await desk.cross("8")
+            while True:  # heartbeats may come first
+                text = str(await ws.recv())
+                message = json.loads(text)
+                if message["seq"] > body["seq"] and "hb" not in message:
+                    break
+            assert message["seq"] == body["seq"] + 1
+            (point,) = message["p"]
+            row = dict(zip(body["fields"], point, strict=True))
+            assert (row["number"], row["lap"], row["position"]) == ("8", 6, 1)
+            assert len(text) < 200  # one point, not the history (15 points)
+            assert channel.published == seen + 1
+
+
+async def test_a_pit_stop_shows_on_the_stint_timeline_page(db_url: str) -> None:
+    async with race_desk(db_url) as desk:
+        await lap_of_each(desk)
+        desk.advance(20)
+        await desk.submit(PassingDetected(desk.now(), "107", "test-decoder", loop=LoopRole.PIT_IN))
+        async with httpx.AsyncClient(base_url=desk.srv.base_url) as client:
+            page = await client.get("/live/charts")
+        assert page.status_code == 200
+        for number in ("7", "8", "9"):
+            assert f'id="timeline-{number}"' in page.text
+        assert "Stop 1 at 0:01:" in page.text and "Stint 1: Ann Alder" in page.text
+        assert 'src="/static/vendor/uplot.iife.min.js?v=' in page.text
+
+
+async def test_the_charts_page_before_any_session(db_url: str) -> None:
+    async with race_desk(db_url, started=False) as desk:
+        async with httpx.AsyncClient(base_url=desk.srv.base_url) as client:
+            page = await client.get("/live/charts")
+        assert page.status_code == 200
+        assert "No stints yet" in page.text
