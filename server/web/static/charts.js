@@ -79,8 +79,13 @@
       return;
     }
     seq = msg.seq;
-    (msg.p || []).forEach(store);
-    draw(false);
+    var pitted = false;
+    (msg.p || []).forEach(function (row) {
+      store(row);
+      if (row[F.pit]) pitted = true;
+    });
+    draw(pitted); // a completed pit lap: the stint timelines change now
+
   }
 
   function reload() {
