@@ -54,7 +54,7 @@ def point_row(p: LapPoint) -> PointRow:
     ]
 
 
-def _dumps(message: dict[str, Any]) -> str:
+def _dumps(message: dict[str, Any] | PointRow) -> str:
     return json.dumps(message, separators=(",", ":"))
 
 
@@ -66,6 +66,9 @@ class ChartFeed:
         self._version: tuple[int, int] | None = None
         self._laps: dict[str, int] = {}  # laps charted, by car
         self._per_lap: dict[int, int] = {}  # points charted, by lap number
+        # the history: every point sent so far (up to ``seq``) as its JSON text, by car;
+        # kept as it grows, so a history request never recomputes or re-encodes it
+        self._rows: list[tuple[str, str]] = []
         self._start(race.engine)
 
     def _start(self, engine: RaceEngine | None) -> None:
@@ -77,6 +80,15 @@ class ChartFeed:
         for count in self._laps.values():
             for lap in range(1, count + 1):
                 self._per_lap[lap] = self._per_lap.get(lap, 0) + 1
+        points = [] if engine is None else engine.chart_points()
+        self._rows = [(p.number, _dumps(point_row(p))) for p in points]
+
+    def history(self, numbers: set[str] | None = None) -> str:
+        """The points sent up to ``seq`` (of the cars ``numbers``; None: all) as a JSON
+        array: what a page applies the messages after ``seq`` to."""
+        rows = self._rows
+        texts = [text for number, text in rows if numbers is None or number in numbers]
+        return "[" + ",".join(texts) + "]"
 
     def update(self) -> str | None:
         """The next message for the engine's state now; None when no lap was completed."""
@@ -94,8 +106,10 @@ class ChartFeed:
                 return self._reset(engine, now)
             self._per_lap[p.lap] = charted + 1
             self._laps[p.number] = max(self._laps.get(p.number, 0), p.lap)
+        texts = [_dumps(point_row(p)) for p in points]
+        self._rows += [(p.number, text) for p, text in zip(points, texts, strict=True)]
         self.seq += 1
-        return _dumps({"seq": self.seq, "now": now, "p": [point_row(p) for p in points]})
+        return f'{{"seq":{self.seq},"now":{now},"p":[{",".join(texts)}]}}'
 
     def _reset(self, engine: RaceEngine, now: int) -> str:
         self._start(engine)

@@ -10,12 +10,12 @@ so the chart is readable without colour and by a screen reader.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
-from server.engine.charts import FlagPeriod, LapPoint
+from server.engine.charts import FlagPeriod
 from server.engine.model import CarDetail, Entry
-from server.service.chart_feed import point_row
 from server.web.formatting import format_clock
 
 WIDTH = 1000  # the timeline's user units across
@@ -42,20 +42,22 @@ def history_json(
     now_us: int,
     green_at_us: int | None,
     entries: Sequence[Entry],
-    points: Sequence[LapPoint],
+    points: str,
     periods: Sequence[FlagPeriod],
-) -> dict[str, Any]:
-    """The charts' history: cars, points (rows of ``POINT_FIELDS``) and flag periods."""
-    return {
+) -> str:
+    """The charts' history as JSON: cars, points (``points``: a JSON array of rows of
+    ``POINT_FIELDS``, as the feed keeps them) and flag periods."""
+    head = {
         "session_id": session_id,
         "seq": seq,
         "now": now_us,
         "green_at_us": green_at_us,
         "cars": [{"number": e.number, "class": e.class_name, "team": e.team} for e in entries],
         "fields": list(POINT_FIELDS),
-        "points": [point_row(p) for p in points],
         "flags": [[p.flag.value, p.start_us, p.end_us] for p in periods],
     }
+    text = json.dumps(head, separators=(",", ":"))
+    return f'{text[:-1]},"points":{points}}}'
 
 
 def _x(at_us: int, start_us: int, span_us: int) -> float:

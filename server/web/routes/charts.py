@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, WebSocket, status
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from server.engine.race import RaceEngine
 from server.service.chart_feed import CHANNEL, chart_feed
@@ -57,7 +57,7 @@ async def charts_history(
         str | None,
         Query(max_length=MAX_CARS_PARAM, description="car numbers, comma-separated"),
     ] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Every lap of every car as chart points: position and gap when it completed the
     lap (overall and in class), lap time, flag, pit and void marks; and the flag
     periods. ``seq`` is the live feed's (``/ws/charts``) number this history is
@@ -77,16 +77,18 @@ async def charts_history(
         if not asked:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "cars: no car number given")
         wanted &= asked
-    seq = chart_feed(race).seq  # read with the points: nothing runs in between
-    return history_json(
+    feed = chart_feed(race)
+    everyone = len(wanted) == len(entries)
+    text = history_json(
         session_id=session_id,
-        seq=seq,
+        seq=feed.seq,  # read with the points: nothing runs in between
         now_us=race.clock.now_us(),
         green_at_us=engine.status().green_at_us,
         entries=[e for e in entries if e.number in wanted],
-        points=[p for p in engine.chart_points() if p.number in wanted],
+        points=feed.history(None if everyone else wanted),
         periods=engine.flag_periods(),
     )
+    return Response(text, media_type="application/json")
 
 
 def timelines(race: RaceService) -> list[dict[str, Any]]:
