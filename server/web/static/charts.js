@@ -166,7 +166,11 @@
     return { width: width, height: width < 600 ? 320 : 460 };
   }
 
-  function plot(id, numbers, built, yLabel, invert, format) {
+  // whole laps and round numbers on the axes (never "lap 1.5" or "8 s" for 7.5)
+  var WHOLE = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
+  var SECONDS = [0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
+
+  function plot(id, numbers, built, yLabel, invert, format, yIncrs) {
     var el = document.getElementById(id);
     var key = numbers.join(",");
     var old = plots[id];
@@ -186,8 +190,8 @@
       padding: [12, 28, 0, 0],
       scales: { x: { time: false }, y: { dir: invert ? -1 : 1 } },
       axes: [
-        { label: "Lap", stroke: FG, grid: { stroke: "rgba(128,128,128,0.25)" } },
-        { label: yLabel, stroke: FG, grid: { stroke: "rgba(128,128,128,0.25)" },
+        { label: "Lap", stroke: FG, grid: { stroke: "rgba(128,128,128,0.25)" }, incrs: WHOLE },
+        { label: yLabel, stroke: FG, grid: { stroke: "rgba(128,128,128,0.25)" }, incrs: yIncrs,
           values: function (u, vals) { return vals.map(format); } },
       ],
       series: [{}].concat(numbers.map(function (n, i) {
@@ -224,14 +228,14 @@
     var cls = document.getElementById("laps-class").value;
     var numbers = running(numbersIn(cls)).filter(function (n) { return latest(n); });
     var built = series(numbers, function (p) { return cls === "" ? p[F.pos] : p[F.cpos]; });
-    plot("chart-laps", numbers, built, "Position", true, function (v) { return v == null ? "" : String(v); });
+    plot("chart-laps", numbers, built, "Position", true, function (v) { return v == null ? "" : String(v); }, WHOLE);
   }
 
   function drawGaps() {
     var cls = document.getElementById("gaps-class").value;
     var numbers = running(numbersIn(cls)).filter(function (n) { return latest(n); });
     var built = series(numbers, function (p) { return seconds(cls === "" ? p[F.gap] : p[F.cgap]); });
-    plot("chart-gaps", numbers, built, "Gap (s)", true, function (v) { return v == null ? "" : v.toFixed(0); });
+    plot("chart-gaps", numbers, built, "Gap (s)", true, function (v) { return v == null ? "" : String(v); }, SECONDS);
   }
 
   function drawTimes() {
@@ -239,7 +243,7 @@
     if (chosen === null) chosen = all.filter(function (n) { return latest(n); }).slice(0, 3);
     chips(all);
     var built = series(chosen, function (p) { return p[F.voided] ? null : seconds(p[F.time]); });
-    plot("chart-times", chosen, built, "Lap time (s)", false, function (v) { return v == null ? "" : v.toFixed(1); });
+    plot("chart-times", chosen, built, "Lap time (s)", false, function (v) { return v == null ? "" : String(v); }, SECONDS);
   }
 
   function chips(all) {
