@@ -15,7 +15,8 @@ import websockets
 from server.engine.events import Flag, FlagChanged, LoopRole, PassingDeleted, PassingDetected
 from server.service.chart_feed import chart_feed
 from server.service.hub import Subscriber
-from tests.fixtures.pit_desk import Desk, S, race_desk
+from tests.fixtures.app_server import prepare_database, running_server
+from tests.fixtures.pit_desk import ENTRIES, EVENT, Desk, S, race_desk
 
 
 async def history(srv_url: str, session_id: int, **params: str) -> httpx.Response:
@@ -119,12 +120,28 @@ async def test_a_pit_stop_shows_on_the_stint_timeline_page(db_url: str) -> None:
         assert 'src="/static/vendor/uplot.iife.min.js?v=' in page.text
 
 
-async def test_the_charts_page_before_any_session(db_url: str) -> None:
+async def test_the_charts_page_before_the_green_flag(db_url: str) -> None:
     async with race_desk(db_url, started=False) as desk:
         async with httpx.AsyncClient(base_url=desk.srv.base_url) as client:
             page = await client.get("/live/charts")
+            body = (await client.get(f"/api/v1/sessions/{desk.session_id}/charts")).json()
         assert page.status_code == 200
         assert "No stints yet" in page.text
+        assert body["points"] == [] and body["green_at_us"] is None
+
+
+async def test_without_a_session_the_page_says_so_and_the_history_is_404(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, EVENT)
+    async with (
+        running_server(db_url, token) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as client,
+    ):
+        page = await client.get("/live/charts")
+        assert page.status_code == 200 and "No session is being timed yet" in page.text
+        assert (await client.get("/api/v1/sessions/1/charts")).status_code == 404
+        async with websockets.connect(f"{srv.ws_url}/ws/charts") as ws:
+            beat = json.loads(await asyncio.wait_for(ws.recv(), 10))  # the heartbeat
+            assert (beat["seq"], beat["hb"]) == (0, 1)
 
 
 async def next_update(sub: Subscriber) -> dict[str, Any]:
