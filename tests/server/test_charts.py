@@ -181,3 +181,16 @@ async def test_a_correction_or_a_late_crossing_makes_charts_reload(db_url: str) 
             assert reset["reset"] == 1
             body = (await history(desk.srv.base_url, desk.session_id)).json()
             assert [p["number"] for p in points_of(body)] == ["7", "9"]
+
+
+async def test_qualifying_has_lap_times_and_stints_but_no_lap_chart(db_url: str) -> None:
+    async with race_desk(db_url, kind="qualifying") as desk:
+        await lap_of_each(desk)
+        async with httpx.AsyncClient(base_url=desk.srv.base_url) as client:
+            page = (await client.get("/live/charts")).text
+        assert 'id="tab-laps"' not in page and 'id="tab-gaps"' not in page
+        assert 'id="tab-times" aria-controls="panel-times" aria-selected="true"' in page
+        assert (
+            'id="panel-times" role="tabpanel" aria-labelledby="tab-times" class="chart-panel">'
+            in page
+        )

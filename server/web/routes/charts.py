@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, WebSocket, status
 from fastapi.responses import HTMLResponse, Response
 
+from server.engine.positions import BY_BEST_LAP
 from server.engine.race import RaceEngine
 from server.service.chart_feed import CHANNEL, chart_feed
 from server.service.race_service import RaceService
@@ -100,10 +101,12 @@ def timelines(race: RaceService) -> list[dict[str, Any]]:
     now = race.clock.now_us()
     drivers = {e.number: e.drivers for e in engine.entries()}
     periods = engine.flag_periods()
-    return [
-        car_timeline(detail, drivers.get(detail.number, ()), periods, status_now.green_at_us, now)
-        for detail in engine.cars(now)
-    ]
+    details = engine.cars(now)
+    if status_now.finished:  # the axis ends with the race, not with the clock on the wall
+        ends = [s.end_us for d in details for s in d.stints if s.end_us is not None]
+        now = max(ends, default=now)
+    green = status_now.green_at_us
+    return [car_timeline(d, drivers.get(d.number, ()), periods, green, now) for d in details]
 
 
 @pages.get("/live/charts")
@@ -113,6 +116,9 @@ async def charts_page(state: StateDep, csrf: CsrfTokenDep) -> HTMLResponse:
         "csrf_token": csrf,
         "page": "charts",
         "session_id": race.session_id,
+        # practice and qualifying rank by best lap: positions and gaps at the line are no
+        # race there, so those sessions get the lap times and the stints only
+        "by_best_lap": race.engine is not None and race.engine.config.kind in BY_BEST_LAP,
         "classes": sorted({e.class_name for e in race.entries}),
         "timelines": timelines(race),
     }

@@ -29,7 +29,8 @@
   var seq = null; // the last feed message applied (null: no history yet)
   var pending = []; // feed messages received before the history
   var loading = false;
-  var tab = "laps";
+  var selectedTab = document.querySelector(".chart-tabs [aria-selected=true]");
+  var tab = selectedTab ? selectedTab.dataset.tab : "times"; // practice and qualifying: no lap chart
   var chosen = null; // numbers on the lap-time chart
   var plots = {}; // chart id -> uPlot
   var timelineAt = 0;
@@ -337,7 +338,8 @@
   });
 
   ["laps-class", "gaps-class"].forEach(function (id) {
-    document.getElementById(id).addEventListener("change", function () { draw(true); });
+    var select = document.getElementById(id);
+    if (select) select.addEventListener("change", function () { draw(true); });
   });
 
   window.addEventListener("resize", function () {
