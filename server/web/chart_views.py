@@ -16,6 +16,7 @@ from typing import Any
 
 from server.engine.charts import FlagPeriod
 from server.engine.model import CarDetail, Entry
+from server.engine.race import RaceEngine
 from server.web.formatting import format_clock
 
 WIDTH = 1000  # the timeline's user units across
@@ -120,3 +121,13 @@ def car_timeline(
         "flags": flags,
         "span": format_clock(span),
     }
+
+
+def car_timeline_of(engine: RaceEngine, detail: CarDetail, now_us: int) -> dict[str, Any] | None:
+    """Car ``detail``'s timeline in ``engine``'s session up to ``now_us`` (None before the
+    green flag): for a page that shows one car (race control's car dialog)."""
+    green = engine.status().green_at_us
+    if green is None:
+        return None
+    drivers = next((e.drivers for e in engine.entries() if e.number == detail.number), ())
+    return car_timeline(detail, drivers, engine.flag_periods(), green, now_us)

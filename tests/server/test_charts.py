@@ -16,7 +16,7 @@ from server.engine.events import Flag, FlagChanged, LoopRole, PassingDeleted, Pa
 from server.service.chart_feed import chart_feed
 from server.service.hub import Subscriber
 from tests.fixtures.app_server import prepare_database, running_server
-from tests.fixtures.pit_desk import ENTRIES, EVENT, Desk, S, race_desk
+from tests.fixtures.pit_desk import ENTRIES, EVENT, Desk, S, control_client, race_desk
 
 
 async def history(srv_url: str, session_id: int, **params: str) -> httpx.Response:
@@ -194,3 +194,12 @@ async def test_qualifying_has_lap_times_and_stints_but_no_lap_chart(db_url: str)
             'id="panel-times" role="tabpanel" aria-labelledby="tab-times" class="chart-panel">'
             in page
         )
+
+
+async def test_race_controls_car_dialog_shows_the_cars_stint_timeline(db_url: str) -> None:
+    async with race_desk(db_url) as desk, control_client(desk.srv) as control:
+        await lap_of_each(desk)
+        detail = (await control.get("/control/cars/9")).text
+        assert 'id="timeline-9"' in detail and "Stint 1: Di Dunn" in detail
+        page = (await control.get("/control")).text
+        assert "/static/charts.css?v=" in page
