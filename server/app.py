@@ -40,7 +40,16 @@ from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
 from server.web.rendering import Renderer
 from server.web.results_publish import ResultsPublisher
-from server.web.routes import api, health, pages, results, season, stewards_api, websockets
+from server.web.routes import (
+    api,
+    charts,
+    health,
+    pages,
+    results,
+    season,
+    stewards_api,
+    websockets,
+)
 from server.web.routes.api_docs import docs_router
 from server.web.state import AppState
 from server.web.static_files import VersionedStaticFiles
@@ -273,6 +282,8 @@ def create_app(
     app.include_router(season.pages)
     app.include_router(stewards_api.router)
     app.include_router(websockets.router)
+    app.include_router(charts.router)
+    app.include_router(charts.pages)
     app.include_router(health.router)
     app.add_exception_handler(WriteTimedOut, _write_timed_out)
     app.add_exception_handler(RejectedInput, _input_rejected)

@@ -14,9 +14,10 @@ not journaled: after a restart, replaying the journal and then one tick restores
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from server.engine.alerts import Alert, AlertBook, AlertKind, alert_id, newest_first
+from server.engine.charts import FlagPeriod, LapPoint, flag_periods, lap_points, new_points
 from server.engine.core import SessionCore
 from server.engine.corrections import effective, refusal
 from server.engine.detail import car_detail
@@ -139,6 +140,26 @@ class RaceEngine:
     def laps_of(self, number: str) -> list[LapRecord]:
         """Completed laps of car ``number``; raises ``KeyError`` for a car not entered."""
         return list(self._core.cars[number].lap_records)
+
+    def chart_points(self, since: Mapping[str, int] | None = None) -> list[LapPoint]:
+        """Every car's laps as chart points (``server.engine.charts``); with ``since``
+        (laps already charted, by car) only the laps after those."""
+        cars = list(self._core.cars.values())
+        return lap_points(cars) if since is None else new_points(cars, since)
+
+    def chart_laps(self) -> dict[str, int]:
+        """How many laps each car has completed (what ``chart_points`` has charted)."""
+        return {number: car.lap_count for number, car in self._core.cars.items()}
+
+    @property
+    def chart_version(self) -> tuple[int, int]:
+        """Changes when laps already charted may have changed (a correction rebuilt the
+        state, a lap was voided): charts then start again from the history."""
+        return self._rebuilds, self._core.voids
+
+    def flag_periods(self) -> list[FlagPeriod]:
+        """The cautions and red flags shown so far, in time order."""
+        return flag_periods(self._core.flags)
 
     def alerts(self) -> list[Alert]:
         """The alerts shown now (as of the latest apply or tick), newest first."""

@@ -154,7 +154,8 @@ async def test_live_page_follows_the_race(db_url: str, tmp_path: Path) -> None:
                 await wide.goto(f"{srv.base_url}/live")
                 await wide.wait_for_selector("#standings tr")
                 await wide.screenshot(path=str(tmp_path / "live-1600.png"))
-                # docs/images/live-phone.png and live-wide.png come from tests/browser/test_live_table_page.py
+                # docs/images/live-phone.png and live-wide.png come from
+                # tests/browser/test_live_table_page.py
                 # (a track with sector and pit loops, a favourite, a car in the pits)
                 assert shot.stat().st_size > 0
             finally:

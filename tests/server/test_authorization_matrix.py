@@ -104,6 +104,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /static": EVERYONE,
     "GET /api/v1/sessions": EVERYONE,
     "GET /api/v1/sessions/{session_id}/standings": EVERYONE,
+    "GET /api/v1/sessions/{session_id}/charts": EVERYONE,
+    "GET /live/charts": EVERYONE,
     # logins: anyone may try (a forged cookie too: a login replaces it)
     "POST /login": EVERYONE,
     "POST /login/pin": EVERYONE,
@@ -144,6 +146,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # websockets (a browser's: the login cookie, never a bearer token)
     "WS /ws/live": EVERYONE,
     "WS /ws/live/teams/{number}": EVERYONE,
+    "WS /ws/charts": EVERYONE,
     "WS /ws/control": CONTROL_SOCKET,
     "WS /ws/pit": PIT_SOCKET,
 }
