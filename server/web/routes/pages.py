@@ -32,7 +32,7 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import control, event, logins, pit, stewards_pages
+from server.web.routes import cars, control, event, logins, pit, stewards_pages
 from server.web.state import AppState
 
 log = logging.getLogger("racecontrol.web")
@@ -42,6 +42,7 @@ router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)
 router.include_router(stewards_pages.router)
+router.include_router(cars.router)
 
 
 def _local(target: str, default: str) -> str:
