@@ -57,7 +57,7 @@ async def test_the_car_page_shows_laps_stints_and_answers_404_for_no_car(db_url:
         page = await browser.get("/live/cars/3")
         assert page.status_code == 200
         assert "<title>Car 3 · Team 3" in page.text
-        assert '<dialog id="car-panel"' in page.text and " open " in page.text
+        assert '<dialog id="cp-panel"' in page.text and " open " in page.text
         for lap in range(1, 5):
             assert f'id="cp-lap-{lap}"' in page.text
         assert "deleted: track limits T4" in page.text and "<s>" in page.text
@@ -65,7 +65,7 @@ async def test_the_car_page_shows_laps_stints_and_answers_404_for_no_car(db_url:
         assert 'role="img"' in page.text  # the lap-time chart
         assert 'id="car-3"' in page.text  # the standings behind the panel
         live = await browser.get("/live")
-        assert 'href="/live/cars/3"' in live.text and '<dialog id="car-panel"' in live.text
+        assert 'href="/live/cars/3"' in live.text and '<dialog id="cp-panel"' in live.text
         for bad in ("99", "x" * 300, "%00", "1%20OR%201=1", "..%2F..", "%F0%9F%8F%81"):
             response = await browser.get(f"/live/cars/{bad}")
             assert response.status_code == 404, bad

@@ -219,6 +219,7 @@ def test_live_page_skeleton(renderer: Renderer) -> None:
         "/static/vendor/htmx.min.js",
         "/static/vendor/ws.min.js",
         "/static/live.js",
+        "/static/car.js",  # the car's panel
     ]
     assert all("defer" in s for s in scripts)
     links = [attrs_of(t) for t in toks if t[:2] == ("start", "link")]

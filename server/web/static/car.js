@@ -15,7 +15,7 @@
 
   var ASK_AGAIN_MS = 5000;
   var body = document.body;
-  var panel = document.getElementById("car-panel");
+  var panel = document.getElementById("cp-panel");
   if (!panel) return;
 
   var watching = panel.dataset.car || null; // the car shown (and watched once connected)
