@@ -63,6 +63,8 @@ async def stream_channel(
             try:
                 await asyncio.wait((sending, listening), return_when=asyncio.FIRST_COMPLETED)
             finally:
+                if watch is not None:
+                    watch.close()  # its car channel stops feeding this socket's queue
                 for task in (sending, listening):
                     task.cancel()
                 for task in (sending, listening):
@@ -70,8 +72,6 @@ async def stream_channel(
                         asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
                     ):
                         await task
-                if watch is not None:
-                    watch.close()
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away; its subscription is gone with the context
 

@@ -25,10 +25,21 @@
   var opener = null; // the element to give the focus back to
   var pushed = false; // we pushed /live/cars/N onto the history
 
+  var NO_ANSWER_MS = 8000;
+  var noAnswer = null;
+
   function send(number) {
     askedMs = Date.now();
     lastSeq = null;
     if (socket) socket.send(JSON.stringify({ watch: number }));
+    clearTimeout(noAnswer);
+    if (number === null) return;
+    // an edge (racecontrol edge) serves no car pages: say so rather than load forever
+    noAnswer = setTimeout(function () {
+      if (watching === number && lastSeq === null && socket) {
+        setLoading(true, "Car " + number + ": no answer from the server yet.");
+      }
+    }, NO_ANSWER_MS);
   }
 
   function carPath(number) {
