@@ -18,7 +18,7 @@ from server.web.formatting import format_lap
 CHART_LAPS = 100
 CEILING = 1.25
 WIDTH, HEIGHT = 600, 160
-LEFT, RIGHT, TOP, BOTTOM = 64, 12, 12, 24  # room for the axis labels
+LEFT, RIGHT, TOP, BOTTOM = 96, 12, 14, 28  # room for the axis labels
 
 
 def lap_chart(laps: Sequence[MarkedLap], number: str) -> dict[str, Any] | None:

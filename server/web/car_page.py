@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from server.engine.car_laps import Best, MarkedLap
+from server.engine.events import Flag
 from server.engine.model import CarDetail, CarState, SessionStatus, StandingRow
 from server.service.fanout import View
 from server.web.car_chart import lap_chart
@@ -33,6 +34,13 @@ CAR_BLOCKS = ("car_head", "car_chart", "car_laps", "car_stints", "car_stops", "c
 CHANNEL_PREFIX = "car:"
 MAX_NUMBER_LENGTH = 16  # longer is no car number (and never a channel)
 BEST_WORDS = {Best.OVERALL: "fastest overall", Best.PERSONAL: "car's fastest", Best.NONE: ""}
+# a lap's flag in the lap table (the full label in its tooltip): short enough for a phone
+FLAG_SHORT = {
+    Flag.YELLOW: "FCY",
+    Flag.SAFETY_CAR: "SC",
+    Flag.CODE_60: "Code 60",
+    Flag.RED: "Red",
+}
 BEST_SIGNS = {Best.OVERALL: "\N{BLACK STAR}", Best.PERSONAL: "\N{BULLET}", Best.NONE: ""}
 
 
@@ -63,6 +71,7 @@ def lap_rows(laps: tuple[MarkedLap, ...], sectors: int) -> list[dict[str, Any]]:
                 "sectors": cells,
                 "flag": lap.flag.value,
                 "flag_label": FLAG_LABELS[lap.flag],
+                "flag_short": FLAG_SHORT.get(lap.flag, FLAG_LABELS[lap.flag]),
                 "pitted": lap.pitted,
                 "voided": lap.voided,
                 "void_reason": lap.void_reason,
