@@ -8,7 +8,8 @@ import json
 
 from server.engine import Flag, RaceEngine
 from server.engine.car_laps import Best
-from server.engine.events import LapVoided
+from server.engine.events import Decision, IncidentDecided, IncidentReported, LapVoided
+from server.engine.outbound import IncidentRecorded
 from server.service.fanout import ViewState, parse
 from server.web.car_chart import CHART_LAPS, lap_chart
 from server.web.car_page import CAR_BLOCKS, CAR_TEMPLATE, car_view
@@ -108,3 +109,24 @@ def test_the_chart_keeps_its_size_whatever_the_length_of_the_race() -> None:
     assert "fastest 1:36.000" in str(chart["label"])
     assert chart["best"] is None  # the car's best (the earliest of equal laps) is older
     assert lap_chart(laps[:1], "1") is None  # one lap draws no line
+
+
+def test_the_stewards_penalty_on_the_car_is_shown_with_its_reason() -> None:
+    engine = engine_with_a_stop()
+    reported = IncidentReported(470 * S, "00:07:50", "T3", ("7", "8"), "contact", True, "rc")
+    (recorded,) = [o for o in run(engine, [reported]) if isinstance(o, IncidentRecorded)]
+    decided = IncidentDecided(
+        recorded.incident_id,
+        Decision.TIME_PENALTY,
+        480 * S,
+        "steward's reason",
+        "chief",
+        30,
+        ("7",),
+    )
+    run(engine, [decided])
+    car = view_of(engine, "7", 490 * S)
+    assert car["penalties"] == [
+        {"text": "30 s time penalty", "reason": "steward's reason", "state": "applied"}
+    ]
+    assert view_of(engine, "8", 490 * S)["penalties"] == []
