@@ -70,12 +70,17 @@ class CarWatch:
 
     def _watch(self, number: str) -> None:
         forward = _Forward(number, self.target, self.public)
-        view = car_channel_view(self.state.renderer, self.state.race, number)
-        if view is None:
-            self.target.offer(forward.mark('{"none":1}'), lambda: self.public.snapshot)
-            return
-        channel = self.state.race.hub.channel(channel_name(number))
-        channel.publish_view(view)  # up to date (its other watchers get what changed)
+        hub = self.state.race.hub
+        channel = hub.channels.get(channel_name(number))
+        if channel is None or not channel.subscribers:
+            # nobody watched it: render it now (a watched one is rendered with every update
+            # of the public channel, so a thousand spectators opening it cost no render)
+            view = car_channel_view(self.state.renderer, self.state.race, number)
+            if view is None:
+                self.target.offer(forward.mark('{"none":1}'), lambda: self.public.snapshot)
+                return
+            channel = hub.channel(channel_name(number))
+            channel.publish_view(view)
         channel.subscribers.add(forward)
         self._watching = (channel, forward)
         forward.offer(channel.snapshot, "")
