@@ -149,9 +149,18 @@ async def test_a_watched_car_sends_its_new_lap_only(db_url: str) -> None:
                 await asyncio.sleep(0.02)
 
 
-@pytest.mark.parametrize(
-    "text", ['{"watch": "99"}', '{"watch": 5}', '{"watch": "' + "9" * 40 + '"}']
-)
+NOT_CARS = [
+    '{"watch": "99"}',
+    '{"watch": 5}',
+    '{"watch": "' + "9" * 40 + '"}',
+    '{"x": 1}',
+    "[]",
+    "{not json",
+    '{"watch": "' + "1" * 10_000 + '"}',
+]
+
+
+@pytest.mark.parametrize("text", NOT_CARS, ids=range(len(NOT_CARS)))
 async def test_watching_no_such_car_is_answered_and_harmless(db_url: str, text: str) -> None:
     token = await prepare_database(db_url, ENTRIES, "Car Cup")
     clock = ManualClock(START_US)
