@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from server.engine import Flag, RaceEngine
+from server.engine import Flag, LoopRole, PassingDetected, RaceEngine
 from server.engine.car_laps import Best
 from server.engine.events import Decision, IncidentDecided, IncidentReported, LapVoided
 from server.engine.outbound import IncidentRecorded
@@ -130,3 +130,28 @@ def test_the_stewards_penalty_on_the_car_is_shown_with_its_reason() -> None:
         {"text": "30 s time penalty", "reason": "steward's reason", "state": "applied"}
     ]
     assert view_of(engine, "8", 490 * S)["penalties"] == []
+
+
+def sector(number: str, at_s: float, index: int) -> PassingDetected:
+    return PassingDetected(
+        at_us=round(at_s * S),
+        transponder=f"T{number}",
+        decoder_id="D2",
+        loop=LoopRole.SECTOR,
+        sector=index,
+    )
+
+
+def test_sector_columns_carry_their_bests_as_a_sign_and_a_word() -> None:
+    engine = make_engine([team("1", "Ann"), team("2", "Cy")])
+    run(engine, [green(0), cross("1", 10), cross("2", 11), sector("1", 40, 1), cross("1", 110)])
+    run(engine, [sector("2", 45, 1), cross("2", 109), sector("1", 138, 1), cross("1", 209)])
+    car = view_of(engine, "1", 210 * S)
+    context = {"car": car, "server_now_us": 210 * S, "clock_rate": 1.0}
+    html = Renderer().fragments(CAR_TEMPLATE, ("car_laps",), context)
+    assert '<th scope="col" class="num">S1</th><th scope="col" class="num">S2</th>' in html
+    # lap 2's first sector (28 s) is the session's fastest, lap 1's second the car's
+    lap2 = html[html.index('id="cp-lap-2"') : html.index('id="cp-lap-1"')]
+    assert '<td class="num" data-best="overall">28.000 <abbr title="fastest overall">' in lap2
+    lap1 = html[html.index('id="cp-lap-1"') :]
+    assert '<td class="num" data-best="personal">1:10.000 <abbr title="car&#39;s fastest">' in lap1
