@@ -39,7 +39,17 @@ from server.web.contexts import render_channels
 from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
 from server.web.rendering import Renderer
-from server.web.routes import api, health, pages, results, season, stewards_api, websockets
+from server.web.results_publish import ResultsPublisher
+from server.web.routes import (
+    api,
+    charts,
+    health,
+    pages,
+    results,
+    season,
+    stewards_api,
+    websockets,
+)
 from server.web.routes.api_docs import docs_router
 from server.web.state import AppState
 from server.web.static_files import VersionedStaticFiles
@@ -149,6 +159,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
         relay: RedisRelay | None = None
+        results_for_edges: ResultsPublisher | None = None
         try:
             spool = Spool(Path(settings.spool_path))
             offline = await database_down_at_start(db_engine, spool)
@@ -178,6 +189,9 @@ def create_app(
             if settings.redis_url is not None:  # edges serve the spectators (docs/edges.md)
                 relay = RedisRelay(settings.redis_url, settings.redis_prefix, hub)
                 await relay.start()
+                results_for_edges = ResultsPublisher(
+                    settings.redis_url, settings.redis_prefix, db, renderer
+                )
             if offline is None:
                 await race.load_latest()
             elif not await race.start_offline():
@@ -203,6 +217,8 @@ def create_app(
                 supervise("entry watch", race.run_entry_watch)
                 if relay is not None:
                     supervise("redis relay", relay.run)
+                if results_for_edges is not None:
+                    supervise("results for edges", results_for_edges.run)
                 if settings.rmonitor_port is not None:
                     rmonitor = RMonitorServer(
                         host=settings.rmonitor_host, port=settings.rmonitor_port, clock=run_clock
@@ -234,6 +250,8 @@ def create_app(
         finally:
             if relay is not None:
                 await relay.close()
+            if results_for_edges is not None:
+                await results_for_edges.close()
             await db_engine.dispose()
 
     app = FastAPI(
@@ -264,6 +282,8 @@ def create_app(
     app.include_router(season.pages)
     app.include_router(stewards_api.router)
     app.include_router(websockets.router)
+    app.include_router(charts.router)
+    app.include_router(charts.pages)
     app.include_router(health.router)
     app.add_exception_handler(WriteTimedOut, _write_timed_out)
     app.add_exception_handler(RejectedInput, _input_rejected)

@@ -1,1 +1,6 @@
-pytest_plugins = ["pytester", "tests.fixtures.databases", "tests.fixtures.temp_guard"]
+pytest_plugins = [
+    "pytester",
+    "tests.fixtures.databases",
+    "tests.fixtures.redis_keys",
+    "tests.fixtures.temp_guard",
+]

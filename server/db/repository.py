@@ -39,7 +39,13 @@ from server.db.accounts import (
 )
 from server.db.entries import load_entries
 from server.db.models import EventRow, ResultVersionRow, Role, SessionRow
-from server.db.result_versions import add_version, latest_version, sign_official, versions
+from server.db.result_versions import (
+    add_version,
+    latest_version,
+    sign_official,
+    version_marks,
+    versions,
+)
 from server.db.results import StoredResults, current_results, save_results
 from server.db.sessions import (
     NotFound,
@@ -103,6 +109,7 @@ __all__ = [
     "verify_pit_pin",
     "verify_token",
     "verify_user",
+    "version_marks",
     "versions",
     "wait_for",
 ]

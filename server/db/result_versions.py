@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import ResultVersionRow
@@ -82,3 +82,16 @@ async def sign_official(
     merged.note = note
     await db.commit()
     return merged
+
+
+async def version_marks(db: AsyncSession) -> dict[tuple[int, str], tuple[int, int]]:
+    """Per (session, part): the latest version number and how many versions are signed,
+    which is what changes when its page of results must be published again."""
+    statement = select(
+        ResultVersionRow.session_id,
+        ResultVersionRow.part,
+        func.max(ResultVersionRow.version),
+        func.count(ResultVersionRow.official_at),
+    ).group_by(ResultVersionRow.session_id, ResultVersionRow.part)
+    rows = await db.execute(statement)
+    return {(sid, part): (latest, signed) for sid, part, latest, signed in rows}

@@ -84,6 +84,7 @@ class SessionCore:
         self.suspects: dict[str, SuspectPassings] = {}  # by decoder: held, never scored
         self.acks: set[str] = set()  # acknowledged alert ids
         self.crossings = 0  # accepted crossings, a version for classifications built on them
+        self.voids = 0  # laps voided: a version for charts of past laps
         self.changed = False  # standings changed during the current apply() or tick()
         self._ordered: list[CarTiming] | None = None  # None: a crossing may have moved cars
         self._rows: list[StandingRow] | None = None  # None: some row changed

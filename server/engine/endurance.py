@@ -262,6 +262,11 @@ class Endurance:
             "mandatory_served": self.required > 0 and served >= self.required,
             "in_window": bool(judged) and judged[-1][1].in_window,
             "penalties_proposed": penalties,
+            # the pit lane: since when the car is in it, and how long its last stop took
+            "pit_in_us": None if open_stop is None else open_stop.pit_in_us,
+            "last_pit_lane_us": next(
+                (s.duration_us for s in reversed(pits.stops) if s.duration_us is not None), None
+            ),
         }
         rest = rest_until(stints, rules.min_rest_us)
         return CarView(tuple(stints), judged, served, rest, penalties, tuple(alerts), extras)

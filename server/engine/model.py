@@ -153,6 +153,8 @@ class StandingRow:
     mandatory_served: bool = False
     in_window: bool = False  # the car's latest stop began inside the pit window
     penalties_proposed: tuple[ProposedPenalty, ...] = ()
+    pit_in_us: int | None = None  # in the pit lane since (None: not in it, or not seen)
+    last_pit_lane_us: int | None = None  # pit-in to pit-out of the latest timed stop
     # sector loops: the last lap's sector times and the car's best of each sector
     last_sectors_us: tuple[int, ...] = ()
     best_sectors_us: tuple[int | None, ...] = ()

@@ -14,10 +14,11 @@ not journaled: after a restart, replaying the journal and then one tick restores
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from server.engine.alerts import Alert, AlertBook, AlertKind, alert_id, newest_first
 from server.engine.car_laps import MarkedLap, marked_laps, session_bests
+from server.engine.charts import FlagPeriod, LapPoint, flag_periods, lap_points, new_points
 from server.engine.core import SessionCore
 from server.engine.corrections import effective, refusal
 from server.engine.detail import car_detail
@@ -64,6 +65,7 @@ from server.engine.rules import HOUR_US
 from server.engine.snapshots import ClassificationSnapshot, SprintClassification, hourly, sprint
 from server.engine.stewards import Incident
 from server.engine.suspects import alert_text as suspect_alert_text
+from server.engine.team import TeamOutlook, team_outlook
 
 _CORRECTIONS = (PassingAdded, PassingDeleted, TransponderAssigned)
 
@@ -146,6 +148,26 @@ class RaceEngine:
         car = self._core.cars[number]
         return marked_laps(car, session_bests(self._core.cars.values()))
 
+    def chart_points(self, since: Mapping[str, int] | None = None) -> list[LapPoint]:
+        """Every car's laps as chart points (``server.engine.charts``); with ``since``
+        (laps already charted, by car) only the laps after those."""
+        cars = list(self._core.cars.values())
+        return lap_points(cars) if since is None else new_points(cars, since)
+
+    def chart_laps(self) -> dict[str, int]:
+        """How many laps each car has completed (what ``chart_points`` has charted)."""
+        return {number: car.lap_count for number, car in self._core.cars.items()}
+
+    @property
+    def chart_version(self) -> tuple[int, int]:
+        """Changes when laps already charted may have changed (a correction rebuilt the
+        state, a lap was voided): charts then start again from the history."""
+        return self._rebuilds, self._core.voids
+
+    def flag_periods(self) -> list[FlagPeriod]:
+        """The cautions and red flags shown so far, in time order."""
+        return flag_periods(self._core.flags)
+
     def alerts(self) -> list[Alert]:
         """The alerts shown now (as of the latest apply or tick), newest first."""
         return newest_first(self._book.shown.values())
@@ -194,6 +216,24 @@ class RaceEngine:
 
     def cars(self, now_us: int | None = None) -> list[CarDetail]:
         return [self.car_detail(row.number, now_us) for row in self._core.standings()]
+
+    def team_outlook(self, number: str, now_us: int) -> TeamOutlook:
+        """Car ``number``'s pit wall at ``now_us``: stint against the limit, drivers
+        against the rules, pit window, stops, open incidents (``KeyError`` if not entered)."""
+        detail = self.car_detail(number, now_us)
+        row = next((r for r in self._core.standings() if r.number == number), None)
+        if row is None:
+            raise KeyError(number)
+        return team_outlook(
+            detail,
+            row,
+            self._config.rules,
+            self.status(),
+            self.incidents(),
+            lambda name: self.driver_change_refusal(number, name, now_us),
+            lambda name: self.rest_until(number, name, now_us),
+            now_us,
+        )
 
     def incidents(self) -> list[Incident]:
         """Every incident (the rule set's proposals included), in the order reported; the

@@ -149,6 +149,7 @@ def _void(core: SessionCore, event: LapVoided) -> list[OutEvent]:
     if car.lap_records[event.lap - 1].voided:
         return [_refused(event, Refusal.ALREADY_VOIDED, event.number)]
     car.void(event.lap, event.reason)
+    core.voids += 1
     core.invalidate()
     core.endurance.touch(car.number)
     return [LapVoidRecorded(car.number, event.lap, event.at_us, car.best_lap_us)]

@@ -332,8 +332,13 @@ async def _write(db: AsyncSession, event_id: int, cars: list[_Car]) -> tuple[int
     rows: list[tuple[_Car, CarRow]] = []
     for car in cars:
         row = existing.get(car.number) or CarRow(event_id=event_id, number=car.number)
+        kept = row.class_note if (row.class_note or "").startswith("by hand") else None
+        same_class = row.id is not None and row.class_id == classes[car.class_name].id
         row.class_id, row.team = classes[car.class_name].id, car.team
-        row.pi, row.class_note = car.pi, car.class_note
+        # a class set by hand keeps its note while the car stays in that class (a change
+        # of team or transponder says nothing about why it is classed so)
+        row.pi = car.pi
+        row.class_note = car.class_note or (kept if same_class else None)
         row.other_class = None if car.other is None else ":".join(car.other)
         db.add(row)
         rows.append((car, row))

@@ -111,6 +111,8 @@ def _reason_of(late: list[InputEvent]) -> tuple[str, str]:
 
 
 ALL_CHANNELS = frozenset({"public", "control", "pit", "stewards"})
+# a team's pit wall, one channel per car watched ("team:7"): public, rendered with "public"
+TEAM_CHANNEL = "team:"
 CONTROL_ONLY = frozenset({"control"})
 
 
@@ -859,7 +861,7 @@ class RaceService:
             await asyncio.sleep(interval_s)
             now = self.clock.now_us()
             beat = self._heartbeat(now)
-            for name in ALL_CHANNELS:
+            for name in self._with_teams(ALL_CHANNELS):
                 self.hub.channel(name).heartbeat(now, beat)
 
     async def run_publisher(self) -> None:
@@ -889,6 +891,7 @@ class RaceService:
         A channel nobody watches is not rendered, only marked stale; ``refresh`` renders
         it when its first viewer arrives.
         """
+        channels = self._with_teams(channels)
         if self.rmonitor is not None and "public" in channels:
             now = self.clock.now_us()
             laps, self._laps = self._laps, []
@@ -900,9 +903,16 @@ class RaceService:
         self._render(watched)
 
     def refresh(self, channel: str) -> None:
-        """Bring a stale channel's snapshot up to date (before a viewer subscribes)."""
-        if channel in self._stale:
+        """Bring a stale (or never rendered) channel's snapshot up to date (before a
+        viewer subscribes)."""
+        if channel in self._stale or not self.hub.channel(channel).snapshot:
             self._render(frozenset({channel}))
+
+    def _with_teams(self, channels: frozenset[str]) -> frozenset[str]:
+        """``channels`` and, with "public", the team channels (what spectators see)."""
+        if "public" not in channels:
+            return channels
+        return channels | {name for name in self.hub.channels if name.startswith(TEAM_CHANNEL)}
 
     def _render(self, channels: frozenset[str]) -> None:
         self._stale -= channels

@@ -62,8 +62,11 @@ async def counted_results(db: AsyncSession, loaded: series.Series) -> list[Count
                 if latest is None or not latest.official:
                     continue
                 entries = tuple(_entry(row) for row in rows_of(latest.rows))
-                # the stewards' On the Move is one award per class and session: the race's
-                held = awards if kind == "endurance" else ()
+                # the stewards' On the Move is one award per class and session: the race's;
+                # an award for a car not in that class of these results (its class changed
+                # since) does not score rather than break the standings
+                ran = {(entry.car_class, entry.number) for entry in entries}
+                held = tuple(a for a in awards if a in ran) if kind == "endurance" else ()
                 counted.append(CountedResult(event_name, label, kind, order, entries, held))
     return counted
 

@@ -21,8 +21,10 @@ from server.service.fanout import View
 from server.web.car_page import car_channels
 from server.web.control_views import messages_view
 from server.web.live_render import page_view
+from server.web.live_table import track_columns
 from server.web.pit_views import PIT_MESSAGES, called_in, car_marks, pit_context
 from server.web.stewards_views import queue_view, with_decisions
+from server.web.team_page import render_teams
 from server.web.views import control_context, live_context
 from timing_adapters.adapter import DecoderState
 
@@ -57,10 +59,15 @@ def session_rules(race: RaceService) -> RuleSet:
 def live(race: RaceService) -> dict[str, Any]:
     engine = race.engine
     rows = race.standings()
+    sectors, pit_columns = track_columns(
+        [(loop.role, loop.sector) for loop in race.mapper.loops.values()]
+    )
     context = live_context(
         event_name=race.event_name,
         status=race.status(),
         rows=rows,
+        sectors=sectors,
+        pit_columns=pit_columns,
         server_now_us=race.clock.now_us(),
         clock_rate=race.clock.rate,
         messages=()
@@ -234,6 +241,7 @@ def render_channels(
         out["pit"] = pit_message(renderer, race)
     if "stewards" in channels:
         out["stewards"] = stewards_message(renderer, race)
+    out.update(render_teams(renderer, race, channels))  # the teams' pit walls being watched
     return out
 
 

@@ -6,7 +6,9 @@ service's public channel: the same snapshot, the same numbered updates, forwarde
 they are. ``/live`` is the race service's page with the blocks of that snapshot put in
 (the page rendered with no session, each block of it replaced by the snapshot's), so a
 phone sees the standings before its websocket opens; ``/ws/live`` streams the channel
-(``stream_channel``, the race service's own code); ``/static`` the same files. Any number
+(``stream_channel``, the race service's own code); ``/static`` the same files;
+``/results/{id}`` and the whole exports of each results version as the race service
+rendered them into Redis (``server.web.results_publish``). Any number
 of edges can run behind a load balancer; a restart of one only makes its spectators
 reconnect (the browser does by itself) and a restart of the race service goes unseen
 (the updates pause, then continue with the next number).
@@ -18,9 +20,12 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Annotated, Literal
 
-from fastapi import FastAPI, WebSocket
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from fastapi import FastAPI, HTTPException, Query, WebSocket
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 from starlette.middleware.gzip import GZipMiddleware
 
 from server.service.hub import Hub
@@ -28,6 +33,7 @@ from server.service.redis_relay import RedisMirror
 from server.web.contexts import LIVE_BLOCKS
 from server.web.live_render import block_of
 from server.web.rendering import Renderer
+from server.web.results_publish import MEDIA_TYPES, edge_results
 from server.web.routes.websockets import stream_channel
 from server.web.static_files import VersionedStaticFiles
 from server.web.views import live_context
@@ -54,6 +60,10 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
     renderer = Renderer()
     hub = Hub()
     mirror = RedisMirror(redis_url, prefix, hub)
+    # bytes, not text: the results hash holds PDFs (server.web.results_publish)
+    results_redis: Redis = Redis.from_url(
+        redis_url, client_name=f"{prefix}:edge-results", socket_connect_timeout=2.0
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,6 +75,7 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await following
             await mirror.close()
+            await results_redis.aclose()
 
     app = FastAPI(title="racecontrol edge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.mirror = mirror
@@ -89,6 +100,37 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
             "spectators": len(mirror.channel.subscribers),
         }
         return JSONResponse(body, status_code=200 if mirror.connected else 503)
+
+    async def published(session_id: int, part: str, version: int | None, kind: str) -> Response:
+        try:
+            data = await edge_results(results_redis, prefix, session_id, part, version, kind)
+        except RedisError as exc:
+            raise HTTPException(503, "results are not reachable on this edge now") from exc
+        if data is None:
+            what = "results" if version is None else f"results version {version}"
+            raise HTTPException(404, f"session {session_id} has no {what} published")
+        return Response(data, media_type=MEDIA_TYPES[kind])
+
+    @app.get("/results/{session_id}")
+    async def results_page(
+        session_id: int, version: Annotated[int | None, Query(ge=1)] = None
+    ) -> Response:
+        """The race service's results page of the version, as it published it."""
+        return await published(session_id, "race", version, "html")
+
+    @app.get("/api/v1/sessions/{session_id}/results")
+    async def results_export(
+        session_id: int,
+        format: Literal["json", "csv", "pdf"] = "json",
+        version: Annotated[int | None, Query(ge=1)] = None,
+        part: Literal["race", "sprint"] = "race",
+        class_: Annotated[str | None, Query(alias="class", max_length=100)] = None,
+    ) -> Response:
+        """A version's export as the race service published it (whole: one class's
+        export is the race service's own route)."""
+        if class_ is not None:
+            raise HTTPException(404, "one class's results are served by the race service")
+        return await published(session_id, part, version, format)
 
     @app.websocket("/ws/live")
     async def ws_live(websocket: WebSocket) -> None:

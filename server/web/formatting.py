@@ -110,6 +110,14 @@ def format_seconds_ago(us: int | None) -> str:
     return "" if us is None else f"{max(us, 0) // US_PER_S} s"
 
 
+def format_minutes_seconds(us: int | None) -> str:
+    """A pit-lane time, whole seconds truncated: "0:42", "3:05", "62:10"; "" for None."""
+    if us is None:
+        return ""
+    seconds = max(us, 0) // US_PER_S
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
 def format_minutes(us: int | None) -> str:
     """A wait, rounded up to the minute: "in 1 min", "in 42 min", "in 1 h 05 min"."""
     if us is None:

@@ -6,7 +6,7 @@ id="standings">`` and its ``<tr id="car-7">`` rows) is cut into its frame and it
 The cut is checked: frame and rows put back together are the block, byte for byte, else
 the block stays whole (bigger updates, never wrong ones). Each block and row gets a key:
 its HTML without what ``live.js`` ticks by itself between two messages (the text of the
-race clock, stint clocks and ages, and the server timestamps), so a render a second
+race clock, stint clocks, ages and countdowns, and the server timestamps), so a render a second
 later, with nothing else changed, sends nothing. ``server.service.fanout`` compares the
 keys and sends what changed.
 """
@@ -28,12 +28,19 @@ _TABLE_TAG = re.compile(r"<(?:t[dhr]|table|tbody|thead)\b")
 _CELL = re.compile(r"<t[dh]\b[^>]*>.*?</t[dh]>\n?", re.S)
 # what the browser ticks from the server's timestamps (live.js (a) and (d))
 _TICKED_TEXT = re.compile(
-    r'(<[a-z]+\b[^>]*\s(?:data-clock(?=[\s>])|data-st="|data-since-us=")[^>]*>)[^<]*'
+    r'(<[a-z]+\b[^>]*\s(?:data-clock(?=[\s>])|data-st="|data-since-us="|data-until-us=")'
+    r"[^>]*>)[^<]*"
 )
 _SERVER_NOW = re.compile(r' data-server-now-us="[^"]*"')
 
 
-_TICKED_MARKS = ("data-clock", "data-st=", "data-since-us=", "data-server-now-us=")
+_TICKED_MARKS = (
+    "data-clock",
+    "data-st=",
+    "data-since-us=",
+    "data-until-us=",
+    "data-server-now-us=",
+)
 
 
 def change_key(html: str) -> str:

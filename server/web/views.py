@@ -61,6 +61,7 @@ from server.web.formatting import (
     heartbeat_html,
     row_dom_id,
 )
+from server.web.live_table import table_view
 from server.web.stewards_views import penalties_view
 
 __all__ = [
@@ -266,15 +267,24 @@ def live_context(
     sprint: SprintClassification | None = None,
     max_stint_us: int | None = None,
     tz: tzinfo | None = None,
+    sectors: int = 0,
+    pit_columns: bool = False,
 ) -> dict[str, Any]:
     """Everything ``live.html`` renders (page and fragments): spectators see names and
-    numbers only (drivers, teams, cars), never who in race control did what."""
+    numbers only (drivers, teams, cars), never who in race control did what. ``sectors``
+    and ``pit_columns``: the track's sector and pit loops (``live_table.track_columns``)."""
+    views = standings_view(rows, server_now_us=server_now_us, max_stint_us=max_stint_us)
+    kind = None if status is None else status.kind
+    table = table_view(
+        rows, views, kind, now_us=server_now_us, sectors=sectors, pit_columns=pit_columns
+    )
     return {
         "page": "live",
         "ws_url": "/ws/live",
         "event_name": event_name,
         "session": None if status is None else session_view(status, server_now_us, clock_rate),
-        "rows": standings_view(rows, server_now_us=server_now_us, max_stint_us=max_stint_us),
+        "rows": views,
+        "table": table,
         "server_now_us": server_now_us,
         "clock_rate": clock_rate,
         "ticker": messages_view(messages, LIVE_MESSAGES, tz),

@@ -7,13 +7,11 @@ Needs RACECONTROL_TEST_REDIS_URL (a Redis 7); every key is under a prefix of thi
 
 from __future__ import annotations
 
-import os
-import uuid
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 
 import httpx
-import pytest
 from redis.asyncio import Redis
 
 from server.engine.events import PassingDetected
@@ -28,30 +26,15 @@ from tests.fixtures.app_server import (
 )
 from tests.fixtures.browser import SQLITE_DB, race_databases
 from tests.fixtures.edges import Spectator, running_edge
+from tests.fixtures.redis_keys import REDIS_URL, needs_redis
 from timing_adapters.clock import ManualClock
 
-REDIS_URL = os.environ.get("RACECONTROL_TEST_REDIS_URL")
-needs_redis = pytest.mark.skipif(not REDIS_URL, reason="set RACECONTROL_TEST_REDIS_URL")
 S = 1_000_000
 START_US = 1_781_352_000_000_000
 CARS = [str(n) for n in range(1, 21)]
 ENTRIES = "number,class,team,drivers,transponder\n" + "".join(
     f"{n},{'A' if int(n) % 2 else 'B'},Team {n},Driver {n},{1000 + int(n)}\n" for n in CARS
 )
-
-
-@pytest.fixture
-async def prefix() -> AsyncIterator[str]:
-    name = f"rc-test-{uuid.uuid4().hex[:12]}"
-    yield name
-    assert REDIS_URL is not None
-    client = Redis.from_url(REDIS_URL)
-    try:
-        keys = [k async for k in client.scan_iter(match=f"{name}:*")]
-        if keys:
-            await client.delete(*keys)
-    finally:
-        await client.aclose()
 
 
 def expected(srv: RunningServer) -> list[tuple[str, int]]:
@@ -67,12 +50,19 @@ async def burst(srv: RunningServer, clock: ManualClock, laps: int) -> None:
             await srv.race.submit(PassingDetected(clock.now_us(), str(1000 + int(number)), "d"))
 
 
-async def kill_clients(prefix: str) -> int:
+async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
+    """Waits, bounded, for something an HTTP probe sees."""
+    async with asyncio.timeout(timeout_s):
+        while not await check():  # noqa: ASYNC110 - another process changes it
+            await asyncio.sleep(0.05)
+
+
+async def kill_clients(redis_prefix: str) -> int:
     """Close every Redis connection of this test's relay and edges (CLIENT KILL ID)."""
     assert REDIS_URL is not None
     admin = Redis.from_url(REDIS_URL, decode_responses=True)
     try:
-        ours = [c for c in await admin.client_list() if c.get("name", "").startswith(prefix)]
+        ours = [c for c in await admin.client_list() if c.get("name", "").startswith(redis_prefix)]
         for client in ours:
             await admin.execute_command("CLIENT", "KILL", "ID", client["id"])
         return len(ours)
@@ -82,12 +72,16 @@ async def kill_clients(prefix: str) -> int:
 
 @needs_redis
 @race_databases(SQLITE_DB)
-async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, prefix: str) -> None:
+async def test_spectators_on_two_edges_follow_the_race_service(
+    db_url: str, redis_prefix: str
+) -> None:
     assert REDIS_URL is not None
     token = await prepare_database(db_url, ENTRIES, "Edge Cup")
     clock = ManualClock(START_US)
     async with (
-        running_server(db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=prefix) as srv,
+        running_server(
+            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
+        ) as srv,
         srv.client() as api,
         AsyncExitStack() as stack,
     ):
@@ -97,7 +91,7 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
         )
         assert created.status_code == 201, created.text
         await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
-        edge_b = await stack.enter_async_context(running_edge(REDIS_URL, prefix))
+        edge_b = await stack.enter_async_context(running_edge(REDIS_URL, redis_prefix))
         on_b = await stack.enter_async_context(Spectator(edge_b.ws_url))
         port_a = free_port()
         on_a = await stack.enter_async_context(Spectator(f"ws://127.0.0.1:{port_a}/ws/live"))
@@ -106,7 +100,7 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
             want = expected(srv)
             return on_a.standings() == want and on_b.standings() == want
 
-        async with running_edge(REDIS_URL, prefix, port_a) as edge_a:
+        async with running_edge(REDIS_URL, redis_prefix, port_a) as edge_a:
             await burst(srv, clock, laps=3)
             await wait_until(both_follow, 30)
             assert expected(srv)[0][1] == 2 and len(expected(srv)) == len(CARS)
@@ -122,7 +116,7 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
         # edge A is down while the race goes on; it starts again on the same port
         await burst(srv, clock, laps=2)
         await wait_until(lambda: on_b.standings() == expected(srv), 30)
-        async with running_edge(REDIS_URL, prefix, port_a) as edge_a:
+        async with running_edge(REDIS_URL, redis_prefix, port_a) as edge_a:
             await wait_until(both_follow, 30)
             assert on_a.connections == connections + 1
             assert expected(srv)[0][1] == 4
@@ -130,7 +124,7 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
             # every Redis connection of the relay and the edges is dropped: they reconnect,
             # the edges resume from the last stream id they read, and nobody reloads
             reloads = (edge_a.mirror.reloads, edge_b.mirror.reloads)
-            assert await kill_clients(prefix) >= 3
+            assert await kill_clients(redis_prefix) >= 3
             await burst(srv, clock, laps=2)
             await wait_until(both_follow, 30)
             assert expected(srv)[0][1] == 6
@@ -140,8 +134,8 @@ async def test_spectators_on_two_edges_follow_the_race_service(db_url: str, pref
             assert REDIS_URL is not None
             client = Redis.from_url(REDIS_URL, decode_responses=True)
             try:
-                assert await client.exists(snapshot_key(prefix, "public"))
-                assert await client.xlen(stream_key(prefix, "public")) > 0
+                assert await client.exists(snapshot_key(redis_prefix, "public"))
+                assert await client.xlen(stream_key(redis_prefix, "public")) > 0
             finally:
                 await client.aclose()
 
@@ -158,3 +152,70 @@ async def test_an_edge_without_redis_serves_the_page_and_says_it_is_stale() -> N
         page = await phone.get("/live")
         assert page.status_code == 200 and "No session yet" in page.text
         assert edge.mirror.channel.seq == 0  # nothing to show, nothing invented
+
+
+@needs_redis
+@race_databases(SQLITE_DB)
+async def test_edges_serve_each_results_version_as_the_race_service_published_it(
+    db_url: str, redis_prefix: str
+) -> None:
+    assert REDIS_URL is not None
+    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
+    clock = ManualClock(START_US)
+    async with (
+        running_server(
+            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
+        ) as srv,
+        srv.client() as api,
+        running_edge(REDIS_URL, redis_prefix) as edge,
+        httpx.AsyncClient(base_url=edge.base_url) as phone,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 60},
+        )
+        sid = created.json()["id"]
+        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+        missing = await phone.get(f"/results/{sid}")
+        assert missing.status_code == 404 and "no results published" in missing.json()["detail"]
+        await burst(srv, clock, laps=2)
+        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "checkered"})
+        await burst(srv, clock, laps=1)  # each car takes the flag: the race has ended
+        assert srv.race.engine is not None and srv.race.engine.status().finished
+
+        async def published() -> bool:  # the publisher looks every 2 s
+            return (await phone.get(f"/results/{sid}")).status_code == 200
+
+        await eventually(published)
+        page = await phone.get(f"/results/{sid}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        own = await api.get(f"/results/{sid}")
+        assert page.text == own.text  # the race service's page, as it rendered it
+        assert all(f"Team {n}" in page.text for n in CARS)
+
+        exported = (await phone.get(f"/api/v1/sessions/{sid}/results")).json()
+        assert exported == (await api.get(f"/api/v1/sessions/{sid}/results")).json()
+        assert (exported["version"], exported["official"]) == (1, False)
+        csv = await phone.get(f"/api/v1/sessions/{sid}/results?format=csv&version=1")
+        assert csv.text == (await api.get(f"/api/v1/sessions/{sid}/results?format=csv")).text
+        pdf = await phone.get(f"/api/v1/sessions/{sid}/results?format=pdf")
+        assert pdf.headers["content-type"] == "application/pdf" and pdf.content[:5] == b"%PDF-"
+
+        # signed official: the edges follow
+        signed = await api.post(f"/api/v1/sessions/{sid}/official", json={"note": "checked"})
+        assert signed.status_code == 200, signed.text
+
+        async def official() -> bool:
+            body = (await phone.get(f"/api/v1/sessions/{sid}/results")).json()
+            return bool(body["official"])
+
+        await eventually(official)
+        assert (await phone.get(f"/results/{sid}")).text == (await api.get(f"/results/{sid}")).text
+
+        # what an edge cannot answer, it says so (never a 500)
+        assert (await phone.get(f"/results/{sid}?version=9")).status_code == 404
+        assert (await phone.get(f"/results/{sid}?version=0")).status_code == 422
+        one_class = await phone.get(f"/api/v1/sessions/{sid}/results?class=A")
+        assert one_class.status_code == 404 and "race service" in one_class.json()["detail"]
+        assert (await phone.get(f"/api/v1/sessions/{sid}/results?format=xml")).status_code == 422
+        assert (await phone.get("/results/99999999999999999999")).status_code == 404

@@ -131,6 +131,14 @@ async def test_the_championship_follows_the_official_results(db_url: str) -> Non
         assert [(t["place"], t["number"]) for t in trophies["trophies"]] == [
             (1, "3"), (2, "2"), (3, "1"),
         ]  # fmt: skip
+        trophy_csv = await web.get("/api/v1/series/IMG 2027/trophies?event=Autumn&format=csv")
+        assert trophy_csv.text.splitlines() == [
+            "session,class,place,number,team,drivers",
+            "Race,A,1,3,Green,Dan", "Race,A,2,2,Blue,Cat", "Race,A,3,1,Red,Ann; Bob",
+        ]  # fmt: skip
+        assert (
+            'filename="IMG 2027-Autumn-trophies.csv"' in trophy_csv.headers["content-disposition"]
+        )
         page = await web.get("/series/IMG 2027")
         assert page.status_code == 200 and "Cat" in page.text and "Fast Five" in page.text
         driver = await web.get("/series/IMG 2027/drivers/Dan")
@@ -146,3 +154,27 @@ async def test_the_championship_follows_the_official_results(db_url: str) -> Non
             assert answer.status_code == 404, (bad, answer.text)
             assert answer.json()["detail"]
         assert (await web.get(f"{url}?by=car")).status_code == 422
+
+
+async def test_an_award_to_a_car_no_longer_in_that_class_does_not_score(db_url: str) -> None:
+    """On the Move was given to #2 in class A; its class was changed by hand since, so the
+    official results have no #2 in A: the award does not score and the standings stand."""
+    spring = await store(db_url, "Spring", [row("1", 1), row("3", 2)], official=True)
+    engine = create_engine(db_url)
+    try:
+        async with sessionmaker(engine)() as db:
+            await series.create_series(db, "Stale")
+            await series.add_event(db, "Stale", "Spring")
+            await series.award_on_the_move(db, spring, "A", "2", "steward")
+            token = await repository.create_token(db, "control", "stale award")
+    finally:
+        await engine.dispose()
+    async with (
+        running_server(db_url, token) as srv,
+        httpx.AsyncClient(base_url=srv.base_url) as web,
+    ):
+        answer = await web.get("/api/v1/series/Stale/standings")
+        assert answer.status_code == 200, answer.text
+        # #1 first of 2: 2 + winner 1; #3 last finisher 1; nobody has On the Move
+        assert points(answer.json()) == [(1, "Ann", 3, 1), (2, "Bob", 3, 1), (3, "Dan", 1, 0)]
+        assert (await web.get("/series/Stale")).status_code == 200

@@ -75,6 +75,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /api/v1/sessions/{session_id}/official": CONTROL_OR_STEWARD,
     "GET /api/v1/sessions/{session_id}/grid": EVERYONE,
     "GET /live/sessions/{session_id}/grid": EVERYONE,
+    "GET /live/sessions": EVERYONE,  # the event's sessions, results and grids
+    "GET /live/teams/{number}": EVERYONE,  # a team's pit wall, read-only
     "GET /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
     "POST /api/v1/sessions/{session_id}/incidents": CONTROL_OR_STEWARD,
     "POST /api/v1/sessions/{session_id}/laps/void": CONTROL_OR_STEWARD,
@@ -91,9 +93,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /control/event/sessions/{session_id}/time": CONTROL,
     "POST /control/event/entries": CONTROL,
     "POST /control/event/entries/upload": CONTROL,
+    "POST /control/event/entries/class": CONTROL,
+    "POST /control/event/series": CONTROL,
+    "POST /control/event/series/classes": CONTROL,
+    "POST /control/event/series/classes/upload": CONTROL,
+    "POST /control/event/series/equivalency": CONTROL,
+    "POST /control/event/series/equivalency/upload": CONTROL,
+    "POST /control/event/series/events": CONTROL,
+    # On the Move is a steward's award: the chief steward, or race control on their word
+    "POST /control/event/series/award": CONTROL_OR_STEWARD,
     "GET /static": EVERYONE,
     "GET /api/v1/sessions": EVERYONE,
     "GET /api/v1/sessions/{session_id}/standings": EVERYONE,
+    "GET /api/v1/sessions/{session_id}/charts": EVERYONE,
+    "GET /live/charts": EVERYONE,
     # logins: anyone may try (a forged cookie too: a login replaces it)
     "POST /login": EVERYONE,
     "POST /login/pin": EVERYONE,
@@ -133,6 +146,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /pit/out": PIT,
     # websockets (a browser's: the login cookie, never a bearer token)
     "WS /ws/live": EVERYONE,
+    "WS /ws/live/teams/{number}": EVERYONE,
+    "WS /ws/charts": EVERYONE,
     "WS /ws/control": CONTROL_SOCKET,
     "WS /ws/pit": PIT_SOCKET,
 }

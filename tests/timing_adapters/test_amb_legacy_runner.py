@@ -11,6 +11,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 
+from tests.fixtures.loopback import scripted_server as tiny_server
+from tests.fixtures.loopback import until
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.amb_legacy import ILAP_INIT, AmbLegacyRunner, Init, Passing, Status, encode
 
@@ -36,29 +38,6 @@ class Collector:
     @property
     def numbers(self) -> list[int | None]:
         return [d.passing_number for d in self.detections]
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def tiny_server(handler: Handler) -> AsyncIterator[int]:
-    """A one-purpose asyncio server on a free loopback port; yields the port."""
-
-    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await handler(reader, writer)
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1]
 
 
 @contextlib.asynccontextmanager

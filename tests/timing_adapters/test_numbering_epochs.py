@@ -9,6 +9,8 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from tests.fixtures.loopback import scripted_server as tiny_server
+from tests.fixtures.loopback import until
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.server import P3Emulator
 from timing_adapters.p3 import P3Decoder, Passing, Resend, encode
@@ -21,30 +23,7 @@ def passing(n: int, at_s: float, chip: int = 4242) -> Passing:
     return Passing(passing_number=n, transponder=chip, rtc_time_us=int(at_s * S))
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
-
-
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-@contextlib.asynccontextmanager
-async def tiny_server(handler: Handler) -> AsyncIterator[int]:
-    """A one-purpose asyncio server on a free loopback port; yields the port."""
-
-    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await handler(reader, writer)
-        except ConnectionError:
-            pass  # the runner hung up
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1]
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.fixtures.loopback import scripted_server
 from timing_adapters.adapter import DecoderState
 from timing_adapters.reconnect import ReconnectingRunner, Silence
 from timing_adapters.transport import open_stream
@@ -72,9 +73,8 @@ async def test_counters_carry_across_connections_and_each_link_is_closed() -> No
         if state.disconnects >= 3:
             done.set()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    async with server:
-        runner = _ToyRunner(server.sockets[0].getsockname()[1], on_state)
+    async with scripted_server(serve) as port:
+        runner = _ToyRunner(port, on_state)
         await _run_until(runner, done)
     state = runner.state
     assert (state.connects, state.disconnects, runner.closed) == (3, 3, 3)
@@ -147,9 +147,8 @@ async def test_the_shared_watchdog_fires_after_silence_and_the_protocol_timer_be
         if state.disconnects >= 1:
             done.set()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    async with server:
-        runner = _TimedToyRunner(server.sockets[0].getsockname()[1], on_state)
+    async with scripted_server(serve) as port:
+        runner = _TimedToyRunner(port, on_state)
         await _run_until(runner, done)
     state = runner.state
     assert greetings[0] == b"hello" and runner.greeted >= 1

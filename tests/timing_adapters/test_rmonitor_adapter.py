@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests.fixtures.loopback import scripted_server as feed_server
+from tests.fixtures.loopback import until
 from timing_adapters.adapter import DecoderState, Detection
 from timing_adapters.rmonitor.adapter import RMonitorAdapter, parse_rmonitor_url
 from timing_adapters.rmonitor.feed_state import FeedStanding
@@ -35,40 +37,6 @@ FEED = (
     b'$L,"22X","P1","PIT IN","06/14/2025","13:01:05.125"\r\n'
     b'$G,2,"22",,\r\n'
 )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def feed_server(handler: Handler) -> AsyncIterator[int]:
-    """A scripted RMonitor feed on a free loopback port; yields the port."""
-
-    handlers: set[asyncio.Task[None]] = set()
-
-    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.add(task)
-        try:
-            await handler(reader, writer)
-        except ConnectionError:
-            pass
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
-    try:
-        async with server:
-            yield server.sockets[0].getsockname()[1]
-    finally:
-        # a handler still running would outlive the test's loop with its socket open
-        for task in handlers:
-            task.cancel()
-        await asyncio.gather(*handlers, return_exceptions=True)
 
 
 class Collector:

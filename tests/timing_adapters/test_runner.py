@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
+from tests.fixtures.loopback import scripted_server as tiny_server
+from tests.fixtures.loopback import until
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
@@ -27,29 +29,6 @@ Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]
 def passing(n: int, transponder: int | None = None) -> Passing:
     chip = 1000 + n if transponder is None else transponder
     return Passing(passing_number=n, transponder=chip, rtc_time_us=n * 1_000)
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
-
-
-@contextlib.asynccontextmanager
-async def tiny_server(handler: Handler) -> AsyncIterator[int]:
-    """A one-purpose asyncio server on a free loopback port; yields the port."""
-
-    async def wrapped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            await handler(reader, writer)
-        except ConnectionError:
-            pass  # the runner hung up: that is what several tests are about
-        finally:
-            writer.close()
-
-    server = await asyncio.start_server(wrapped, "127.0.0.1", 0)
-    async with server:
-        yield server.sockets[0].getsockname()[1]
 
 
 @contextlib.asynccontextmanager

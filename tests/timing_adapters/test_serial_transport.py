@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import os
 import tty
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.fixtures.loopback import until
 from timing_adapters.p3 import P3Decoder, Passing, Resend, Status, encode
 from timing_adapters.runner import DecoderRunner
 from timing_adapters.serial_transport import (
@@ -61,12 +62,6 @@ def cable() -> Iterator[Cable]:
         yield c
     finally:
         c.unplug()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager

@@ -130,7 +130,7 @@ def test_the_split_is_lossless_and_keys_leave_out_ticked_text() -> None:
     assert [r.id for r in standings.rows][:1] == ["car-1"] and len(standings.rows) == 60
     assert '<tr id="car-' not in standings.html
     assert standings.whole().count('<tr id="car-') == 60
-    assert all(len(r.parts) == 12 for r in standings.rows)  # tr, 10 cells, /tr
+    assert all(len(r.parts) == 14 for r in standings.rows)  # tr, 12 cells, /tr
     header = next(b for b in view.blocks if b.id == "session-header")
     assert "data-server-now-us" in header.html and "data-server-now-us" not in header.key
     assert change_key('<time class="clock" data-clock data-mode="x">1:00:00</time>') == (

@@ -39,6 +39,7 @@ from server.service.race_service import NoActiveSession, RaceService
 from server.web import actions
 from server.web.auth import ActorDep, ControlRole, RoleDep, TimingRole
 from server.web.car_views import car_detail_view, crossings_view, gaps_view, snapshots_view
+from server.web.chart_views import car_timeline_of
 from server.web.control_views import messages_view
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import EngineDep, RaceDep, StateDep
@@ -401,7 +402,8 @@ async def car_detail(
     except KeyError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"car {number} is not entered") from exc
     view = car_detail_view(detail, state.race.status(), now)
-    return HTMLResponse(state.renderer.page("_car_detail.html", {"car": view}))
+    context = {"car": view, "timeline": car_timeline_of(engine, detail, now)}
+    return HTMLResponse(state.renderer.page("_car_detail.html", context))
 
 
 @router.get("/crossings")

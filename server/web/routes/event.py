@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile, status
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +27,7 @@ from server.engine.events import SessionKind
 from server.engine.lengths import allowed_minutes, length_refusal
 from server.engine.rules import PRESETS, preset
 from server.service.entries_import import COLUMNS, EntriesImportError, import_entries
+from server.service.series_settings import series_panel
 from server.web.auth import ActorDep, ControlRole, RoleDep
 from server.web.deps import DbDep, StateDep
 from server.web.state import AppState
@@ -35,13 +36,15 @@ router = APIRouter(prefix="/control/event", include_in_schema=False)
 Text = Annotated[str, Form(min_length=1, max_length=200)]
 
 
-async def _page(
+async def render_page(
     state: AppState,
     db: AsyncSession,
     event: str,
     message: str | None,
     error: str | None,
     code: int = 200,
+    *,
+    chosen_series: str = "",
 ) -> HTMLResponse:
     race = state.race
     sessions = []
@@ -67,17 +70,25 @@ async def _page(
         "message": message,
         "error": error,
         "limits": {kind.value: allowed_minutes(kind, preset("img")) for kind in SessionKind},
+        # the season's settings (docs/season.md): server/web/routes/event_series.py
+        **await series_panel(db, event, chosen_series),
     }
     return HTMLResponse(state.renderer.page("control_event.html", context), status_code=code)
 
 
 @router.get("")
 async def event_page(
-    state: StateDep, db: DbDep, role: RoleDep, event: str = "", message: str | None = None
+    state: StateDep,
+    db: DbDep,
+    role: RoleDep,
+    event: Annotated[str, Query(max_length=200)] = "",
+    message: Annotated[str | None, Query(max_length=2000)] = None,
+    series: Annotated[str, Query(max_length=100)] = "",
 ) -> Response:
     if role != "control":
         return RedirectResponse("/login?next=/control/event", status_code=303)
-    return await _page(state, db, event or state.race.event_name, message, None)
+    event = event or state.race.event_name
+    return await render_page(state, db, event, message, None, chosen_series=series)
 
 
 def _back(event: str, message: str) -> RedirectResponse:
@@ -108,10 +119,10 @@ async def create_session(
         )
     except (KeyError, ValueError) as exc:
         bad = str(exc).strip("'\"")
-        return await _page(state, db, event, None, bad, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await render_page(state, db, event, None, bad, status.HTTP_422_UNPROCESSABLE_CONTENT)
     why = length_refusal(type, rule_set, length_minutes)
     if why is not None:
-        return await _page(state, db, event, None, why, status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await render_page(state, db, event, None, why, status.HTTP_422_UNPROCESSABLE_CONTENT)
     row = await repository.create_session(
         db, event, type.value, name, length_minutes, {"preset": rules}
     )
@@ -146,7 +157,9 @@ async def _import(state: AppState, db: AsyncSession, event: str, text: str, acto
     try:
         report = await import_entries(state.sessionmaker, text, event, on_imported=journal_changes)
     except EntriesImportError as exc:
-        return await _page(state, db, event, None, str(exc), status.HTTP_422_UNPROCESSABLE_CONTENT)
+        return await render_page(
+            state, db, event, None, str(exc), status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     await repository.audit(db, actor, "entries.edit", {"event": event, "report": str(report)})
     return _back(event, str(report))
 
@@ -166,7 +179,7 @@ async def upload_entries(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        return await _page(
+        return await render_page(
             state,
             db,
             event,

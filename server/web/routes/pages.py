@@ -32,16 +32,29 @@ from server.web.auth import (
 )
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
-from server.web.routes import cars, control, event, logins, pit, stewards_pages
+from server.web.routes import (
+    cars,
+    control,
+    event,
+    event_series,
+    logins,
+    pit,
+    sessions_list,
+    stewards_pages,
+    team,
+)
 from server.web.state import AppState
 
 log = logging.getLogger("racecontrol.web")
 router = APIRouter(include_in_schema=False)
 router.include_router(event.router)
+router.include_router(event_series.router)
 router.include_router(control.router)
 router.include_router(logins.router)
 router.include_router(pit.router)
 router.include_router(stewards_pages.router)
+router.include_router(team.router)
+router.include_router(sessions_list.router)
 router.include_router(cars.router)
 
 

@@ -13,13 +13,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
-from server.db import repository
 from server.service.race_service import ResultsRefused
-from server.service.results import COLUMNS, ResultsDocument, to_csv, to_json
+from server.service.results import ResultsDocument, to_csv, to_json
 from server.service.results_docs import load_document
 from server.service.results_pdf import to_pdf
 from server.web.auth import ActorDep, ControlOrStewardRole
 from server.web.deps import DbDep, RaceDep, StateDep
+from server.web.results_publish import results_page_html
 
 router = APIRouter(prefix="/api/v1", tags=["results"])
 pages = APIRouter(include_in_schema=False)
@@ -103,11 +103,6 @@ async def results_page(
 ) -> HTMLResponse:
     """The public results of a session: overall, then each class."""
     try:
-        doc = await load_document(db, session_id, version)
+        return HTMLResponse(await results_page_html(db, state.renderer, session_id, version))
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    classes = sorted({row.class_name for row in doc.rows})
-    by_class = {name: await load_document(db, session_id, doc.version, name) for name in classes}
-    session = await repository.get_session(db, session_id)
-    context = {"doc": doc, "columns": COLUMNS, "by_class": by_class, "session": session}
-    return HTMLResponse(state.renderer.page("results.html", context))

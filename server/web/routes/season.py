@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import HTMLResponse, Response
 
+from server.db.series import load_series
 from server.db.sessions import NotFound
 from server.season.standings import Credit, StandingRow
 from server.service.season import series_standings, series_trophies
@@ -115,13 +116,31 @@ async def standings_api(
 
 @router.get("/series/{name}/trophies", responses={404: {"description": "no such series"}})
 async def trophies_api(
-    name: Name, db: DbDep, event: Annotated[str, Query(min_length=1, max_length=200)]
-) -> dict[str, Any]:
-    """The top finishers of each class at ``event`` (the series' trophy depth)."""
+    name: Name,
+    db: DbDep,
+    event: Annotated[str, Query(min_length=1, max_length=200)],
+    format: Annotated[Literal["json", "csv"], Query()] = "json",
+) -> Any:
+    """The top finishers of each class at ``event`` (the series' trophy depth); JSON, or
+    CSV for the prize-giving."""
     try:
         listed = await series_trophies(db, name, event)
     except LookupError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["session", "class", "place", "number", "team", "drivers"])
+        for t in listed:
+            writer.writerow(
+                [t.session, t.car_class, t.place, t.number, t.team, "; ".join(t.drivers)]
+            )
+        filename = f"{_file(name)}-{_file(event)}-trophies.csv"
+        return Response(
+            out.getvalue(),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
     return {
         "series": name,
         "event": event,
@@ -145,8 +164,11 @@ async def series_page(
 ) -> HTMLResponse:
     everything = await _standings(db, name, by, None)
     chosen = class_name if class_name in everything else next(iter(everything), None)
+    loaded = await load_series(db, name)
     context = {
         "series": name,
+        "scheme": loaded.scheme,  # the legend says how points are scored
+        "events": [event for _id, event, _order in loaded.events],
         "by": by,
         "classes": list(everything),
         "chosen": chosen,

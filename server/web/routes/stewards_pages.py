@@ -56,6 +56,7 @@ async def stewards_page(state: StateDep, role: RoleDep) -> Response:
     if role not in CONTROL_OR_STEWARD_ROLES:
         return RedirectResponse("/login?next=/stewards", status_code=303)
     context = contexts.stewards(state.race, may_decide=role == "steward")
+    context["award_session_id"] = state.race.session_id  # On the Move (event_series.py)
     return HTMLResponse(state.renderer.page("stewards.html", context))
 
 

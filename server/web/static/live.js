@@ -84,6 +84,12 @@
     return Math.floor(s / 3600) + ":" + pad2(Math.floor(s / 60) % 60) + ":" + pad2(s % 60);
   }
 
+  // M:SS (a pit-lane time); same rule as formatting.format_minutes_seconds.
+  function formatMinSec(us) {
+    var s = Math.max(0, Math.floor(us / 1e6));
+    return Math.floor(s / 60) + ":" + pad2(s % 60);
+  }
+
   // Same wording as views.format_age.
   function formatAge(us) {
     var s = Math.max(0, Math.floor(us / 1e6));
@@ -124,6 +130,7 @@
       var format = ages[j].dataset.sinceFormat;
       var ageText = format === "s"
         ? Math.max(0, Math.floor(age / 1e6)) + " s" // views.format_seconds_ago
+        : format === "ms" ? formatMinSec(age) // formatting.format_minutes_seconds
         : format === "clock" ? formatClock(age) : formatAge(age);
       if (ages[j].textContent !== ageText) ages[j].textContent = ageText;
       var warnS = num(ages[j].dataset.warnAfterS);
@@ -489,6 +496,8 @@
     applyFilter();
     tickClocks();
     renderBadge();
+    // the page's own scripts (favourites.js) follow every swap and row-level update
+    body.dispatchEvent(new CustomEvent("rc:swapped"));
   }
 
   takeAnchor(body.dataset.serverNowUs); // the page itself was rendered at this server time
