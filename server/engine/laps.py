@@ -147,16 +147,24 @@ class CarTiming:
             self.best_at_us = at_us
         return lap
 
-    def void(self, lap_number: int) -> None:
-        """Void lap ``lap_number`` (validated by the caller): it stays a lap, but the best
-        lap is chosen again among the others (ties to the earliest)."""
+    def void(self, lap_number: int, reason: str = "") -> None:
+        """Void lap ``lap_number`` (validated by the caller): it stays a lap, but its time
+        and its sectors are no longer bests; the bests are chosen again among the others
+        (ties to the earliest)."""
         record = self.lap_records[lap_number - 1]
-        self.lap_records[lap_number - 1] = replace(record, voided=True)
+        self.lap_records[lap_number - 1] = replace(record, voided=True, void_reason=reason)
         self.best_lap_us = self.best_lap_number = self.best_at_us = None
+        self.best_sectors_us = [None] * len(self.best_sectors_us)
         for lap in self.lap_records:
-            if not lap.voided and (self.best_lap_us is None or lap.lap_time_us < self.best_lap_us):
+            if lap.voided:
+                continue
+            if self.best_lap_us is None or lap.lap_time_us < self.best_lap_us:
                 self.best_lap_us, self.best_lap_number = lap.lap_time_us, lap.lap
                 self.best_at_us = lap.at_us
+            for index, time_us in enumerate(lap.sectors_us[: len(self.best_sectors_us)]):
+                best = self.best_sectors_us[index]
+                if best is None or time_us < best:
+                    self.best_sectors_us[index] = time_us
 
     def lap_completed(self, lap: LapRecord) -> LapCompleted:
         return LapCompleted(

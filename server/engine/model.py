@@ -203,6 +203,7 @@ class LapRecord:
     # time of each sector (sector loop 1, 2, ... then the line); () without sector loops
     sectors_us: tuple[int, ...] = ()
     voided: bool = False  # race control voided its time (track limits): never a best lap
+    void_reason: str = ""  # why race control voided it (as given)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from server.engine.alerts import Alert, AlertBook, AlertKind, alert_id, newest_first
+from server.engine.car_laps import MarkedLap, marked_laps, session_bests
 from server.engine.charts import FlagPeriod, LapPoint, flag_periods, lap_points, new_points
 from server.engine.core import SessionCore
 from server.engine.corrections import effective, refusal
@@ -140,6 +141,12 @@ class RaceEngine:
     def laps_of(self, number: str) -> list[LapRecord]:
         """Completed laps of car ``number``; raises ``KeyError`` for a car not entered."""
         return list(self._core.cars[number].lap_records)
+
+    def car_laps(self, number: str) -> tuple[MarkedLap, ...]:
+        """Car ``number``'s laps with their personal and overall bests marked (lap and
+        sector times; voided laps never a best); ``KeyError`` for a car not entered."""
+        car = self._core.cars[number]
+        return marked_laps(car, session_bests(self._core.cars.values()))
 
     def chart_points(self, since: Mapping[str, int] | None = None) -> list[LapPoint]:
         """Every car's laps as chart points (``server.engine.charts``); with ``since``

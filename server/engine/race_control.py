@@ -148,7 +148,7 @@ def _void(core: SessionCore, event: LapVoided) -> list[OutEvent]:
         return [_refused(event, Refusal.NO_SUCH_LAP, event.number)]
     if car.lap_records[event.lap - 1].voided:
         return [_refused(event, Refusal.ALREADY_VOIDED, event.number)]
-    car.void(event.lap)
+    car.void(event.lap, event.reason)
     core.voids += 1
     core.invalidate()
     core.endurance.touch(car.number)

@@ -11,7 +11,8 @@ one JSON object of what changed, numbered by ``seq``::
      "b": {block id: html, split block id: [head, tail, container id]},
      "r": {row id: [parts]},              # new rows, or rows whose own tag changed
      "c": {row id: {part index: html}},   # the changed cells of the other rows
-     "o": {container id: [row ids]}}      # only when the order or the set of rows changed
+     "o": {container id: [row ids]},      # only when the order or the set of rows changed
+     "p": {container id: [row ids]}}      # new rows put first, the others kept in order
 
 A row travels as its parts: its opening tag, one part per cell, its closing tag (joined,
 they are the row), so a crossing that changes a car's interval sends that one cell.
@@ -109,6 +110,7 @@ class ViewState:
         rows: dict[str, list[str]] = {}
         cells: dict[str, dict[str, str]] = {}
         orders: dict[str, list[str]] = {}
+        firsts: dict[str, list[str]] = {}
         for block in view.blocks:
             old = self.blocks.get(block.id)
             if old is not None and old.key == block.key and old.container == block.container:
@@ -117,7 +119,11 @@ class ViewState:
                     for r in block.rows:
                         _compare(before.get(r.id), r, rows, cells)
                     ids = [r.id for r in block.rows]
-                    if ids != [r.id for r in old.rows]:
+                    kept = [r.id for r in old.rows]
+                    added = len(ids) - len(kept)
+                    if ids != kept and added > 0 and kept and ids[added:] == kept:
+                        firsts[block.container] = ids[:added]  # a list that grows at the top
+                    elif ids != kept:
                         orders[block.container] = ids
                 continue
             blocks[block.id] = block.wire()
@@ -129,7 +135,7 @@ class ViewState:
         if first:
             self.seq += 1
             return self.snapshot()
-        if not (blocks or rows or cells or orders):
+        if not (blocks or rows or cells or orders or firsts):
             return None
         self.seq += 1
         message = {"seq": self.seq, "now": view.now_us}
@@ -141,6 +147,8 @@ class ViewState:
             message["c"] = cells
         if orders:
             message["o"] = orders
+        if firsts:
+            message["p"] = firsts
         return _dumps(message)
 
     def heartbeat(self, now_us: int) -> str:
@@ -184,6 +192,7 @@ class ViewState:
             new_rows: dict[str, Any] = dict(message.get("r", {}))
             new_cells: dict[str, Any] = dict(message.get("c", {}))
             orders: dict[str, list[str]] = dict(message.get("o", {}))
+            firsts: dict[str, list[str]] = dict(message.get("p", {}))
             rate = float(message.get("rate", self.rate))
         except (KeyError, TypeError, ValueError) as exc:
             raise BadUpdate(f"not an update: {exc}") from None
@@ -223,6 +232,11 @@ class ViewState:
             containers[block.container] = block.id
             if block.container not in orders:  # rows changed in place, order kept
                 blocks[block.id] = _with_rows(block, [r.id for r in block.rows], known)
+        for container, ids in firsts.items():
+            owner = containers.get(container)
+            if owner is None or not isinstance(ids, list) or container in orders:
+                raise BadUpdate(f"rows put first in an unknown container {container!r}")
+            orders[container] = [*ids, *(r.id for r in blocks[owner].rows)]
         for container, ids in orders.items():
             owner = containers.get(container)
             if owner is None or not isinstance(ids, list):

@@ -18,6 +18,7 @@ from weakref import WeakKeyDictionary
 from server.engine.model import CarDetail, StandingRow
 from server.engine.rules import IMG, RuleSet
 from server.service.fanout import View
+from server.web.car_page import car_channels
 from server.web.control_views import messages_view
 from server.web.live_render import page_view
 from server.web.live_table import track_columns
@@ -233,6 +234,7 @@ def render_channels(
     out: dict[str, str | View] = {}
     if "public" in channels:
         out["public"] = page_view(renderer, "live.html", LIVE_BLOCKS, live(race))
+        out.update(car_channels(renderer, race))  # the cars spectators watch
     if "control" in channels:
         out["control"] = renderer.fragments("control.html", CONTROL_BLOCKS, control(race))
     if "pit" in channels:

@@ -56,6 +56,8 @@ async def measure_phone_loads(browser: Browser, url: str, cars: int) -> None:
             "htmx.min.js",
             "ws.min.js",
             "live.js",
+            "car.js",  # the car's panel (a tap on a row)
+            "car.css",
             "gap_switch.js",
             "favourites.js",
         }

@@ -60,6 +60,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     # public pages and documents
     "GET /": EVERYONE,
     "GET /live": EVERYONE,
+    "GET /live/cars/{number}": EVERYONE,
     "GET /login": EVERYONE,
     "GET /healthz": EVERYONE,
     "GET /api/v1/openapi.json": EVERYONE,

@@ -221,6 +221,7 @@ def test_live_page_skeleton(renderer: Renderer) -> None:
         "/static/live.js",
         "/static/gap_switch.js",
         "/static/favourites.js",
+        "/static/car.js",  # the car's panel
     ]
     assert all("defer" in s for s in scripts)
     links = [attrs_of(t) for t in toks if t[:2] == ("start", "link")]

@@ -33,6 +33,7 @@ from server.web.auth import (
 from server.web.csrf import CsrfTokenDep
 from server.web.deps import DbDep, StateDep
 from server.web.routes import (
+    cars,
     control,
     event,
     event_series,
@@ -54,6 +55,7 @@ router.include_router(pit.router)
 router.include_router(stewards_pages.router)
 router.include_router(team.router)
 router.include_router(sessions_list.router)
+router.include_router(cars.router)
 
 
 def _local(target: str, default: str) -> str:

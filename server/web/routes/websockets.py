@@ -4,7 +4,8 @@ Strategy: one subscription per socket to the hub channel of its audience. The ra
 service's heartbeat goes to every channel, so a spectator's or a marshal's phone can
 tell a quiet race from a dead connection. The spectators' channel sends row-level
 updates (``server.service.fanout``): a browser that sees a gap in their numbers sends
-``snapshot`` and gets one; anything else it sends is ignored (and counted).
+``snapshot`` and gets one. On ``/ws/live`` a spectator may watch one car
+(``server.web.car_watch``: ``{"watch": "12"}``). Anything else is ignored (and logged).
 """
 
 from __future__ import annotations
@@ -12,11 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from server.service.hub import Channel, Subscriber
 from server.web.auth import CONTROL_OR_STEWARD_ROLES, WebsocketMayPit, websocket_role
+from server.web.car_watch import CarWatch
 from server.web.deps import StateDep
 from server.web.state import AppState
 
@@ -30,26 +33,38 @@ async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
         await websocket.send_text(await subscriber.get())
 
 
-async def _listen(websocket: WebSocket, channel: Channel, subscriber: Subscriber) -> None:
+async def _listen(
+    websocket: WebSocket, channel: Channel, subscriber: Subscriber, watch: CarWatch | None
+) -> None:
     while True:
         message = await websocket.receive()
         if message["type"] == "websocket.disconnect":
             return
         if message.get("text") == SNAPSHOT_REQUEST:
             channel.resync(subscriber)
+        elif watch is not None and watch.handle(message.get("text")):
+            pass
         else:
             log.debug("ignored a websocket message on %s", channel.name)
 
 
-async def stream_channel(websocket: WebSocket, channel: Channel) -> None:
-    """Snapshot, then updates, until the client goes; answers its snapshot requests."""
+async def stream_channel(
+    websocket: WebSocket,
+    channel: Channel,
+    watcher: Callable[[Subscriber], CarWatch] | None = None,
+) -> None:
+    """Snapshot, then updates, until the client goes; answers its snapshot requests (and
+    with a ``watcher``, its watch messages)."""
     try:
         async with channel.subscribe() as subscriber:
+            watch = None if watcher is None else watcher(subscriber)
             sending = asyncio.create_task(_send_all(websocket, subscriber))
-            listening = asyncio.create_task(_listen(websocket, channel, subscriber))
+            listening = asyncio.create_task(_listen(websocket, channel, subscriber, watch))
             try:
                 await asyncio.wait((sending, listening), return_when=asyncio.FIRST_COMPLETED)
             finally:
+                if watch is not None:
+                    watch.close()  # its car channel stops feeding this socket's queue
                 for task in (sending, listening):
                     task.cancel()
                 for task in (sending, listening):
@@ -61,11 +76,14 @@ async def stream_channel(websocket: WebSocket, channel: Channel) -> None:
         pass  # the client went away; its subscription is gone with the context
 
 
-async def _stream(websocket: WebSocket, state: AppState, channel_name: str) -> None:
+async def _stream(
+    websocket: WebSocket, state: AppState, channel_name: str, *, may_watch: bool = False
+) -> None:
     channel = state.hub.channel(channel_name)
     await websocket.accept()
     state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
-    await stream_channel(websocket, channel)
+    watcher = (lambda sub: CarWatch(state, channel, sub)) if may_watch else None
+    await stream_channel(websocket, channel, watcher)
 
 
 async def _refuse(websocket: WebSocket) -> None:
@@ -76,7 +94,7 @@ async def _refuse(websocket: WebSocket) -> None:
 
 @router.websocket("/ws/live")
 async def live(websocket: WebSocket, state: StateDep) -> None:
-    await _stream(websocket, state, "public")
+    await _stream(websocket, state, "public", may_watch=True)
 
 
 @router.websocket("/ws/control")

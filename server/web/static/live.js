@@ -436,6 +436,17 @@
       }
       while (container.children.length > ids.length) container.lastElementChild.remove();
     }
+    var firsts = msg.p || {}; // new rows put first (a list that grows at the top)
+    for (containerId in firsts) {
+      container = document.getElementById(containerId);
+      if (!container) return false;
+      for (var k = firsts[containerId].length - 1; k >= 0; k--) {
+        el = loose[firsts[containerId][k]];
+        if (!el) return false;
+        delete loose[firsts[containerId][k]];
+        container.insertBefore(el, container.firstElementChild);
+      }
+    }
     for (id in loose) return false; // a new row without a place
     return true;
   }
@@ -472,8 +483,11 @@
     } catch (e) {
       return;
     }
+    if (msg.car !== undefined) return; // a watched car's update: car.js applies it
     onUpdate(msg);
   });
+
+  window.racecontrolApplyUpdate = applyUpdate; // car.js applies its car's updates the same way
 
   // --- wiring ----------------------------------------------------------------------------
 

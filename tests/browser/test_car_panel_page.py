@@ -1,0 +1,126 @@
+"""A car's page in headless Chromium at 375 px and 1440 px, during a running race: opened
+from a tap on a row of /live (the panel) and at /live/cars/{number}; it gains the new lap
+row when the car crosses, without a reload; axe-core finds no WCAG 2 A/AA violation."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Page
+
+from server.engine.events import LapVoided, PassingDetected
+from tests.browser.test_control_room import axe_violations
+from tests.fixtures.app_server import RunningServer, prepare_database, running_server, wait_until
+from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from timing_adapters.clock import ManualClock
+
+pytestmark = pytest.mark.browser
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+S = 1_000_000
+START_US = 1_781_352_000_000_000
+CARS = [str(n) for n in range(1, 11)]
+ENTRIES = "number,class,team,drivers,transponder\n" + "".join(
+    f"{n},{'A' if int(n) % 3 else 'B'},Team {n},Driver {n};Relief {n},{3000 + int(n)}\n"
+    for n in CARS
+)
+LIVE_JS = "document.querySelector('#live-badge').dataset.state === 'live'"
+SCREENS: dict[str, dict[str, Any]] = {
+    "phone": {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True},
+    "wide": {"viewport": {"width": 1440, "height": 900}},
+}
+
+
+async def lap_all(srv: RunningServer, clock: ManualClock, laps: int) -> None:
+    passings = []
+    for lap in range(laps):
+        for i, number in enumerate(CARS):
+            clock.advance(S if i else 85 * S + (lap % 4) * S)
+            passings.append(PassingDetected(clock.now_us(), str(3000 + int(number)), "d"))
+    await asyncio.gather(*(srv.race.submit(p) for p in passings))
+    await srv.race.applied()
+
+
+async def cross(srv: RunningServer, clock: ManualClock, number: str) -> None:
+    clock.advance(90 * S)
+    await srv.race.submit(PassingDetected(clock.now_us(), str(3000 + int(number)), "d"))
+
+
+async def shown_laps(page: Page) -> list[str]:
+    return list(
+        await page.evaluate(
+            "Array.from(document.querySelectorAll('#cp-lap-rows > tr')).map(r => r.id)"
+        )
+    )
+
+
+@race_databases(SQLITE_DB)
+@pytest.mark.parametrize("screen", ["phone", "wide"])
+async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_path: Path) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Car Cup")
+    clock = ManualClock(START_US)
+    async with (
+        running_server(db_url, token, clock=clock) as srv,
+        srv.client() as api,
+        chromium() as browser,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Car Cup", "type": "race", "name": "4 Hours", "length_minutes": 240},
+        )
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await lap_all(srv, clock, 8)
+        await srv.race.submit(LapVoided("4", 3, clock.now_us(), "track limits T4", "rc"))
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "yellow"})
+        await lap_all(srv, clock, 1)
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await lap_all(srv, clock, 2)
+        context = await browser.new_context(**SCREENS[screen])
+        try:
+            # a tap on car 4's row of /live opens its panel and the address follows it
+            page = await context.new_page()
+            await page.goto(f"{srv.base_url}/live")
+            await page.wait_for_function(LIVE_JS)
+            await page.evaluate("window.__notReloaded = true")
+            await page.click("#car-4 .c-team")
+            await page.wait_for_selector("#cp-panel[open] #cp-lap-10")  # laps 1 to 10
+            assert page.url.endswith("/live/cars/4")
+            before = await shown_laps(page)
+            assert before[0] == "cp-lap-10" and len(before) == 10
+            voided = await page.text_content("#cp-lap-3")
+            assert voided is not None and "deleted: track limits T4" in voided
+            flag = page.locator("#cp-lap-8 .cp-flag")
+            assert await flag.text_content() == "FCY"
+            assert await flag.get_attribute("title") == "Full-course yellow"
+            assert await page.locator("#cp-laps td[data-best] abbr").count() >= 1
+            # the car crosses: its new lap comes in at the top, the page is not reloaded
+            watched = srv.race.hub.channel("car:4")
+            await wait_until(lambda: bool(watched.subscribers), 10)
+            await cross(srv, clock, "4")
+            await page.wait_for_selector("#cp-lap-11", timeout=15_000)
+            assert (await shown_laps(page))[:2] == ["cp-lap-11", "cp-lap-10"]
+            assert await page.evaluate("window.__notReloaded") is True
+            assert await axe_violations(page) == []
+            shot = tmp_path / f"car-{screen}.png"
+            await page.screenshot(path=str(shot))
+            # closing the panel stops the watch and goes back to /live
+            await page.click("[data-car-close]")
+            await wait_until(lambda: not watched.subscribers, 10)
+            assert page.url.endswith("/live")
+            # the page of its own: /live/cars/7, live too
+            own = await context.new_page()
+            await own.goto(f"{srv.base_url}/live/cars/7")
+            await own.wait_for_function(LIVE_JS)
+            await wait_until(lambda: bool(srv.race.hub.channel("car:7").subscribers), 10)
+            await cross(srv, clock, "7")
+            await own.wait_for_selector("#cp-lap-11", timeout=15_000)
+            assert await axe_violations(own) == []
+            if os.environ.get("RACECONTROL_UPDATE_SCREENSHOTS"):
+                DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+                shutil.copy(shot, DOCS_IMAGES / f"car-{screen}.png")
+        finally:
+            await context.close()
