@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from race_world import EVENT, prepare
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import sessions as repository
 from server.db.connection import create_engine, sessionmaker
@@ -38,6 +39,7 @@ START_US = 1_800_000_000 * S  # the session's green flag (2027), decoder time = 
 @dataclass
 class ServiceWorld:
     race: RaceService
+    db: async_sessionmaker[AsyncSession]
     clock: ManualClock
     db_url: str
     db_path: Path
@@ -60,12 +62,12 @@ class ServiceWorld:
 
     async def restarted(self) -> RaceService:
         """A second race service on the same database, as after a restart (not loaded)."""
-        return _service(self.race._db, self.clock, self.db_path.parent / "restart.spool")
+        return _service(self.db, self.clock, self.db_path.parent / "restart.spool")
 
 
-def _service(db: object, clock: ManualClock, spool: Path) -> RaceService:
+def _service(db: async_sessionmaker[AsyncSession], clock: ManualClock, spool: Path) -> RaceService:
     return RaceService(
-        db,  # type: ignore[arg-type]
+        db,
         clock=clock,
         hub=Hub(),
         render=lambda _race, _channels: {},
@@ -95,7 +97,7 @@ async def service_world(cars: int = 36, hours: int | None = 24) -> AsyncIterator
         await race.load_session(row.id)
         await race.submit(FlagChanged(START_US, Flag.GREEN))
         transponders = [str(t) for _n, t in car_list]
-        yield ServiceWorld(race, clock, db_url, tmp / "bench.db", row.id, transponders, writer)
+        yield ServiceWorld(race, db, clock, db_url, tmp / "bench.db", row.id, transponders, writer)
     finally:
         if writer is not None:
             writer.cancel()
