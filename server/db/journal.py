@@ -34,8 +34,14 @@ def _sqlite_params(row: dict[str, Any]) -> tuple[int, str, str, int, int]:
     return row["session_id"], row["type"], payload, row["at_us"], row["recorded_at_us"]
 
 
-def journal_row(session_id: int, event: InputEvent, recorded_at_us: int) -> dict[str, Any]:
-    payload = to_record(event)
+def journal_row(
+    session_id: int,
+    event: InputEvent,
+    recorded_at_us: int,
+    record: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The journal's row for ``event``; ``record``: its ``to_record``, if already made."""
+    payload = to_record(event) if record is None else dict(record)
     return {
         "session_id": session_id,
         "type": payload.pop("type"),
@@ -50,12 +56,21 @@ class JournalStore:
         self._sessionmaker = sessionmaker
 
     async def append(
-        self, session_id: int, events: Sequence[InputEvent], recorded_at_us: int
+        self,
+        session_id: int,
+        events: Sequence[InputEvent],
+        recorded_at_us: int,
+        records: Sequence[dict[str, Any]] | None = None,
     ) -> list[int]:
-        """Journal ``events`` atomically; their sequence numbers, in the same order."""
+        """Journal ``events`` atomically; their sequence numbers, in the same order.
+        ``records``: their ``to_record`` dicts when the caller made them already."""
         if not events:
             return []
-        rows = [journal_row(session_id, event, recorded_at_us) for event in events]
+        if records is None:
+            rows = [journal_row(session_id, event, recorded_at_us) for event in events]
+        else:
+            pairs = zip(events, records, strict=True)
+            rows = [journal_row(session_id, e, recorded_at_us, r) for e, r in pairs]
         async with self._sessionmaker() as db, db.begin():
             connection = await db.connection()
             if connection.dialect.name == "sqlite":
