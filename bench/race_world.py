@@ -165,11 +165,11 @@ async def wait_for(
         await asyncio.sleep(0.02)
 
 
-async def prepare(tmp: Path) -> tuple[str, str, list[tuple[str, int]]]:
+async def prepare(tmp: Path, cars: int = 36) -> tuple[str, str, list[tuple[str, int]]]:
     """A migrated database with the entries and a control token: (URL, token, cars)."""
     url = f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
     await asyncio.to_thread(upgrade, url)
-    scenario = generate_race(seed=1, cars=36)
+    scenario = generate_race(seed=1, cars=cars)
     entries = tmp / "entries.csv"
     entries.write_text(scenario.entries_csv(), encoding="utf-8")
     await import_entries(url, entries, EVENT)

@@ -437,9 +437,28 @@ _ENUM_FIELDS: dict[str, type[StrEnum]] = {
 }
 
 
+_ENUM_MEMBERS: dict[str, dict[str, StrEnum]] = {
+    name: {member.value: member for member in enum} for name, enum in _ENUM_FIELDS.items()
+}
+# field names by event type; what to_record and from_record look at for every event
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_SCALARS = (int, str, float, bool, type(None))
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in fields(cls))
+    return names
+
+
 def to_record(event: InputEvent) -> dict[str, Any]:
     """A JSON-safe dict with a ``type`` key, for the journal."""
-    data = asdict(event)
+    data = {name: getattr(event, name) for name in _field_names(type(event))}
+    # a passing or a flag is flat (``asdict``'s deep copy would cost a burst a third of
+    # its time); an entry list or a correction holds dataclasses: ``asdict`` for those
+    if not all(isinstance(value, _SCALARS) for value in data.values()):
+        data = asdict(event)
     data["type"] = type(event).__name__
     return data
 
@@ -451,13 +470,16 @@ def from_record(data: dict[str, Any]) -> InputEvent:
     cls = _INPUT_TYPES.get(str(name))
     if cls is None:
         raise ValueError(f"unknown journal event type {name!r}")
-    known = {f.name for f in fields(cls)}
-    unexpected = set(payload) - known
+    unexpected = set(payload).difference(_field_names(cls))
     if unexpected:
         raise ValueError(f"{name}: unexpected fields {sorted(unexpected)}")
-    for field_name, enum in _ENUM_FIELDS.items():
-        if payload.get(field_name) is not None:
-            payload[field_name] = enum(payload[field_name])
+    for field_name, members in _ENUM_MEMBERS.items():
+        value = payload.get(field_name)
+        if value is not None:
+            # a dict lookup: ``Enum(value)`` costs a restart's replay seconds; an unknown
+            # value still raises ValueError (from the enum itself)
+            member = members.get(value) if isinstance(value, str) else None
+            payload[field_name] = member if member is not None else _ENUM_FIELDS[field_name](value)
     if "entries" in payload:
         payload["entries"] = tuple(_entry(item) for item in payload["entries"])
     if "entry" in payload:

@@ -22,6 +22,7 @@ import contextlib
 import logging
 from collections.abc import Sequence
 from itertools import groupby
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import (
@@ -38,7 +39,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db.journal import JournalStore
-from server.engine.events import InputEvent
+from server.engine.events import InputEvent, to_record
 from server.service.session_copy import SessionCopy
 from server.service.spool import Spool, Spooled
 
@@ -108,9 +109,11 @@ class DurableJournal:
         ``OSError`` only when the spool cannot be written either."""
         if not self.spool:
             try:
-                await self.store.append(session_id, events, at_us)
+                # made once, for the journal and its local copy (a burst's largest cost)
+                records = [to_record(event) for event in events]
+                await self.store.append(session_id, events, at_us, records)
                 self.database_ok = True
-                await self._copied(session_id, events)
+                await self._copied(session_id, events, records)
                 return
             except Exception as exc:
                 if not await self.is_outage(exc):
@@ -169,11 +172,16 @@ class DurableJournal:
         """The database did not answer at start-up: spool from the first event on."""
         self.database_ok, self.down_since_us = False, at_us
 
-    async def _copied(self, session_id: int, events: Sequence[InputEvent]) -> None:
+    async def _copied(
+        self,
+        session_id: int,
+        events: Sequence[InputEvent],
+        records: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
         """Keep the local copy of the timed session's journal (``session_copy``) in step;
         it is a convenience, so a full disk costs it, never the journal."""
         try:
-            await asyncio.to_thread(self.copy.append, session_id, events)
+            await asyncio.to_thread(self.copy.append, session_id, events, records)
         except OSError as exc:
             log.error("local session copy %s not written: %s", self.copy.path, exc)
 

@@ -80,13 +80,21 @@ class SessionCopy:
         os.replace(temporary, self.path)
         self.session_id = config.session_id
 
-    def append(self, session_id: int, events: Sequence[InputEvent]) -> None:
+    def append(
+        self,
+        session_id: int,
+        events: Sequence[InputEvent],
+        records: Sequence[dict[str, Any]] | None = None,
+    ) -> None:
         """Events the database committed; those of another session than the copy's are
-        not the timed session's (an old session's late alert, say) and are left out."""
+        not the timed session's (an old session's late alert, say) and are left out.
+        ``records``: the events' ``to_record`` dicts, when the journal made them already."""
         if session_id != self.session_id or not events:
             return
+        if records is None:
+            records = [to_record(event) for event in events]
         with self.path.open("a", encoding="utf-8") as copy:
-            copy.writelines(json.dumps(to_record(event)) + "\n" for event in events)
+            copy.writelines(json.dumps(record) + "\n" for record in records)
 
     def read(self) -> CopiedSession | None:
         """The copied session, or None without a (readable) copy."""

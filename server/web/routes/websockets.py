@@ -54,24 +54,38 @@ async def stream_channel(
     watcher: Callable[[Subscriber], CarWatch] | None = None,
 ) -> None:
     """Snapshot, then updates, until the client goes; answers its snapshot requests (and
-    with a ``watcher``, its watch messages)."""
+    with a ``watcher``, its watch messages).
+
+    The sender is a task; this coroutine itself listens (one task per spectator, not two:
+    an edge holds thousands of them, bench/README.md "memory per client")."""
     try:
         async with channel.subscribe() as subscriber:
             watch = None if watcher is None else watcher(subscriber)
             sending = asyncio.create_task(_send_all(websocket, subscriber))
-            listening = asyncio.create_task(_listen(websocket, channel, subscriber, watch))
+            listener = asyncio.current_task()
+            assert listener is not None
+            listening = [True]
+
+            def sender_ended(_task: asyncio.Task[None]) -> None:
+                if listening[0]:  # a send failed (the client went): stop listening too
+                    listener.cancel()
+
+            sending.add_done_callback(sender_ended)
             try:
-                await asyncio.wait((sending, listening), return_when=asyncio.FIRST_COMPLETED)
+                await _listen(websocket, channel, subscriber, watch)
+            except asyncio.CancelledError:
+                if not sending.done():
+                    raise  # cancelled from outside (shutdown), not by the sender
+                listener.uncancel()
             finally:
+                listening[0] = False
                 if watch is not None:
                     watch.close()  # its car channel stops feeding this socket's queue
-                for task in (sending, listening):
-                    task.cancel()
-                for task in (sending, listening):
-                    with contextlib.suppress(
-                        asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
-                    ):
-                        await task
+                sending.cancel()
+                with contextlib.suppress(
+                    asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
+                ):
+                    await sending
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the client went away; its subscription is gone with the context
 

@@ -1,0 +1,131 @@
+"""Restart replay: how long a restarted race service takes to rebuild a long journal.
+
+Run: .venv/bin/python bench/replay.py [--passings 500000] [--runs 5]
+
+Strategy: a race service in this process (bench/service_world.py) journals ``--passings``
+passings of a 24-hour race (200 cars, 30 s laps, written in batches of 10,000 through the
+real journal, not timed). Then, as after a restart, a second race service on the same
+database loads the session (``load_session``: read the journal, rebuild the decoder
+resume points, replay every event into a fresh engine, write the local copy a start
+without the database needs): that is the figure, split into its parts. Beside it, in the
+same run, the bare baseline: a plain loop over the journal's rows with the standard
+library's ``sqlite3`` and ``json`` (select the session's rows in order, parse each
+payload), no events built, no engine: the floor of reading the journal from Python.
+Each figure is the median of ``--runs`` loads of the same journal (the journal is written
+once); the machine is shared and noisy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import json
+import sqlite3
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvloop
+from service_world import ServiceWorld, service_world
+
+from server.engine.events import PassingDetected
+from server.service.race_service import RaceService
+
+WRITE_BATCH = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayResult:
+    load_s: float  # load_session, whole
+    read_s: float  # of which: the journal read into events
+    bare_s: float  # sqlite3 + json.loads over the same rows
+    laps: int  # the replayed standings' laps (a check that everything was applied)
+
+
+async def fill(w: ServiceWorld, passings: int) -> None:
+    """Journal ``passings`` passings through the mapper and the journal (not the engine)."""
+    left = passings
+    while left:
+        batch = []
+        for detection in w.passings(min(left, WRITE_BATCH)):
+            event = w.race.mapper.map(detection, detection.time_us)
+            assert isinstance(event, PassingDetected), event
+            batch.append(event)
+        await w.race.journal.store.append(w.session_id, batch, batch[-1].at_us)
+        left -= len(batch)
+    w.clock.advance_to(batch[-1].at_us)
+
+
+def bare_loop(db_path: Path, session_id: int) -> tuple[float, int]:
+    started = time.perf_counter()
+    db = sqlite3.connect(db_path)
+    try:
+        rows = db.execute(
+            "SELECT seq, type, payload FROM journal WHERE session_id = ? ORDER BY seq",
+            (session_id,),
+        )
+        count = sum(1 for _seq, _kind, payload in rows if json.loads(payload))
+    finally:
+        db.close()
+    return time.perf_counter() - started, count
+
+
+async def load_once(w: ServiceWorld, profile: cProfile.Profile | None) -> ReplayResult:
+    race: RaceService = await w.restarted()
+    started = time.perf_counter()
+    await race.journal.read(w.session_id)
+    read_s = time.perf_counter() - started
+    if profile is not None:
+        profile.enable()
+    started = time.perf_counter()
+    await race.load_session(w.session_id)
+    load_s = time.perf_counter() - started
+    if profile is not None:
+        profile.disable()
+    bare_s, _rows = await asyncio.to_thread(bare_loop, w.db_path, w.session_id)
+    return ReplayResult(load_s, read_s, bare_s, sum(r.laps for r in race.standings()))
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    async with service_world(cars=args.cars, hours=None) as w:
+        started = time.perf_counter()
+        await fill(w, args.passings)
+        took = time.perf_counter() - started
+        print(f"journal of {args.passings} passings written in {took:.1f} s", flush=True)
+        print(f"{'run':>5} {'load s':>7} {'read s':>7} {'bare s':>7} {'laps':>8}", flush=True)
+        profile = cProfile.Profile() if args.profile else None
+        results = []
+        for i in range(args.runs):
+            r = await load_once(w, profile)
+            results.append(r)
+            row = f"{i + 1:>5} {r.load_s:>7.2f} {r.read_s:>7.2f} {r.bare_s:>7.2f} {r.laps:>8}"
+            print(row, flush=True)
+        if len({r.laps for r in results}) != 1 or results[0].laps == 0:
+            raise RuntimeError(f"the replays disagree or applied nothing: {results}")
+        print(f"\nmedian of {args.runs} load(s) of a journal of {args.passings} passings")
+        print(
+            f"{'median':>5} {statistics.median(r.load_s for r in results):>7.2f} "
+            f"{statistics.median(r.read_s for r in results):>7.2f} "
+            f"{statistics.median(r.bare_s for r in results):>7.2f} {results[0].laps:>8}"
+        )
+        if profile is not None:
+            profile.dump_stats(args.profile)
+            print(f"profile of the loads: {args.profile}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--passings", type=int, default=500_000, help="journaled passings")
+    parser.add_argument("--runs", type=int, default=5, help="loads; medians are shown")
+    parser.add_argument("--cars", type=int, default=120, help="cars in the race")
+    parser.add_argument("--profile", help="write a cProfile of the loads to this file")
+    args = parser.parse_args()
+    if not (1 <= args.runs <= 20 and 1 <= args.passings <= 5_000_000 and 1 <= args.cars <= 120):
+        raise SystemExit("--runs 1..20, --passings 1..5000000, --cars 1..120")
+    uvloop.run(main_async(args))
+
+
+if __name__ == "__main__":
+    main()
