@@ -124,6 +124,7 @@ def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_
             "redis": "ok" if mirror.connected else "unreachable",
             "seq": mirror.channel.seq,
             "spectators": len(mirror.channel.subscribers),
+            "cars_followed": sorted(edge_cars.mirrors),
         }
         return JSONResponse(body, status_code=200 if mirror.connected else 503)
 
