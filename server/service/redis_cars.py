@@ -98,7 +98,7 @@ class CarRelay:
             await redis.set(cars_key(prefix), json.dumps(cars))
             self._cars_written = cars
         live: Any = await self._live(keys=[watch_set_key(prefix)], args=[f"{prefix}:watch:car:"])
-        watched = {str(n) for n in live}
+        watched = {str(n) for n in live} & set(cars)  # no channel for what is no car
         for number in sorted(watched - self.following):
             await self._follow(number)
         for number in self.following - watched:

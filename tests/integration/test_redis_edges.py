@@ -265,6 +265,7 @@ async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_p
             await wait_until(lambda: on_edge.laps() == on_race.laps() == ["cp-lap-2", "cp-lap-1"])
             await wait_until(lambda: unknown.none, 10)
             assert unknown.state.empty
+            assert "99" not in edge.cars.mirrors and "car:99" not in srv.race.hub.channels
             # a crossing: the new lap reaches the spectator on the edge as on the race service
             clock.advance(60 * S)
             await srv.race.submit(PassingDetected(clock.now_us(), "1003", "d"))
