@@ -30,11 +30,13 @@ from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
 from server.service.hub import Hub
 from server.service.race_service import RaceService, RejectedInput, WriteTimedOut
+from server.service.redis_cars import CarRelay
 from server.service.redis_relay import RedisRelay
 from server.service.spool import Spool
 from server.service.supervisor import Supervisor, TaskFactory
 from server.settings import Settings
 from server.web.auth import LoginCookies
+from server.web.car_page import car_numbers, publish_car
 from server.web.contexts import render_channels
 from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
@@ -159,6 +161,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db_engine = create_engine(settings.database_url)
         relay: RedisRelay | None = None
+        car_relay: CarRelay | None = None
         results_for_edges: ResultsPublisher | None = None
         try:
             spool = Spool(Path(settings.spool_path))
@@ -189,6 +192,12 @@ def create_app(
             if settings.redis_url is not None:  # edges serve the spectators (docs/edges.md)
                 relay = RedisRelay(settings.redis_url, settings.redis_prefix, hub)
                 await relay.start()
+                car_relay = CarRelay(
+                    relay,
+                    hub,
+                    numbers=lambda: car_numbers(race),
+                    render=lambda number: publish_car(renderer, race, number),
+                )
                 results_for_edges = ResultsPublisher(
                     settings.redis_url, settings.redis_prefix, db, renderer
                 )
@@ -217,6 +226,8 @@ def create_app(
                 supervise("entry watch", race.run_entry_watch)
                 if relay is not None:
                     supervise("redis relay", relay.run)
+                if car_relay is not None:
+                    supervise("car watches from edges", car_relay.run)
                 if results_for_edges is not None:
                     supervise("results for edges", results_for_edges.run)
                 if settings.rmonitor_port is not None:

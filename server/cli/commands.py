@@ -108,7 +108,7 @@ def edge(args: argparse.Namespace) -> None:
             f"HTTP port {args.port} on {args.host} {port_problem(exc)}; give another --port"
         ) from None
     with http:
-        app = create_edge_app(args.redis, args.redis_prefix)
+        app = create_edge_app(args.redis, args.redis_prefix, args.watch_ttl)
         server = uvicorn.Server(uvicorn_config(app, args.host, args.port))
         server.run(sockets=[http])
 

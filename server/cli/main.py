@@ -58,6 +58,17 @@ def _port(text: str) -> int:
     return port
 
 
+def _watch_ttl(text: str) -> float:
+    """An edge's car watch lifetime in seconds (docs/edges.md)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0.3 <= seconds <= 300:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a watch TTL: give 0.3 to 300 seconds")
+    return seconds
+
+
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
@@ -136,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     edge.add_argument("--redis-prefix", default="racecontrol", help="as given to serve")
     edge.add_argument("--host", default="127.0.0.1")
     edge.add_argument("--port", type=_port, default=8100)
+    edge.add_argument(
+        "--watch-ttl",
+        type=_watch_ttl,
+        default=10.0,
+        help="seconds a car watch lives in Redis unless refreshed (default 10)",
+    )
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", required=True)

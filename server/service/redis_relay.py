@@ -81,9 +81,16 @@ class RedisRelay:
                 self.connected = True
             except (RedisError, OSError, BadUpdate, ValueError) as exc:
                 log.warning("Redis at %s: %s; updates are written once it answers", self.url, exc)
-            channel.listeners.append(self._on_message)
+            channel.listeners.append(self.listen)
 
-    def _on_message(self, channel: str, message: str, update: bool) -> None:
+    def push_snapshot(self, channel: str) -> None:
+        """Put the channel's snapshot in its stream (and key): its followers get it."""
+        snapshot = self._hub.channel(channel).snapshot
+        if snapshot:
+            self.listen(channel, snapshot, True)
+
+    def listen(self, channel: str, message: str, update: bool) -> None:
+        """A channel's listener: the message is written in order, soon."""
         if len(self._buffer) == self._buffer.maxlen:
             self.overflowed += 1
         self._buffer.append((channel, message))

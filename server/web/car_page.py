@@ -168,12 +168,27 @@ def car_channel_view(renderer: Renderer, race: RaceService, number: str) -> View
 
 
 def watched_cars(race: RaceService) -> list[str]:
-    """The numbers of the cars someone watches now."""
+    """The numbers of the cars someone watches now (here, or on an edge: the Redis
+    relay listens to them, ``server.service.redis_cars``)."""
     return [
         name.removeprefix(CHANNEL_PREFIX)
         for name, channel in race.hub.channels.items()
-        if name.startswith(CHANNEL_PREFIX) and channel.subscribers
+        if name.startswith(CHANNEL_PREFIX) and channel.watched
     ]
+
+
+def publish_car(renderer: Renderer, race: RaceService, number: str) -> bool:
+    """Render car ``number``'s channel now (False: no such car in the session)."""
+    view = car_channel_view(renderer, race, number)
+    if view is None:
+        return False
+    race.hub.channel(channel_name(number)).publish_view(view)
+    return True
+
+
+def car_numbers(race: RaceService) -> list[str]:
+    """The cars of the timed session (each has a car page)."""
+    return [] if race.engine is None else [e.number for e in race.engine.entries()]
 
 
 def car_channels(renderer: Renderer, race: RaceService) -> dict[str, View]:

@@ -20,7 +20,7 @@ from server.web.car_page import MAX_NUMBER_LENGTH, car_channel_view, channel_nam
 from server.web.state import AppState
 
 
-class _Forward(Subscriber):
+class Forward(Subscriber):
     """Puts a car channel's messages, marked with the car, into a spectator's queue."""
 
     def __init__(self, number: str, target: Subscriber, public: Channel) -> None:
@@ -56,7 +56,7 @@ def watch_request(text: str | None) -> tuple[bool, str | None]:
 class CarWatch:
     def __init__(self, state: AppState, public: Channel, target: Subscriber) -> None:
         self.state, self.public, self.target = state, public, target
-        self._watching: tuple[Channel, _Forward] | None = None
+        self._watching: tuple[Channel, Forward] | None = None
 
     def handle(self, text: str | None) -> bool:
         """Act on a watch message; False if ``text`` is not one."""
@@ -69,10 +69,10 @@ class CarWatch:
         return True
 
     def _watch(self, number: str) -> None:
-        forward = _Forward(number, self.target, self.public)
+        forward = Forward(number, self.target, self.public)
         hub = self.state.race.hub
         channel = hub.channels.get(channel_name(number))
-        if channel is None or not channel.subscribers:
+        if channel is None or not channel.watched:
             # nobody watched it: render it now (a watched one is rendered with every update
             # of the public channel, so a thousand spectators opening it cost no render)
             view = car_channel_view(self.state.renderer, self.state.race, number)

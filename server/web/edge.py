@@ -8,7 +8,9 @@ they are. ``/live`` is the race service's page with the blocks of that snapshot 
 phone sees the standings before its websocket opens; ``/ws/live`` streams the channel
 (``stream_channel``, the race service's own code); ``/static`` the same files;
 ``/results/{id}`` and the whole exports of each results version as the race service
-rendered them into Redis (``server.web.results_publish``). Any number
+rendered them into Redis (``server.web.results_publish``); ``/live/cars/{number}`` and
+the watch messages on ``/ws/live`` from the car channels the race service writes while
+an edge watches them (``server.web.edge_cars``). Any number
 of edges can run behind a load balancer; a restart of one only makes its spectators
 reconnect (the browser does by itself) and a restart of the race service goes unseen
 (the updates pause, then continue with the next number).
@@ -20,7 +22,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Query, WebSocket
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -29,8 +31,10 @@ from redis.exceptions import RedisError
 from starlette.middleware.gzip import GZipMiddleware
 
 from server.service.hub import Hub
+from server.service.redis_cars import WATCH_TTL_S
 from server.service.redis_relay import RedisMirror
 from server.web.contexts import LIVE_BLOCKS
+from server.web.edge_cars import EdgeCars, EdgeCarWatch, edge_car_page
 from server.web.live_render import block_of
 from server.web.rendering import Renderer
 from server.web.results_publish import MEDIA_TYPES, edge_results
@@ -39,13 +43,17 @@ from server.web.static_files import VersionedStaticFiles
 from server.web.views import live_context
 
 
+def page_context(mirror: RedisMirror) -> dict[str, Any]:
+    """The context of the empty live page (the snapshot's blocks are put in after)."""
+    view = mirror.channel.view
+    now_us, rate = (0, 1.0) if view is None else (view.now_us, view.rate)
+    return live_context(event_name="", status=None, rows=(), server_now_us=now_us, clock_rate=rate)
+
+
 def edge_page(renderer: Renderer, mirror: RedisMirror) -> str:
     """``live.html`` with the blocks of the latest snapshot (an empty page before one)."""
     view = mirror.channel.view
-    now_us, rate = (0, 1.0) if view is None else (view.now_us, view.rate)
-    context = live_context(
-        event_name="", status=None, rows=(), server_now_us=now_us, clock_rate=rate
-    )
+    context = page_context(mirror)
     page = renderer.page("live.html", context)
     blocks = {} if view is None else view.page_blocks()
     for name in LIVE_BLOCKS:
@@ -56,10 +64,11 @@ def edge_page(renderer: Renderer, mirror: RedisMirror) -> str:
     return page
 
 
-def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
+def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_S) -> FastAPI:
     renderer = Renderer()
     hub = Hub()
     mirror = RedisMirror(redis_url, prefix, hub)
+    edge_cars = EdgeCars(redis_url, prefix, hub, watch_ttl_s)
     # bytes, not text: the results hash holds PDFs (server.web.results_publish)
     results_redis: Redis = Redis.from_url(
         redis_url, client_name=f"{prefix}:edge-results", socket_connect_timeout=2.0
@@ -68,17 +77,21 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         following = asyncio.create_task(mirror.run(), name="redis mirror")
+        watches = asyncio.create_task(edge_cars.run(), name="car watches")
         try:
             yield
         finally:
-            following.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await following
+            for task in (following, watches):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await mirror.close()
+            await edge_cars.close()
             await results_redis.aclose()
 
     app = FastAPI(title="racecontrol edge", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.state.mirror = mirror
+    app.state.edge_cars = edge_cars
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
     static = VersionedStaticFiles(directory=renderer.static_dir, version_of=renderer.static_version)
     app.mount("/static", static, name="static")
@@ -91,6 +104,19 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
     async def live() -> HTMLResponse:
         return HTMLResponse(edge_page(renderer, mirror))
 
+    @app.get("/live/cars/{number}")
+    async def car(number: str) -> HTMLResponse:
+        """The live page with the car's panel, from the car channel in Redis."""
+        try:
+            entered = await edge_cars.known()
+            channel = await edge_cars.current(number) if number in entered else None
+        except RedisError as exc:
+            raise HTTPException(503, "the car is not reachable on this edge now") from exc
+        if channel is None:
+            raise HTTPException(404, "no such car in the session")
+        page = edge_page(renderer, mirror)
+        return HTMLResponse(edge_car_page(renderer, page, page_context(mirror), channel))
+
     @app.get("/healthz")
     async def healthz() -> JSONResponse:
         """200 while Redis answers, 503 (with the last update's number) while it does not."""
@@ -98,6 +124,7 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
             "redis": "ok" if mirror.connected else "unreachable",
             "seq": mirror.channel.seq,
             "spectators": len(mirror.channel.subscribers),
+            "cars_followed": sorted(edge_cars.mirrors),
         }
         return JSONResponse(body, status_code=200 if mirror.connected else 503)
 
@@ -135,6 +162,7 @@ def create_edge_app(redis_url: str, prefix: str) -> FastAPI:
     @app.websocket("/ws/live")
     async def ws_live(websocket: WebSocket) -> None:
         await websocket.accept()
-        await stream_channel(websocket, mirror.channel)
+        public = mirror.channel
+        await stream_channel(websocket, public, lambda sub: EdgeCarWatch(edge_cars, public, sub))
 
     return app

@@ -15,7 +15,9 @@ import httpx
 from redis.asyncio import Redis
 
 from server.engine.events import PassingDetected
+from server.service.redis_cars import watch_set_key
 from server.service.redis_relay import snapshot_key, stream_key
+from server.web.car_page import watched_cars
 from server.web.views import row_dom_id
 from tests.fixtures.app_server import (
     RunningServer,
@@ -25,7 +27,7 @@ from tests.fixtures.app_server import (
     wait_until,
 )
 from tests.fixtures.browser import SQLITE_DB, race_databases
-from tests.fixtures.edges import Spectator, running_edge
+from tests.fixtures.edges import CarWatcher, Spectator, running_edge
 from tests.fixtures.redis_keys import REDIS_URL, needs_redis
 from timing_adapters.clock import ManualClock
 
@@ -219,3 +221,77 @@ async def test_edges_serve_each_results_version_as_the_race_service_published_it
         assert one_class.status_code == 404 and "race service" in one_class.json()["detail"]
         assert (await phone.get(f"/api/v1/sessions/{sid}/results?format=xml")).status_code == 422
         assert (await phone.get("/results/99999999999999999999")).status_code == 404
+
+
+@needs_redis
+@race_databases(SQLITE_DB)
+async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_prefix: str) -> None:
+    """A car's page and its watch on an edge, as on the race service; the race service
+    renders the car only while an edge's watch lives (a 1 s TTL here)."""
+    assert REDIS_URL is not None
+    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
+    clock = ManualClock(START_US)
+    async with (
+        running_server(
+            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
+        ) as srv,
+        srv.client() as api,
+        running_edge(REDIS_URL, redis_prefix, watch_ttl_s=1.0) as edge,
+        httpx.AsyncClient(base_url=edge.base_url) as phone,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
+        )
+        assert created.status_code == 201, created.text
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await burst(srv, clock, laps=3)  # two laps each
+
+        # the car's page on the edge, nobody watching the car before: its two laps
+        page = await phone.get("/live/cars/3")
+        assert page.status_code == 200, page.text
+        assert 'id="cp-lap-2"' in page.text and 'id="cp-lap-1"' in page.text
+        assert 'open data-car="3"' in page.text and "Team 3" in page.text
+        assert 'id="car-3"' in page.text  # the standings are there too
+        assert (await phone.get("/live/cars/99")).status_code == 404
+        assert (await phone.get("/live/cars/" + "9" * 40)).status_code == 404
+
+        edge_ws, race_ws = edge.ws_url, f"{srv.ws_url}/ws/live"
+        async with (
+            CarWatcher(edge_ws, "3") as on_edge,
+            CarWatcher(race_ws, "3") as on_race,
+            CarWatcher(edge_ws, "99") as unknown,
+        ):
+            await wait_until(lambda: on_edge.laps() == on_race.laps() == ["cp-lap-2", "cp-lap-1"])
+            await wait_until(lambda: unknown.none, 10)
+            assert unknown.state.empty
+            assert "99" not in edge.cars.mirrors and "car:99" not in srv.race.hub.channels
+            # a crossing: the new lap reaches the spectator on the edge as on the race service
+            clock.advance(60 * S)
+            await srv.race.submit(PassingDetected(clock.now_us(), "1003", "d"))
+            want = ["cp-lap-3", "cp-lap-2", "cp-lap-1"]
+            await wait_until(lambda: on_edge.laps() == on_race.laps() == want)
+            assert on_edge.state.snapshot() == on_race.state.snapshot()
+            assert "3" in watched_cars(srv.race)
+            assert "3" in edge.cars.mirrors
+
+        # the sockets closed: the edge stops its watch, which expires; the race service then
+        # stops rendering the car (and leaves the set of watched cars)
+        car = srv.race.hub.channel("car:3")
+        await wait_until(lambda: not car.watched and "3" not in watched_cars(srv.race), 15)
+        assert not edge.cars.mirrors
+        published = car.published
+        clock.advance(60 * S)
+        await srv.race.submit(PassingDetected(clock.now_us(), "1003", "d"))
+        await wait_until(lambda: any(r.laps == 4 for r in srv.race.standings() if r.number == "3"))
+        assert car.published == published
+        client = Redis.from_url(REDIS_URL, decode_responses=True)
+        try:
+            await wait_until(lambda: _members(client, redis_prefix), 10)
+        finally:
+            await client.aclose()
+
+
+async def _members(client: Redis, prefix: str) -> bool:
+    """True when the set of watched cars is empty (the race service drops expired ones)."""
+    return await client.scard(watch_set_key(prefix)) == 0

@@ -237,3 +237,9 @@ def test_a_port_that_is_no_port_is_refused_by_the_parser(tmp_path: Path) -> None
 def test_edge_with_a_bad_redis_url_is_one_line() -> None:
     line = one_line_error(run("edge", "--redis", "127.0.0.1:6379"))
     assert "--redis '127.0.0.1:6379': give a URL like redis://127.0.0.1:6379/0" in line
+
+
+def test_an_edge_watch_ttl_out_of_range_is_refused_by_the_parser() -> None:
+    refused = run("edge", "--redis", "redis://127.0.0.1:6379/0", "--watch-ttl", "0")
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "argument --watch-ttl: '0' is not a watch TTL: give 0.3 to 300 seconds" in refused.stderr

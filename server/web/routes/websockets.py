@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
@@ -24,6 +25,16 @@ from server.web.deps import StateDep
 from server.web.state import AppState
 
 router = APIRouter()
+
+
+class Watch(Protocol):
+    """A socket's car watch (``CarWatch`` here, ``EdgeCarWatch`` on an edge)."""
+
+    def handle(self, text: str | None) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 log = logging.getLogger("racecontrol.ws")
 SNAPSHOT_REQUEST = "snapshot"
 
@@ -34,7 +45,7 @@ async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
 
 
 async def _listen(
-    websocket: WebSocket, channel: Channel, subscriber: Subscriber, watch: CarWatch | None
+    websocket: WebSocket, channel: Channel, subscriber: Subscriber, watch: Watch | None
 ) -> None:
     while True:
         message = await websocket.receive()
@@ -51,7 +62,7 @@ async def _listen(
 async def stream_channel(
     websocket: WebSocket,
     channel: Channel,
-    watcher: Callable[[Subscriber], CarWatch] | None = None,
+    watcher: Callable[[Subscriber], Watch] | None = None,
 ) -> None:
     """Snapshot, then updates, until the client goes; answers its snapshot requests (and
     with a ``watcher``, its watch messages).
