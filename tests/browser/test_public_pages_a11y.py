@@ -2,7 +2,8 @@
 /login (race control's and the pit marshal's), /live/sessions, a finished practice's
 /results (provisional, then official) and the race's /live/sessions/{id}/grid. On each,
 axe-core (WCAG 2.2 A/AA, touch targets included) finds no violation and nothing is wider
-than the screen. /live at 375 px and 1440 px with sixty cars, long event, session and team
+than the screen; so do /live, /live/sessions before any session and a refused login.
+/live at 375 px and 1440 px with sixty cars, long event, session and team
 names, a full-course yellow and three local yellows: nothing wider than the screen, and
 axe finds nothing."""
 
@@ -122,6 +123,26 @@ async def test_live_with_sixty_cars_and_long_names_fits_a_phone(db_url: str) -> 
                 await page.wait_for_selector("#cp-panel[open] #cp-lap-2")
                 boxes = await page.evaluate(PANEL_UNDER_HEADER_JS)
                 assert boxes[0] >= boxes[1] - 1 and boxes[2] >= 0, (screen, boxes)
+                assert await page.evaluate(FITS_JS), screen
+                assert await axe_violations(page) == [], screen
+            finally:
+                await context.close()
+
+
+@race_databases(SQLITE_DB)
+async def test_pages_before_any_session_and_a_refused_login_pass_axe(db_url: str) -> None:
+    token = await prepare_database(db_url, MANY_ENTRIES, LONG_EVENT)
+    async with running_server(db_url, token) as srv, chromium() as browser:
+        await check_pages(browser, srv.base_url, ["/", "/live", "/live/sessions"])
+        for screen, options in SCREENS.items():
+            context = await browser.new_context(**options)
+            try:
+                page = await context.new_page()
+                await page.goto(f"{srv.base_url}/login")
+                await page.fill("#login-name", "nobody")
+                await page.fill("#login-password", "wrong")
+                await page.click("form[action='/login'] button[type=submit]")
+                await page.wait_for_selector(".error[role=alert]")
                 assert await page.evaluate(FITS_JS), screen
                 assert await axe_violations(page) == [], screen
             finally:
