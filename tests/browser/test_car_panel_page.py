@@ -137,9 +137,9 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             assert (await shown_laps(page))[:2] == ["cp-lap-11", "cp-lap-10"]
             assert await page.evaluate("window.__notReloaded") is True
             assert await axe_violations(page) == []
-            await check_modal(page, screen)
             shot = tmp_path / f"car-{screen}.png"
             await page.screenshot(path=str(shot))
+            await check_modal(page, screen)
             # closing the panel stops the watch, goes back to /live, gives the focus back
             await page.click("[data-car-close]")
             await wait_until(lambda: not watched.subscribers, 10)
