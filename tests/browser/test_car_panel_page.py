@@ -154,6 +154,12 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             await page.wait_for_selector("#cp-panel:not([open])", state="attached")
             await page.wait_for_url("**/live")
             assert await page.evaluate(FOCUS_JS) == "5"
+            if screen == "wide":  # a click on the table beside the panel closes it
+                await page.click("#car-6 .c-team")
+                await page.wait_for_selector("#cp-panel[open] #cp-lap-10")
+                await page.mouse.click(20, 600)
+                await page.wait_for_selector("#cp-panel:not([open])", state="attached")
+                await page.wait_for_url("**/live")
             # the page of its own: /live/cars/7, live too
             own = await context.new_page()
             await own.goto(f"{srv.base_url}/live/cars/7")
@@ -163,6 +169,12 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             await own.wait_for_selector("#cp-lap-11", timeout=15_000)
             assert await axe_violations(own) == []
             await check_modal(own, screen)
+            # closing the page of its own: the focus goes to car 7's link in the table
+            await own.keyboard.press("Escape")
+            await own.wait_for_url("**/live")
+            assert await own.evaluate(FOCUS_JS) == "7"
+            await own.click("#car-7 .c-team")
+            await own.wait_for_selector("#cp-panel[open] #cp-lap-11")
             # a new session (another event's) without car 7: the panel says so, the old laps go
             other = await api.post(
                 "/api/v1/sessions",

@@ -126,9 +126,19 @@
       else history.replaceState(null, "", "/live");
     }
     pushed = false;
-    // the focus goes back to the link that opened the panel, or to its row's new link
-    var back = opener && document.body.contains(opener) ? opener : opener && carLink(shown);
+    // the focus goes back to the link that opened the panel, or to the car's link now
+    var back = opener && document.body.contains(opener) ? opener : carLink(shown);
     if (back) back.focus();
+  }
+
+  function outside(el, evt) {
+    var box = el.getBoundingClientRect();
+    return (
+      evt.clientX < box.left ||
+      evt.clientX > box.right ||
+      evt.clientY < box.top ||
+      evt.clientY > box.bottom
+    );
   }
 
   body.addEventListener("click", function (evt) {
@@ -137,6 +147,10 @@
     if (target.closest("[data-car-close]")) {
       evt.preventDefault();
       close(false);
+      return;
+    }
+    if (target === panel && outside(panel, evt)) {
+      close(false); // a click beside the modal panel (its backdrop) closes it
       return;
     }
     var row = target.closest("#standings tr[id]");
