@@ -1,6 +1,10 @@
 """A car's page in headless Chromium at 375 px and 1440 px, during a running race: opened
 from a tap on a row of /live (the panel) and at /live/cars/{number}; it gains the new lap
-row when the car crosses, without a reload; axe-core finds no WCAG 2 A/AA violation."""
+row when the car crosses, without a reload; axe-core finds no WCAG 2.2 A/AA violation
+(touch targets included). The panel is modal: Tab stays inside it, closing it (the button
+or Escape) gives the focus back to the car's link, and the session header (flag, clock)
+stays in sight above it on a phone. A new session without the car says so and hides the
+old laps; the car's first crossing in it brings its page back."""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ import pytest
 from playwright.async_api import Page
 
 from server.engine.events import LapVoided, PassingDetected
-from tests.browser.test_control_room import axe_violations
+from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server, wait_until
 from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
 from timing_adapters.clock import ManualClock
@@ -48,6 +52,34 @@ async def lap_all(srv: RunningServer, clock: ManualClock, laps: int) -> None:
 async def cross(srv: RunningServer, clock: ManualClock, number: str) -> None:
     clock.advance(90 * S)
     await srv.race.submit(PassingDetected(clock.now_us(), str(3000 + int(number)), "d"))
+
+
+# where the focus is: inside the panel, or the car link that opened it
+FOCUS_JS = """() => {
+  const a = document.activeElement;
+  return a && a.closest('#cp-panel') ? 'panel' : a && a.matches('a.car-link') ? a.textContent : '';
+}"""
+
+
+# the boxes (layout viewport) of the panel, the session header and its flag and clock
+BOXES_JS = """() => Object.fromEntries(['#cp-panel', '#session-header',
+  '#session-header .flag-label', '#session-header .clock'].map(
+  s => [s, document.querySelector(s).getBoundingClientRect().toJSON()]))"""
+
+
+async def check_modal(page: Page, screen: str) -> None:
+    """Tab goes round inside the open panel; the flag and clock are not under it."""
+    for _ in range(25):
+        await page.keyboard.press("Tab")
+        assert await page.evaluate(FOCUS_JS) == "panel"
+    boxes = await page.evaluate(BOXES_JS)
+    panel = boxes["#cp-panel"]
+    assert panel["top"] >= boxes["#session-header"]["bottom"] - 1, boxes
+    for part in ("#session-header .flag-label", "#session-header .clock"):
+        assert await page.locator(part).is_visible(), part
+        box = boxes[part]
+        assert box["top"] >= 0 and box["bottom"] <= panel["top"] + 1, boxes
+        assert box["left"] >= 0 and box["right"] <= SCREENS[screen]["viewport"]["width"], boxes
 
 
 async def shown_laps(page: Page) -> list[str]:
@@ -107,10 +139,27 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             assert await axe_violations(page) == []
             shot = tmp_path / f"car-{screen}.png"
             await page.screenshot(path=str(shot))
-            # closing the panel stops the watch and goes back to /live
+            await check_modal(page, screen)
+            # closing the panel stops the watch, goes back to /live, gives the focus back
             await page.click("[data-car-close]")
             await wait_until(lambda: not watched.subscribers, 10)
-            assert page.url.endswith("/live")
+            await page.wait_for_url("**/live")
+            assert await page.evaluate(FOCUS_JS) == "4"
+            # from the keyboard: Enter on car 5's link opens it, Escape closes it
+            await page.focus("#car-5 a.car-link")
+            await page.keyboard.press("Enter")
+            await page.wait_for_selector("#cp-panel[open] #cp-lap-10")
+            assert await page.evaluate(FOCUS_JS) == "panel"
+            await page.keyboard.press("Escape")
+            await page.wait_for_selector("#cp-panel:not([open])", state="attached")
+            await page.wait_for_url("**/live")
+            assert await page.evaluate(FOCUS_JS) == "5"
+            if screen == "wide":  # a click on the table beside the panel closes it
+                await page.click("#car-6 .c-team")
+                await page.wait_for_selector("#cp-panel[open] #cp-lap-10")
+                await page.mouse.click(20, 600)
+                await page.wait_for_selector("#cp-panel:not([open])", state="attached")
+                await page.wait_for_url("**/live")
             # the page of its own: /live/cars/7, live too
             own = await context.new_page()
             await own.goto(f"{srv.base_url}/live/cars/7")
@@ -119,6 +168,31 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             await cross(srv, clock, "7")
             await own.wait_for_selector("#cp-lap-11", timeout=15_000)
             assert await axe_violations(own) == []
+            await check_modal(own, screen)
+            # closing the page of its own: the focus goes to car 7's link in the table
+            await own.keyboard.press("Escape")
+            await own.wait_for_url("**/live")
+            assert await own.evaluate(FOCUS_JS) == "7"
+            await own.click("#car-7 .c-team")
+            await own.wait_for_selector("#cp-panel[open] #cp-lap-11")
+            # a new session (another event's) without car 7: the panel says so, the old laps go
+            other = await api.post(
+                "/api/v1/sessions",
+                json={"event": "Other Cup", "type": "race", "name": "Sprint", "length_minutes": 60},
+            )
+            assert other.status_code == 201, other.text
+            note = own.locator("[data-car-loading]", has_text="Car 7 is not in this session.")
+            await note.wait_for(timeout=15_000)
+            assert not await own.locator("#cp-laps").is_visible()
+            assert await axe_violations(own) == []
+            # a session with car 7 again: its page comes back (no lap yet in it)
+            again = await api.post(
+                "/api/v1/sessions",
+                json={"event": "Car Cup", "type": "race", "name": "Final", "length_minutes": 60},
+            )
+            assert again.status_code == 201, again.text
+            await own.locator("#cp-laps", has_text="No lap yet.").wait_for(timeout=15_000)
+            assert await note.is_hidden()
             if os.environ.get("RACECONTROL_UPDATE_SCREENSHOTS"):
                 DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
                 shutil.copy(shot, DOCS_IMAGES / f"car-{screen}.png")

@@ -17,7 +17,8 @@ from playwright.async_api import Browser, Page, ViewportSize
 
 from server.engine.events import DriverChangeConfirmed, LoopRole, PassingDetected
 from server.service.race_service import RaceService
-from tests.browser.test_control_room import OVERFLOWS, axe_violations
+from tests.browser.test_control_room import OVERFLOWS
+from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
 from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
 from timing_adapters.clock import ManualClock

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser.test_control_room import axe_violations
+from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import wait_until
 from tests.fixtures.browser import chromium
 from tests.fixtures.pit_desk import PASSWORD, USER, Desk, race_desk
@@ -120,7 +120,7 @@ async def test_race_control_sets_up_a_series_and_the_public_sees_its_standings(
         await _finish_and_sign(desk, api)
 
         # the public page, on a phone
-        phone = await browser.new_page(viewport={"width": 390, "height": 844})
+        phone = await browser.new_page(viewport={"width": 375, "height": 812})
         await phone.goto(f"{desk.srv.base_url}/series/{quote(SERIES)}")
         assert await _rows(phone) == [
             ["1", "Ann Alder", "3", "1"],

@@ -9,6 +9,12 @@
  * The address follows the panel (/live/cars/12), so it can be shared and Back closes it;
  * /live/cars/12 itself is /live with the panel open. Nothing here decides anything: the
  * page shows what the server rendered.
+ *
+ * Accessibility: the panel is a modal <dialog> (showModal): the focus stays inside it and
+ * the page behind is inert; closing gives the focus back to the link that opened it. Its
+ * top is kept under the session header (flag, clock), which stays in sight on a phone.
+ * A car that leaves the standings (a new session without it) is said to be absent, its
+ * old laps hidden; when it is back the panel asks for a fresh snapshot.
  */
 (function () {
   "use strict";
@@ -27,6 +33,37 @@
 
   var NO_ANSWER_MS = 8000;
   var noAnswer = null;
+
+  // the panel starts under the session header (replaced by each update: looked up anew),
+  // whatever height the header has now
+  function keepHeaderInSight() {
+    var header = document.getElementById("session-header");
+    var bottom = header ? Math.max(0, header.getBoundingClientRect().bottom) : 0;
+    panel.style.setProperty("--cp-top", bottom + "px");
+  }
+  window.addEventListener("resize", keepHeaderInSight);
+
+  function showModal() {
+    keepHeaderInSight();
+    if (panel.open && !panel.matches(":modal")) panel.close(); // rendered open: make it modal
+    if (!panel.open) panel.showModal();
+  }
+
+  function setAbsent(absent) {
+    if (absent) panel.dataset.absent = "";
+    else delete panel.dataset.absent;
+  }
+
+  // the car's link in the standings now (rows are replaced by the updates), or null
+  function carLink(number) {
+    var links = document.querySelectorAll("#standings a.car-link");
+    for (var i = 0; i < links.length; i++) {
+      if (decodeURIComponent(links[i].getAttribute("href").split("/").pop()) === number) {
+        return links[i];
+      }
+    }
+    return null;
+  }
 
   function send(number) {
     askedMs = Date.now();
@@ -60,7 +97,8 @@
       setLoading(true, "Loading car " + number + "…");
     }
     watching = number;
-    if (!panel.open) panel.show();
+    setAbsent(false);
+    showModal();
     send(number);
     if (push && location.pathname !== carPath(number)) {
       history.pushState({ car: number }, "", carPath(number));
@@ -73,7 +111,14 @@
   function close(fromHistory) {
     if (!panel.open) return;
     panel.close();
+    closed(fromHistory);
+  }
+
+  // the panel is closed (by close(), or by the browser's own Escape on a modal dialog)
+  function closed(fromHistory) {
+    var shown = watching;
     watching = null;
+    setAbsent(false);
     delete panel.dataset.car;
     send(null);
     if (!fromHistory) {
@@ -81,7 +126,19 @@
       else history.replaceState(null, "", "/live");
     }
     pushed = false;
-    if (opener && document.body.contains(opener)) opener.focus();
+    // the focus goes back to the link that opened the panel, or to the car's link now
+    var back = opener && document.body.contains(opener) ? opener : carLink(shown);
+    if (back) back.focus();
+  }
+
+  function outside(el, evt) {
+    var box = el.getBoundingClientRect();
+    return (
+      evt.clientX < box.left ||
+      evt.clientX > box.right ||
+      evt.clientY < box.top ||
+      evt.clientY > box.bottom
+    );
   }
 
   body.addEventListener("click", function (evt) {
@@ -90,6 +147,10 @@
     if (target.closest("[data-car-close]")) {
       evt.preventDefault();
       close(false);
+      return;
+    }
+    if (target === panel && outside(panel, evt)) {
+      close(false); // a click beside the modal panel (its backdrop) closes it
       return;
     }
     var row = target.closest("#standings tr[id]");
@@ -105,7 +166,28 @@
   });
 
   document.addEventListener("keydown", function (evt) {
-    if (evt.key === "Escape" && panel.open) close(false);
+    if (evt.key === "Escape" && panel.open) {
+      evt.preventDefault();
+      close(false);
+    }
+  });
+  // Tab from the panel's last control goes round to its first (not to the browser's bar)
+  var FOCUSABLE = "a[href], button:not([disabled]), input, select, [tabindex='0']";
+  panel.addEventListener("keydown", function (evt) {
+    if (evt.key !== "Tab") return;
+    var all = Array.prototype.filter.call(panel.querySelectorAll(FOCUSABLE), function (el) {
+      return el.getClientRects().length > 0;
+    });
+    if (!all.length) return;
+    var first = all[0];
+    var last = all[all.length - 1];
+    if (evt.shiftKey ? document.activeElement === first : document.activeElement === last) {
+      evt.preventDefault();
+      (evt.shiftKey ? last : first).focus();
+    }
+  });
+  panel.addEventListener("close", function () {
+    if (watching !== null && !panel.open) closed(false); // open again: it was made modal
   });
 
   window.addEventListener("popstate", function () {
@@ -121,13 +203,15 @@
 
   function apply(msg) {
     if (msg.none) {
-      setLoading(true, "No car " + msg.car + " in this session.");
+      setAbsent(true);
+      setLoading(true, "Car " + msg.car + " is not in this session.");
       return;
     }
     var applyUpdate = window.racecontrolApplyUpdate;
     if (msg.snap) {
       if (applyUpdate(msg)) {
         lastSeq = msg.seq;
+        setAbsent(false);
         setLoading(false);
       }
     } else if (lastSeq !== null && msg.seq === lastSeq + 1 && applyUpdate(msg)) {
@@ -149,6 +233,23 @@
     if (msg.car === watching) apply(msg);
   });
 
+  // after each update of the standings: is the watched car still in this session?
+  body.addEventListener("rc:swapped", function () {
+    if (watching === null || !panel.open) return;
+    keepHeaderInSight();
+    var here = carLink(watching) !== null;
+    if (!here && !("absent" in panel.dataset)) {
+      setAbsent(true);
+      setLoading(true, "Car " + watching + " is not in this session.");
+    } else if (here && "absent" in panel.dataset && Date.now() - askedMs > ASK_AGAIN_MS) {
+      send(watching); // back in the standings: a fresh snapshot replaces the note
+    }
+  });
+
   // the panel was rendered open (/live/cars/N): the snapshot to come only refreshes it
-  if (watching !== null) lastSeq = null;
+  if (watching !== null) {
+    lastSeq = null;
+    opener = null;
+    showModal();
+  }
 })();
