@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from server.engine.events import LoopRole, PassingDetected
 from server.engine.model import StandingRow
 from server.web.routes.api import StandingOut
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from tests.fixtures.cli import run_cli
 from tests.fixtures.timing_data import TIMING_DATA
 from tests.integration.test_capture_replay import CAPTURE, ENTRIES, SPEED, HeldClock
 from tests.timing_adapters.rmonitor_race import START_TOD_US, competitors, replay_race
@@ -213,22 +212,7 @@ async def test_a_track_file_maps_timelines_to_loops(db_url: str, tmp_path: Path)
     )
     await prepare_database(db_url, RM_ENTRIES, RM_EVENT)
     done = await asyncio.to_thread(
-        subprocess.run,
-        [
-            sys.executable,
-            "-m",
-            "server.cli",
-            "import",
-            "track",
-            str(track),
-            "--event",
-            RM_EVENT,
-            "--db",
-            db_url,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
+        run_cli, "import", "track", str(track), "--event", RM_EVENT, "--db", db_url
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == f"4 loops for {RM_EVENT}"
@@ -296,11 +280,9 @@ async def test_string_transponders_are_scored_by_the_replay_command(
     capture = tmp_path / "prochip.out"
     capture.write_bytes(string_capture())
     await prepare_database(db_url, STRING_ENTRIES, "ProChip Cup")
-    command = [sys.executable, "-m", "server.cli", "replay", str(capture), "--format", "p3"]
+    command = ["replay", str(capture), "--format", "p3"]
     command += ["--event", "ProChip Cup", "--session", "Practice", "--type", "practice"]
-    done = await asyncio.to_thread(
-        subprocess.run, [*command, "--db", db_url], capture_output=True, text=True, check=False
-    )
+    done = await asyncio.to_thread(run_cli, *command, "--db", db_url)
     assert done.returncode == 0, done.stderr
     session_id = int(done.stdout.split()[1].rstrip(":"))
     assert done.stdout.strip() == (

@@ -1,4 +1,6 @@
-"""The ``racecontrol`` command as an operator runs it (a real subprocess each time)."""
+"""The ``racecontrol`` command as an operator runs it: its ``main`` in this process with
+its own stdin, stdout and stderr (``tests.fixtures.cli``), and ``--help`` as a real
+subprocess (``python -m server.cli`` starts)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import pytest
 
 from server.cli.main import main
 from server.db.migrate import upgrade
+from tests.fixtures.cli import run_cli
 
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 
@@ -23,6 +26,7 @@ def run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
 
 def test_database_users_tokens_and_entries(tmp_path: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'rc.db'}"
+    run = run_cli
     unmigrated = run("serve", "--db", url, "--port", "0")
     assert unmigrated.returncode == 2
     assert "racecontrol db upgrade" in unmigrated.stderr

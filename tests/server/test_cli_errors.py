@@ -1,6 +1,8 @@
 """Operator mistakes get one line on stderr that says the fix: no traceback, exit code 2.
 
-Each case runs the ``racecontrol`` command as a subprocess, as an operator would.
+Each case runs the ``racecontrol`` command's ``main`` in this process, with its own
+stdin, stdout, stderr and environment (``tests.fixtures.cli``); one case runs the real
+command as a subprocess, as an operator would, to show the process says it the same way.
 """
 
 from __future__ import annotations
@@ -14,12 +16,17 @@ from pathlib import Path
 import pytest
 
 from server.cli.preflight import UserError, check_decoder_urls
+from tests.fixtures.cli import CliResult, run_cli
 
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 ENTRIES = "number,class,team,drivers,transponder\n1,A,One,Ann,1001\n"
 
 
-def run(
+def run(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None) -> CliResult:
+    return run_cli(*args, env=env, cwd=cwd, clean_env=True)
+
+
+def run_process(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("RACECONTROL_")}
@@ -34,7 +41,7 @@ def run(
     )
 
 
-def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+def one_line_error(result: subprocess.CompletedProcess[str] | CliResult) -> str:
     """The single line the command printed; fails on a traceback or a success."""
     assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
     assert "Traceback" not in result.stderr, result.stderr
@@ -144,6 +151,8 @@ def test_a_database_file_never_migrated_gets_the_same_advice(tmp_path: Path) -> 
     url = f"sqlite+aiosqlite:///{database}"
     line = one_line_error(run("token", "create", "--role", "control", "--db", url))
     assert "has no racecontrol schema" in line and f"racecontrol db upgrade --db {url}" in line
+    # the real command, as a process: the same one line, exit status 2
+    assert one_line_error(run_process("token", "create", "--role", "control", "--db", url)) == line
 
 
 def test_serve_on_a_taken_port_is_one_line(migrated: str) -> None:

@@ -1,11 +1,12 @@
 """``racecontrol user add`` / ``token create`` with the timing role, and names the database
-would refuse, said as an operator's error (a real subprocess each time)."""
+would refuse, said as an operator's error (the command's ``main`` in this process, as
+``tests.fixtures.cli`` runs it)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tests.server.test_cli import run
+from tests.fixtures.cli import run_cli as run
 
 
 def test_timing_users_and_tokens_and_refused_names(tmp_path: Path) -> None:

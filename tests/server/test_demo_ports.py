@@ -17,6 +17,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.fixtures.cli import run_cli
+
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 STARTUP_S = 90.0  # the demo migrates, imports and connects three decoders first
 
@@ -127,13 +129,9 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
         ):
             third = tmp_path / f"third{option}"
             third.mkdir()
-            refused = subprocess.run(
-                [*RACECONTROL, "demo", "--length-minutes", "60", option, str(taken)],
-                cwd=third,
-                capture_output=True,
-                text=True,
-                timeout=60,
-                env=_environment(),
+            # refused before anything starts: the command's main in this process
+            refused = run_cli(
+                "demo", "--length-minutes", "60", option, str(taken), cwd=third, clean_env=True
             )
             assert refused.returncode == 2, refused.stderr
             assert refused.stderr.strip() == (
@@ -144,13 +142,7 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
             assert list(third.iterdir()) == []  # refused before the demo database was made
 
         taken = first.decoder_ports[0]
-        emulator = subprocess.run(
-            [*RACECONTROL, "emulate", "--port", str(taken)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            env=_environment(),
-        )
+        emulator = run_cli("emulate", "--port", str(taken), clean_env=True)
         assert emulator.returncode == 2
         assert emulator.stderr.strip().endswith(
             f"port {taken} on 127.0.0.1 is taken (another program, or another racecontrol, listens "

@@ -4,8 +4,6 @@ and the small pieces behind the pit page (login throttle rule, answers to repeat
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +16,7 @@ from server.db.accounts import ThrottlePolicy, wait_for
 from server.db.migrate import upgrade
 from server.db.models import EventRow
 from server.service.idempotency import Answer, RecentAnswers
+from tests.fixtures.cli import CliResult, run_cli
 
 
 async def test_a_pin_is_hashed_and_checked_per_event(
@@ -50,9 +49,8 @@ def test_the_cli_sets_a_pin(tmp_path: Path) -> None:
     csv = tmp_path / "entries.csv"
     csv.write_text("number,class,team,drivers,transponder\n7,A,Seven,Ann,1001\n")
 
-    def run(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "server.cli", *args, "--db", url]
-        return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    def run(*args: str) -> CliResult:
+        return run_cli(*args, "--db", url)
 
     assert run("import", "entries", str(csv), "--event", "Cup").returncode == 0
     chosen = run("pin", "set", "--event", "Cup", "--pin", "2468")

@@ -18,6 +18,7 @@ import pytest
 from server.cli.preflight import UserError, key_file, stored_secret_key, with_secret_key
 from server.settings import Settings
 from tests.fixtures.app_server import free_port
+from tests.fixtures.cli import run_cli
 
 RACECONTROL = [sys.executable, "-m", "server.cli"]
 
@@ -65,12 +66,11 @@ def serving(tmp_path: Path, url: str, port: int, **extra: str) -> Iterator[str]:
 def test_a_login_survives_a_restart(tmp_path: Path) -> None:
     database = tmp_path / "event.db"
     url = f"sqlite+aiosqlite:///{database}"
-    env = _environment(tmp_path)
     for command in (
         ("db", "upgrade", "--db", url),
         ("user", "add", "rc", "--role", "control", "--password", "s3cret-pass", "--db", url),
-    ):
-        done = subprocess.run([*RACECONTROL, *command], capture_output=True, text=True, env=env)
+    ):  # set up in this process; each serve below is a process of its own
+        done = run_cli(*command, clean_env=True)
         assert done.returncode == 0, done.stderr
 
     port = free_port()

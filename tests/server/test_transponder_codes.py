@@ -4,9 +4,6 @@ decoder reports codes of one form, a car whose code cannot come is never timed."
 from __future__ import annotations
 
 import logging
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,6 +14,7 @@ from server.engine.events import ExternalAlertRaised, Severity
 from server.engine.model import Entry
 from server.service.decoder_alerts import unreportable_alert
 from tests.fixtures.app_server import free_port, prepare_database, running_server, wait_until
+from tests.fixtures.cli import CliResult, run_cli
 from timing_adapters.registry import (
     AMB_CODES,
     CODE_FORMS,
@@ -126,17 +124,9 @@ async def test_serve_raises_the_alert_to_race_control(
         assert len(raised) == 1
 
 
-def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("RACECONTROL_")}
-    environment["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])
-    return subprocess.run(
-        [sys.executable, "-m", "server.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environment,
-        cwd=cwd,
-    )
+def run(*args: str, cwd: Path) -> CliResult:
+    """``racecontrol`` in this process, as from a shell without the test settings."""
+    return run_cli(*args, cwd=cwd, clean_env=True)
 
 
 def test_import_refuses_codes_no_decoder_can_report(tmp_path: Path) -> None:
