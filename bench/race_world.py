@@ -88,7 +88,9 @@ class ServerProcess:
         exe = Path(sys.executable).with_name("racecontrol")
         command = [str(exe), "serve", "--db", db_url, "--host", "127.0.0.1"]
         command += ["--port", str(self.port), "--decoder", decoder_url]
-        self._start([*command, *extra], log_path, env)
+        # the spool beside the log, in the bench's temporary folder (not the current one)
+        spool = {"RACECONTROL_SPOOL_PATH": str(log_path.with_suffix(".spool.jsonl"))}
+        self._start([*command, *extra], log_path, {**spool, **(env or {})})
 
     def _start(self, command: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
         self.log_path = log_path

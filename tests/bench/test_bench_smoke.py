@@ -17,7 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def visible(folder: Path) -> set[str]:
+    """What a user sees in a folder (tools' hidden caches and coverage data aside)."""
+    return {p.name for p in folder.iterdir() if not p.name.startswith(".")}
+
+
 def run_bench(script: str, *args: str, timeout: float = 100) -> str:
+    before = visible(ROOT)
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / script), *args],
         cwd=ROOT,
@@ -27,6 +33,8 @@ def run_bench(script: str, *args: str, timeout: float = 100) -> str:
         check=False,
     )
     assert done.returncode == 0, done.stdout + done.stderr
+    # a bench keeps its files (databases, spools, logs) in its own temporary folder
+    assert visible(ROOT) - before == set(), "left in the repository"
     return done.stdout
 
 
