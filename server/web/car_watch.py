@@ -53,9 +53,13 @@ def watch_request(text: str | None) -> tuple[bool, str | None]:
     return True, None  # null, or nothing that can be a car: watch nothing
 
 
-class CarWatch:
-    def __init__(self, state: AppState, public: Channel, target: Subscriber) -> None:
-        self.state, self.public, self.target = state, public, target
+class Watch:
+    """One spectator's watched car: its car channel feeds the socket's own subscriber
+    (``Forward``) until the watch changes or the socket closes. ``_watch`` finds the
+    channel (the race service's, or an edge's mirror of it)."""
+
+    def __init__(self, public: Channel, target: Subscriber) -> None:
+        self.public, self.target = public, target
         self._watching: tuple[Channel, Forward] | None = None
 
     def handle(self, text: str | None) -> bool:
@@ -69,6 +73,31 @@ class CarWatch:
         return True
 
     def _watch(self, number: str) -> None:
+        raise NotImplementedError
+
+    def _none(self, forward: Forward) -> None:
+        """Says the car is not entered."""
+        self.target.offer(forward.mark('{"none":1}'), lambda: self.public.snapshot)
+
+    def _follow(self, channel: Channel, forward: Forward) -> None:
+        channel.subscribers.add(forward)
+        self._watching = (channel, forward)
+        if channel.snapshot:
+            forward.offer(channel.snapshot, "")
+
+    def close(self) -> None:
+        if self._watching is not None:
+            channel, forward = self._watching
+            channel.subscribers.discard(forward)
+            self._watching = None
+
+
+class CarWatch(Watch):
+    def __init__(self, state: AppState, public: Channel, target: Subscriber) -> None:
+        super().__init__(public, target)
+        self.state = state
+
+    def _watch(self, number: str) -> None:
         forward = Forward(number, self.target, self.public)
         hub = self.state.race.hub
         channel = hub.channels.get(channel_name(number))
@@ -77,16 +106,8 @@ class CarWatch:
             # of the public channel, so a thousand spectators opening it cost no render)
             view = car_channel_view(self.state.renderer, self.state.race, number)
             if view is None:
-                self.target.offer(forward.mark('{"none":1}'), lambda: self.public.snapshot)
+                self._none(forward)
                 return
             channel = hub.channel(channel_name(number))
             channel.publish_view(view)
-        channel.subscribers.add(forward)
-        self._watching = (channel, forward)
-        forward.offer(channel.snapshot, "")
-
-    def close(self) -> None:
-        if self._watching is not None:
-            channel, forward = self._watching
-            channel.subscribers.discard(forward)
-            self._watching = None
+        self._follow(channel, forward)

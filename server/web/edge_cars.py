@@ -27,7 +27,7 @@ from server.service.hub import Channel, Hub, Subscriber
 from server.service.redis_cars import WATCH_TTL_S, cars_key, watch_key, watch_set_key
 from server.service.redis_relay import RETRY_S, RedisMirror, connect
 from server.web.car_page import CAR_BLOCKS, CAR_TEMPLATE, channel_name
-from server.web.car_watch import Forward, watch_request
+from server.web.car_watch import Forward, Watch
 from server.web.live_render import block_of
 from server.web.rendering import Renderer
 
@@ -141,39 +141,20 @@ class EdgeCars:
         await self.redis.aclose()
 
 
-class EdgeCarWatch:
-    """A spectator's watch on an edge's ``/ws/live`` (as ``server.web.car_watch.CarWatch``)."""
+class EdgeCarWatch(Watch):
+    """A spectator's watch on an edge's ``/ws/live``: the edge's mirror of the car channel."""
 
     def __init__(self, cars: EdgeCars, public: Channel, target: Subscriber) -> None:
-        self.edge_cars, self.public, self.target = cars, public, target
-        self._watching: tuple[Channel, Forward] | None = None
-
-    def handle(self, text: str | None) -> bool:
-        is_watch, number = watch_request(text)
-        if not is_watch:
-            return False
-        self.close()
-        if number is not None:
-            self._watch(number)
-        return True
+        super().__init__(public, target)
+        self.edge_cars = cars
 
     def _watch(self, number: str) -> None:
         forward = Forward(number, self.target, self.public)
         known = self.edge_cars.cars
         if known is not None and number not in known:
-            self.target.offer(forward.mark('{"none":1}'), lambda: self.public.snapshot)
+            self._none(forward)
             return
-        channel = self.edge_cars.follow(number).channel
-        channel.subscribers.add(forward)
-        self._watching = (channel, forward)
-        if channel.snapshot:
-            forward.offer(channel.snapshot, "")
-
-    def close(self) -> None:
-        if self._watching is not None:
-            channel, forward = self._watching
-            channel.subscribers.discard(forward)
-            self._watching = None
+        self._follow(self.edge_cars.follow(number).channel, forward)
 
 
 def edge_car_page(renderer: Renderer, page: str, context: dict[str, Any], car: Channel) -> str:

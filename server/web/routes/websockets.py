@@ -14,25 +14,16 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import Protocol
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
 
 from server.service.hub import Channel, Subscriber
 from server.web.auth import CONTROL_OR_STEWARD_ROLES, WebsocketMayPit, websocket_role
-from server.web.car_watch import CarWatch
+from server.web.car_watch import CarWatch, Watch  # Watch: EdgeCarWatch on an edge
 from server.web.deps import StateDep
 from server.web.state import AppState
 
 router = APIRouter()
-
-
-class Watch(Protocol):
-    """A socket's car watch (``CarWatch`` here, ``EdgeCarWatch`` on an edge)."""
-
-    def handle(self, text: str | None) -> bool: ...
-
-    def close(self) -> None: ...
 
 
 log = logging.getLogger("racecontrol.ws")
