@@ -28,7 +28,7 @@ from tests.fixtures.app_server import (
 )
 from tests.fixtures.browser import SQLITE_DB, race_databases
 from tests.fixtures.edges import CarWatcher, Spectator, running_edge
-from tests.fixtures.redis_keys import REDIS_URL, needs_redis
+from tests.fixtures.redis_keys import REDIS_URL, PrivateRedis, needs_redis
 from timing_adapters.clock import ManualClock
 
 S = 1_000_000
@@ -295,3 +295,49 @@ async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_p
 async def _members(client: Redis, prefix: str) -> bool:
     """True when the set of watched cars is empty (the race service drops expired ones)."""
     return await client.scard(watch_set_key(prefix)) == 0
+
+
+@race_databases(SQLITE_DB)
+async def test_spectators_follow_through_a_redis_restart(
+    db_url: str, private_redis: PrivateRedis
+) -> None:
+    """Redis itself stops (everything it held is gone) and starts again on its port: the
+    relay writes the snapshot again, the edges reconnect and resume, nobody reloads."""
+    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
+    clock = ManualClock(START_US)
+    url = private_redis.url
+    async with (
+        running_server(db_url, token, clock=clock, redis_url=url, redis_prefix="rc") as srv,
+        srv.client() as api,
+        running_edge(url, "rc") as edge_a,
+        running_edge(url, "rc") as edge_b,
+        Spectator(edge_a.ws_url) as on_a,
+        Spectator(edge_b.ws_url) as on_b,
+    ):
+        created = await api.post(
+            "/api/v1/sessions",
+            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
+        )
+        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+
+        def both_follow() -> bool:
+            want = expected(srv)
+            return on_a.standings() == want and on_b.standings() == want
+
+        await burst(srv, clock, laps=2)
+        await wait_until(both_follow, 30)
+        connections = (on_a.connections, on_b.connections)
+
+        await private_redis.stop()  # the race goes on while Redis is away
+        await burst(srv, clock, laps=2)
+        await wait_until(lambda: not edge_a.mirror.connected and not edge_b.mirror.connected, 30)
+        await private_redis.start()  # empty: no snapshot, no stream
+        await burst(srv, clock, laps=1)
+        await wait_until(both_follow, 30)
+        assert expected(srv)[0][1] == 4
+        assert (on_a.connections, on_b.connections) == connections  # nobody reconnected
+        client = Redis.from_url(url, decode_responses=True)
+        try:
+            assert await client.exists(snapshot_key("rc", "public"))  # written again
+        finally:
+            await client.aclose()
