@@ -1,6 +1,6 @@
 """The race service with --redis and two edges: spectators on each edge see what the race
-service shows, after a burst, through an edge restart and through dropped Redis
-connections (the shared Redis server cannot be restarted here: its clients are killed).
+service shows, after a burst, through an edge restart, through dropped Redis connections
+(the shared Redis: its clients are killed) and through a restart of a Redis of the test's own.
 
 Needs RACECONTROL_TEST_REDIS_URL (a Redis 7); every key is under a prefix of this test.
 """
