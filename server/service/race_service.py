@@ -22,7 +22,6 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -35,14 +34,12 @@ from server.engine.events import (
     EntryChanged,
     EntryListSet,
     ExternalAlertRaised,
-    IncidentReported,
     InputEvent,
     PassingDetected,
-    SessionKind,
     Severity,
     entry_list_first,
 )
-from server.engine.grid import ContactIncident, GridRow, grid
+from server.engine.grid import ContactIncident
 from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
 from server.engine.outbound import (
     CommandRefused,
@@ -62,6 +59,9 @@ from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.fanout import View
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
+from server.service.race_grid import GridResult as GridResult
+from server.service.race_grid import GridUnavailable as GridUnavailable
+from server.service.race_grid import journal_contacts, race_grid
 from server.service.result_versioning import ResultsRefused as ResultsRefused
 from server.service.result_versioning import ResultVersioning
 from server.service.rmonitor_feed import snapshot_of
@@ -111,20 +111,6 @@ class WriteTimedOut(RuntimeError):
 
 
 SUBMIT_TIMEOUT_S = 5.0
-
-
-class GridUnavailable(ValueError):
-    """No grid: the session is not a race, or its event has no qualifying."""
-
-
-@dataclass(frozen=True, slots=True)
-class GridResult:
-    session_id: int
-    qualifying_session_id: int
-    qualifying_name: str
-    rows: list[GridRow]
-    event_name: str = ""
-    race_name: str = ""
 
 
 class RejectedInput(ValueError):
@@ -420,60 +406,24 @@ class RaceService:
         contact incidents of its practice and qualifying sessions; None while the
         qualifying standings are being rebuilt. ``GridUnavailable`` when there is no
         grid to give, ``LookupError`` for an unknown session."""
-        async with self._db() as db:
-            session = await repository.get_session(db, session_id)
-            if SessionKind(session.type) not in (SessionKind.RACE, SessionKind.SPRINTDURO):
-                raise GridUnavailable(f"session {session_id} is a {session.type}, not a race")
-            siblings = await repository.list_sessions(db, session.event_id)
-            event_name = (await repository.get_event(db, session.event_id)).name
-        qualifying = [s for s in siblings if s.type == SessionKind.QUALIFYING.value]
-        if not qualifying:
-            raise GridUnavailable(
-                f"the event of session {session_id} has no qualifying session: no grid yet"
-            )
-        chosen = qualifying[-1]
+        return await race_grid(
+            self._db, session_id, self._standings_of, self._contacts, self._current_entries
+        )
+
+    async def _standings_of(self, session_id: int) -> list[StandingRow] | None:
+        """A session's standings: the timed one's engine, else ``past_standings``."""
         engine = self.engine
-        if chosen.id == self.session_id and engine is not None:
-            rows: list[StandingRow] | None = engine.standings()
-        else:
-            rows = await self.past_standings(chosen.id)
-        if rows is None:
-            return None
-        contacts: list[ContactIncident] = []
-        kinds = (SessionKind.PRACTICE.value, SessionKind.QUALIFYING.value)
-        for other in siblings:
-            if other.type in kinds:
-                contacts += await self._contacts(other.id, other.name)
-        entered = [
-            (e.number, e.class_name, e.team) for e in await self._current_entries(session_id)
-        ]
-        rows_out = grid(rows, entered, contacts)
-        return GridResult(session_id, chosen.id, chosen.name, rows_out, event_name, session.name)
+        if session_id == self.session_id and engine is not None:
+            return engine.standings()
+        return await self.past_standings(session_id)
 
     async def _contacts(self, session_id: int, name: str) -> list[ContactIncident]:
-        """Contact incidents of a session: the timed one's engine, else its journal (the
-        reports the engine recorded: every car entered)."""
+        """Contact incidents of a session: the timed one's engine, else its journal."""
         engine = self.engine
         if session_id == self.session_id and engine is not None:
             found = [i for i in engine.incidents() if i.contact]
             return [ContactIncident(name, i.occurred, i.place, i.cars) for i in found]
-        events = await self.journal.read(session_id)
-        entered: set[str] = set()
-        contacts: list[ContactIncident] = []
-        for event in entry_list_first(events):
-            if isinstance(event, EntryListSet):
-                entered |= {entry.number for entry in event.entries}
-            elif isinstance(event, EntryChanged):
-                entered.add(event.entry.number)
-            elif (
-                isinstance(event, IncidentReported)
-                and event.contact
-                and event.cars
-                and all(number in entered for number in event.cars)
-            ):
-                cars = tuple(dict.fromkeys(event.cars))
-                contacts.append(ContactIncident(name, event.occurred, event.place, cars))
-        return contacts
+        return journal_contacts(await self.journal.read(session_id), name)
 
     # --- input ---------------------------------------------------------------------
 
