@@ -22,9 +22,6 @@ import contextlib
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -37,14 +34,12 @@ from server.engine.events import (
     EntryChanged,
     EntryListSet,
     ExternalAlertRaised,
-    IncidentReported,
     InputEvent,
     PassingDetected,
-    SessionKind,
     Severity,
     entry_list_first,
 )
-from server.engine.grid import ContactIncident, GridRow, grid
+from server.engine.grid import ContactIncident
 from server.engine.model import Entry, SessionConfig, SessionStatus, StandingRow
 from server.engine.outbound import (
     CommandRefused,
@@ -56,12 +51,19 @@ from server.engine.outbound import (
 )
 from server.engine.stewards import Incident
 from server.service.audit import AuditLog
+from server.service.channel_publisher import ALL_CHANNELS as ALL_CHANNELS
+from server.service.channel_publisher import TEAM_CHANNEL as TEAM_CHANNEL
+from server.service.channel_publisher import ChannelPublisher, HeartbeatRender
 from server.service.decoder_alerts import bad_input_alert, decoder_alert
 from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.fanout import View
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
-from server.service.results import result_rows, rows_json
+from server.service.race_grid import GridResult as GridResult
+from server.service.race_grid import GridUnavailable as GridUnavailable
+from server.service.race_grid import journal_contacts, race_grid
+from server.service.result_versioning import ResultsRefused as ResultsRefused
+from server.service.result_versioning import ResultVersioning
 from server.service.rmonitor_feed import snapshot_of
 from server.service.session_copy import SessionCopy
 from server.service.spool import Spool
@@ -80,7 +82,6 @@ _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 # message and the heartbeat, so this package never imports server.web; a channel's message is
 # a whole render (str) or a View the hub turns into row-level updates
 ChannelRender = Callable[["RaceService", frozenset[str]], dict[str, str | View]]
-HeartbeatRender = Callable[[int], str]
 
 
 _NO_ENTRIES: list[Entry] = []
@@ -98,21 +99,6 @@ def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> Ra
     return engine
 
 
-def _reason_of(late: list[InputEvent]) -> tuple[str, str]:
-    """Why a finished session's results changed: the reasons (and who gave them) of the
-    inputs applied to it that give one, else the inputs' types."""
-    given = [e for e in late if getattr(e, "reason", "")]  # corrections, decisions
-    late = given or late
-    reasons = [str(getattr(e, "reason", "") or type(e).__name__) for e in late]
-    actors = [str(getattr(e, "actor", "")) for e in late if getattr(e, "actor", "")]
-    return "; ".join(dict.fromkeys(reasons)) or FINISHED_REASON, ", ".join(
-        dict.fromkeys(actors)
-    ) or "engine"
-
-
-ALL_CHANNELS = frozenset({"public", "control", "pit", "stewards"})
-# a team's pit wall, one channel per car watched ("team:7"): public, rendered with "public"
-TEAM_CHANNEL = "team:"
 CONTROL_ONLY = frozenset({"control"})
 
 
@@ -127,33 +113,11 @@ class WriteTimedOut(RuntimeError):
 SUBMIT_TIMEOUT_S = 5.0
 
 
-class GridUnavailable(ValueError):
-    """No grid: the session is not a race, or its event has no qualifying."""
-
-
-@dataclass(frozen=True, slots=True)
-class GridResult:
-    session_id: int
-    qualifying_session_id: int
-    qualifying_name: str
-    rows: list[GridRow]
-    event_name: str = ""
-    race_name: str = ""
-
-
 class RejectedInput(ValueError):
     """The database or the engine cannot take this input event; it was skipped."""
 
 
-class ResultsRefused(ValueError):
-    """Results cannot be signed official now (a running session, none yet, signed)."""
-
-
 _REFUSED = (CommandRefused, DriverChangeRefused, FlagRejected)
-FINISHED_REASON = "session finished"
-SPRINT = "sprint"  # the results part of a SprintDuro's sprint (result_versions.part)
-SPRINT_REASON = "sprint classified"
-SPRINT_CHANGED = "sprint classification changed"
 
 
 class RaceService:
@@ -176,9 +140,14 @@ class RaceService:
         self.audit = AuditLog(sessionmaker, spool.path.with_name(spool.path.name + ".audit"))
         self.clock = clock
         self.hub = hub
-        self._render_channels = render
-        self._heartbeat = heartbeat
-        self.publish_interval_s = publish_interval_s
+        self.output = ChannelPublisher(
+            hub,
+            clock,
+            lambda channels: render(self, channels),
+            heartbeat,
+            publish_interval_s,
+            self._feed_rmonitor,
+        )
         self.submit_timeout_s = submit_timeout_s
         self.engine: RaceEngine | None = None
         self.session_id: int | None = None
@@ -195,21 +164,15 @@ class RaceService:
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
         self._lock = asyncio.Lock()
-        self._dirty = asyncio.Event()
         self._batch_done = asyncio.Event()  # set by the writer after each batch
-        self._dirty_channels: set[str] = set()
-        self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
-        # the rows of each session's latest stored result version (None: none stored)
-        self._versioned: dict[int, list[dict[str, Any]] | None] = {}
-        # inputs applied to an ended session that no version carries yet, by session
-        self._late: dict[int, list[InputEvent]] = {}
-        # the rows of each SprintDuro's latest stored sprint version (None: none stored)
-        self._sprint_versioned: dict[int, list[dict[str, Any]] | None] = {}
+        # the result versions of the sessions timed here (and race control's signing)
+        self.versions = ResultVersioning(
+            sessionmaker, lambda session_id: self.journal.store.last_seq(session_id), clock
+        )
 
     def mark_dirty(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
         """Ask the publisher to re-render ``channels`` (coalesced)."""
-        self._dirty_channels |= channels
-        self._dirty.set()
+        self.output.mark_dirty(channels)
 
     # --- loading -------------------------------------------------------------------
 
@@ -443,60 +406,24 @@ class RaceService:
         contact incidents of its practice and qualifying sessions; None while the
         qualifying standings are being rebuilt. ``GridUnavailable`` when there is no
         grid to give, ``LookupError`` for an unknown session."""
-        async with self._db() as db:
-            session = await repository.get_session(db, session_id)
-            if SessionKind(session.type) not in (SessionKind.RACE, SessionKind.SPRINTDURO):
-                raise GridUnavailable(f"session {session_id} is a {session.type}, not a race")
-            siblings = await repository.list_sessions(db, session.event_id)
-            event_name = (await repository.get_event(db, session.event_id)).name
-        qualifying = [s for s in siblings if s.type == SessionKind.QUALIFYING.value]
-        if not qualifying:
-            raise GridUnavailable(
-                f"the event of session {session_id} has no qualifying session: no grid yet"
-            )
-        chosen = qualifying[-1]
+        return await race_grid(
+            self._db, session_id, self._standings_of, self._contacts, self._current_entries
+        )
+
+    async def _standings_of(self, session_id: int) -> list[StandingRow] | None:
+        """A session's standings: the timed one's engine, else ``past_standings``."""
         engine = self.engine
-        if chosen.id == self.session_id and engine is not None:
-            rows: list[StandingRow] | None = engine.standings()
-        else:
-            rows = await self.past_standings(chosen.id)
-        if rows is None:
-            return None
-        contacts: list[ContactIncident] = []
-        kinds = (SessionKind.PRACTICE.value, SessionKind.QUALIFYING.value)
-        for other in siblings:
-            if other.type in kinds:
-                contacts += await self._contacts(other.id, other.name)
-        entered = [
-            (e.number, e.class_name, e.team) for e in await self._current_entries(session_id)
-        ]
-        rows_out = grid(rows, entered, contacts)
-        return GridResult(session_id, chosen.id, chosen.name, rows_out, event_name, session.name)
+        if session_id == self.session_id and engine is not None:
+            return engine.standings()
+        return await self.past_standings(session_id)
 
     async def _contacts(self, session_id: int, name: str) -> list[ContactIncident]:
-        """Contact incidents of a session: the timed one's engine, else its journal (the
-        reports the engine recorded: every car entered)."""
+        """Contact incidents of a session: the timed one's engine, else its journal."""
         engine = self.engine
         if session_id == self.session_id and engine is not None:
             found = [i for i in engine.incidents() if i.contact]
             return [ContactIncident(name, i.occurred, i.place, i.cars) for i in found]
-        events = await self.journal.read(session_id)
-        entered: set[str] = set()
-        contacts: list[ContactIncident] = []
-        for event in entry_list_first(events):
-            if isinstance(event, EntryListSet):
-                entered |= {entry.number for entry in event.entries}
-            elif isinstance(event, EntryChanged):
-                entered.add(event.entry.number)
-            elif (
-                isinstance(event, IncidentReported)
-                and event.contact
-                and event.cars
-                and all(number in entered for number in event.cars)
-            ):
-                cars = tuple(dict.fromkeys(event.cars))
-                contacts.append(ContactIncident(name, event.occurred, event.place, cars))
-        return contacts
+        return journal_contacts(await self.journal.read(session_id), name)
 
     # --- input ---------------------------------------------------------------------
 
@@ -665,7 +592,7 @@ class RaceService:
         late: list[InputEvent] = []  # applied to the session after it had finished
         finished = engine.status().finished
         # it had finished (a version is stored), even if a correction reopened it
-        ended = finished or self._versioned.get(session_id) is not None
+        ended = finished or self.versions.ended(session_id)
         for event, future in batch:
             try:
                 out = engine.apply(event)
@@ -678,8 +605,8 @@ class RaceService:
             self._laps += [o for o in out if isinstance(o, LapCompleted)]
             if future is not None and not future.done():
                 future.set_result(out)
-        if late:  # kept until a version carries them (a reopened session ends later)
-            self._late.setdefault(session_id, []).extend(late)
+        if late:
+            self.versions.add_late(session_id, late)
         if finished:
             await self._version_results()
         else:
@@ -688,98 +615,14 @@ class RaceService:
 
     # --- result versions -----------------------------------------------------------
 
-    def _wall(self) -> datetime:
-        return datetime.fromtimestamp(self.clock.now_us() / 1_000_000, UTC)
-
     async def _version_results(self) -> ResultVersionRow | None:
-        """Store the next version of the timed session's results if it has finished and
-        they differ from its latest version (the first: ``FINISHED_REASON``). The caller
-        holds the lock. Generic: whatever input changed a finished session's results
-        (a correction, a steward's decision) gets a version with its reason (the inputs
-        applied since the last version, ``_late``, even when one reopened the session
-        and it ended again later, by a crossing or the finish timeout). With the
-        database down, nothing is stored: the next input or tick tries again."""
-        engine, session_id = self.engine, self.session_id
-        if engine is not None and session_id is not None:
-            await self._version_sprint(self._late.get(session_id, []))
-        if engine is None or session_id is None or not engine.status().finished:
-            return None
-        rows = rows_json(
-            result_rows(
-                engine.standings(),
-                engine.entries(),
-                engine.status().green_at_us,
-                {row.number: engine.laps_of(row.number) for row in engine.standings()},
-            )
-        )
-        try:
-            if session_id not in self._versioned:
-                async with self._db() as db:
-                    latest = await repository.latest_version(db, session_id)
-                self._versioned[session_id] = None if latest is None else latest.rows
-            known = self._versioned[session_id]
-            if known == rows:
-                self._late.pop(session_id, None)  # they changed nothing
-                return None
-            reason, actor = _reason_of(self._late.get(session_id, []))
-            if known is None:
-                reason, actor = FINISHED_REASON, "engine"
-            seq = await self.journal.store.last_seq(session_id)
-            async with self._db() as db:
-                stored = await repository.add_version(
-                    db, session_id, rows, reason=reason, actor=actor, seq=seq, at=self._wall()
-                )
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("session %s: results version not stored yet (%s)", session_id, exc)
-            self._versioned.pop(session_id, None)
-            return None
-        self._versioned[session_id] = rows
-        self._late.pop(session_id, None)
-        log.info("session %s: results version %s (%s)", session_id, stored.version, reason)
-        return stored
+        """The timed session's next results version, if due (the caller holds the lock)."""
+        return await self.versions.version_results(self.engine, self.session_id)
 
     async def _version_sprint(self, inputs: list[InputEvent]) -> ResultVersionRow | None:
-        """Store the next version of a SprintDuro's sprint results (part ``sprint``) once
-        the sprint cut is decided (every car that started is classified) and whenever
-        they change after that (a correction of a lap before the cut, a decision), with
-        the reasons of ``inputs`` (those applied since). The caller holds the lock; with
-        the database down nothing is stored and the next input or tick tries again."""
-        engine, session_id = self.engine, self.session_id
-        if engine is None or session_id is None:
-            return None
-        sprint = engine.sprint_standings()
-        if sprint is None or not sprint.complete:
-            return None
-        laps = {
-            row.number: [lap for lap in engine.laps_of(row.number) if lap.lap <= row.laps]
-            for row in sprint.rows
-        }
-        green_at_us = engine.status().green_at_us
-        rows = rows_json(result_rows(sprint.rows, engine.entries(), green_at_us, laps))
-        try:
-            if session_id not in self._sprint_versioned:
-                async with self._db() as db:
-                    latest = await repository.latest_version(db, session_id, SPRINT)
-                self._sprint_versioned[session_id] = None if latest is None else latest.rows
-            known = self._sprint_versioned[session_id]
-            if known == rows:
-                return None
-            reason, actor = _reason_of(inputs) if inputs else (SPRINT_CHANGED, "engine")
-            if known is None:
-                reason, actor = SPRINT_REASON, "engine"
-            seq = await self.journal.store.last_seq(session_id)
-            async with self._db() as db:
-                stored = await repository.add_version(
-                    db, session_id, rows, reason=reason, actor=actor, seq=seq,
-                    at=self._wall(), part=SPRINT,
-                )  # fmt: skip
-        except (SQLAlchemyError, OSError) as exc:
-            log.warning("session %s: sprint results version not stored yet (%s)", session_id, exc)
-            self._sprint_versioned.pop(session_id, None)
-            return None
-        self._sprint_versioned[session_id] = rows
-        log.info("session %s: sprint results version %s (%s)", session_id, stored.version, reason)
-        return stored
+        """The timed SprintDuro's next sprint results version, if due (the caller holds
+        the lock)."""
+        return await self.versions.version_sprint(self.engine, self.session_id, inputs)
 
     async def mark_official(self, session_id: int, actor: str, note: str) -> ResultVersionRow:
         """Sign the session's latest results version official. ``ResultsRefused`` while
@@ -795,19 +638,7 @@ class RaceService:
                 )
             if engine is not None:
                 await self._version_results()
-            async with self._db() as db:
-                latest = await repository.latest_version(db, session_id)
-                if latest is None:
-                    raise ResultsRefused(f"session {session_id} has no results: it has not ended")
-                if latest.official and latest.official_at is not None:
-                    raise ResultsRefused(
-                        f"version {latest.version} of session {session_id} is already official"
-                    )
-                # a SprintDuro's sprint is signed with its race
-                sprint = await repository.latest_version(db, session_id, SPRINT)
-                if sprint is not None and not (sprint.official and sprint.official_at):
-                    await repository.sign_official(db, sprint, actor, note, self._wall())
-                return await repository.sign_official(db, latest, actor, note, self._wall())
+            return await self.versions.sign_latest(session_id, actor, note)
 
     async def applied(self) -> None:
         """Wait until every input queued so far is journaled and applied (a replay hands
@@ -850,77 +681,41 @@ class RaceService:
                     if self.engine.tick(self.clock.now_us()):
                         self.mark_dirty()
                         await self._version_results()
-                    elif self.session_id not in self._versioned:
+                    elif self.versions.results_unknown(self.session_id):
                         await self._version_results()
-                    elif self.session_id not in self._sprint_versioned:
+                    elif self.versions.sprint_unknown(self.session_id):
                         await self._version_sprint([])
+
+    @property
+    def publish_interval_s(self) -> float:
+        return self.output.interval_s
 
     async def run_heartbeat(self, interval_s: float) -> None:
         """Lets browsers tell a quiet race from a dead connection."""
-        while True:
-            await asyncio.sleep(interval_s)
-            now = self.clock.now_us()
-            beat = self._heartbeat(now)
-            for name in self._with_teams(ALL_CHANNELS):
-                self.hub.channel(name).heartbeat(now, beat)
+        await self.output.run_heartbeat(interval_s)
 
     async def run_publisher(self) -> None:
-        """Render dirty channels, each at most once per ``publish_interval_s``; a channel
-        is never held back by another one's render (a decoder STATUS only concerns
-        race control, and must not delay the spectators' next lap)."""
-        loop = asyncio.get_running_loop()
-        last: dict[str, float] = {}
-        while True:
-            await self._dirty.wait()
-            now = loop.time()
-            interval = self.publish_interval_s
-            due = {c for c in self._dirty_channels if now - last.get(c, -interval) >= interval}
-            if due:
-                self._dirty_channels -= due
-                self.publish(frozenset(due))
-                last.update(dict.fromkeys(due, now))
-            if not self._dirty_channels:
-                self._dirty.clear()
-                continue
-            earliest = min(last.get(c, now) + interval for c in self._dirty_channels)
-            await asyncio.sleep(max(0.0, earliest - loop.time()))
+        """Render dirty channels, each at most once per ``publish_interval_s``."""
+        await self.output.run_publisher()
 
     def publish(self, channels: frozenset[str] = ALL_CHANNELS) -> None:
-        """Render each channel once and hand the same string to all its subscribers.
+        """Render each watched channel once for all its subscribers (the rest: stale)."""
+        self.output.publish(channels)
 
-        A channel nobody watches is not rendered, only marked stale; ``refresh`` renders
-        it when its first viewer arrives.
-        """
-        channels = self._with_teams(channels)
-        if self.rmonitor is not None and "public" in channels:
+    def refresh(self, channel: str) -> None:
+        """Bring a stale (or never rendered) channel's snapshot up to date (before a
+        viewer subscribes)."""
+        self.output.refresh(channel)
+
+    def _feed_rmonitor(self) -> None:
+        """The RMonitor feed's snapshot, as "public" is published (with the laps
+        completed since the last one)."""
+        if self.rmonitor is not None:
             now = self.clock.now_us()
             laps, self._laps = self._laps, []
             self.rmonitor.update(
                 snapshot_of(self.status(), self.entries, self.standings(), laps, now)
             )
-        watched = frozenset(c for c in channels if self.hub.channel(c).watched)
-        self._stale |= channels - watched
-        self._render(watched)
-
-    def refresh(self, channel: str) -> None:
-        """Bring a stale (or never rendered) channel's snapshot up to date (before a
-        viewer subscribes)."""
-        if channel in self._stale or not self.hub.channel(channel).snapshot:
-            self._render(frozenset({channel}))
-
-    def _with_teams(self, channels: frozenset[str]) -> frozenset[str]:
-        """``channels`` and, with "public", the team channels (what spectators see)."""
-        if "public" not in channels:
-            return channels
-        return channels | {name for name in self.hub.channels if name.startswith(TEAM_CHANNEL)}
-
-    def _render(self, channels: frozenset[str]) -> None:
-        self._stale -= channels
-        for name, message in self._render_channels(self, channels).items():
-            if isinstance(message, View):
-                self.hub.channel(name).publish_view(message)
-            else:
-                self.hub.channel(name).publish(message)
 
     @property
     def database_ok(self) -> bool:
