@@ -247,6 +247,10 @@ async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_p
         await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
         await burst(srv, clock, laps=3)  # two laps each
 
+        async def entered() -> bool:  # the race service writes the entered cars each round
+            return "3" in await edge.cars.known()
+
+        await eventually(entered)
         # the car's page on the edge, nobody watching the car before: its two laps
         page = await phone.get("/live/cars/3")
         assert page.status_code == 200, page.text
