@@ -161,10 +161,13 @@ def figures(
 
 
 async def crossings(
-    args: argparse.Namespace, send: Callable[[], Awaitable[None]]
+    args: argparse.Namespace,
+    send: Callable[[], Awaitable[None]],
+    send_burst: Callable[[], Awaitable[None]] | None = None,
 ) -> tuple[list[int], list[tuple[int, int, int]]]:
     """``--rate`` crossings a second for ``--duration`` s, then ``--bursts`` bursts of
-    ``--burst-cars`` back to back, 1 s apart: the send times and the bursts' spans."""
+    ``--burst-cars`` back to back, 2 s apart: the send times and the bursts' spans (in
+    crossings; ``send_burst``, the bare broadcast's, sends a whole burst as one message)."""
     steady: list[int] = []
     t0 = time.monotonic()
     for i in range(round(args.rate * args.duration)):
@@ -174,11 +177,12 @@ async def crossings(
     bursts: list[tuple[int, int, int]] = []
     index = len(steady)
     for _ in range(args.bursts):
-        await asyncio.sleep(1.0)  # the previous burst's updates are out
-        for _ in range(args.burst_cars):
-            await send()
-        bursts.append((index, index + args.burst_cars, time.monotonic_ns()))
-        index += args.burst_cars
+        await asyncio.sleep(2.0)  # the previous burst's updates are out
+        count = 1 if send_burst else args.burst_cars
+        for _ in range(count):
+            await (send_burst or send)()
+        bursts.append((index, index + count, time.monotonic_ns()))
+        index += count
     return steady, bursts
 
 
@@ -255,16 +259,19 @@ async def _bare_run(
     draining = asyncio.create_task(_drain(trigger))
     numbers: list[int] = []
 
-    async def send() -> None:
+    async def send(length: int = size) -> None:
         head = f'{{"i":{len(numbers)},"p":"'
         numbers.append(len(numbers))
-        await trigger.send(head + "x" * max(0, size - len(head) - 2) + '"}')
+        await trigger.send(head + "x" * max(0, length - len(head) - 2) + '"}')
+
+    async def send_burst() -> None:  # racecontrol coalesces a burst into a few updates
+        await send(size * args.burst_cars)
 
     try:
         await wait_for(f"{clients} bare clients", pool.is_ready, args.timeout, server)
         await asyncio.sleep(0.5)  # the last handshakes registered on the server
         meter = Meter([server.process], pool.processes, [])
-        steady, bursts = await crossings(args, send)
+        steady, bursts = await crossings(args, send, send_burst)
         await pool.drain(numbers, 15)
         cpu, clients_cpu, _redis = meter.percents()
         rss_after = server.rss_mb()
