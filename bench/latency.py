@@ -13,10 +13,12 @@ measured with psutil, a race shown green through the API), then two phases:
   emulator wrote its frame to the socket; each client stamps the first update (heartbeats
   ignored) whose row for that car shows the new lap count. Latency = arrival - sent, over
   all clients and passings. The server's CPU time and RSS are read around this phase.
-The clients share this process (the other core), so at large N their own receive loop is
-part of the figure; "first" (the earliest client, median over passings) is the path
-decoder -> journal -> engine -> render -> socket without that fan-out spread. The machine
-is shared and noisy: with --runs, each figure is the median of the runs.
+Then bursts of crossings back to back (the last car's update, p99). The clients share this
+process unless --client-procs K spreads them over K worker processes (bench/spectators.py;
+their stamps are CLOCK_MONOTONIC, the same clock as this process's); "first" (the earliest
+client, median over passings) is the path decoder -> journal -> engine -> render -> socket
+without the fan-out spread. The machine is shared and noisy: with --runs, each figure is
+the median of the runs.
 """
 
 from __future__ import annotations
