@@ -13,19 +13,19 @@ measured with psutil, a race shown green through the API), then two phases:
   emulator wrote its frame to the socket; each client stamps the first update (heartbeats
   ignored) whose row for that car shows the new lap count. Latency = arrival - sent, over
   all clients and passings. The server's CPU time and RSS are read around this phase.
-The clients share this process (the other core), so at large N their own receive loop is
-part of the figure; "first" (the earliest client, median over passings) is the path
-decoder -> journal -> engine -> render -> socket without that fan-out spread. The machine
-is shared and noisy: with --runs, each figure is the median of the runs.
+Then bursts of crossings back to back (the last car's update, p99). The clients share this
+process unless --client-procs K spreads them over K worker processes (bench/spectators.py;
+their stamps are CLOCK_MONOTONIC, the same clock as this process's); "first" (the earliest
+client, median over passings) is the path decoder -> journal -> engine -> render -> socket
+without the fan-out spread. The machine is shared and noisy: with --runs, each figure is
+the median of the runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import dataclasses
-import json
 import os
 import resource
 import signal
@@ -33,22 +33,23 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil  # type: ignore[import-untyped]
 import uvloop
 from race_world import BareProcess, EdgeProcess, ServerProcess, World, wait_for, world
+from spectators import LocalPool, ProcessPool
 from websockets.asyncio.client import ClientConnection, connect
-
-LAPS_CELL = '<td class="c-laps">'
 
 
 @dataclass(frozen=True, slots=True)
 class Sent:
     row_id: str  # the car's <tr id=...> in the live fragment
     laps: int  # the car's lap count once this passing is applied
-    at: float  # perf_counter() right after the emulator wrote the frame
+    at: int  # time.monotonic_ns() right after the emulator wrote the frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,74 +65,13 @@ class RunResult:
     rss_after_mb: float  # ... and at the end of the fan-out, clients still connected
     missed: int  # (client, passing) pairs not seen by the end of the drain
     bytes_per_pass: float = 0.0  # received per client per passing (updates, heartbeats)
+    clients_cpu_pct: float = 0.0  # the spectators' process(es), % of one core
+    redis_cpu_pct: float = 0.0  # the Redis server (with --edges), % of one core
+    burst_p99_ms: float = 0.0  # last crossing of a burst -> its update, p99 over clients
 
     @property
     def kb_per_client(self) -> float:
         return (self.rss_after_mb - self.rss_before_mb) * 1024 / self.clients
-
-
-def laps_in(message: str) -> dict[str, int]:
-    """The lap counts an update (or a snapshot) carries, by row id: rows sent whole ("r")
-    and changed laps cells ("c"); heartbeats carry none."""
-    if '"hb":1' in message:
-        return {}
-    parsed = json.loads(message)
-    out: dict[str, int] = {}
-    for row_id, parts in parsed.get("r", {}).items():
-        for part in parts:
-            if part.startswith(LAPS_CELL):
-                out[row_id] = int(part[len(LAPS_CELL) : part.index("<", len(LAPS_CELL))])
-    for row_id, cells in parsed.get("c", {}).items():
-        for part in cells.values():
-            if part.startswith(LAPS_CELL):
-                out[row_id] = int(part[len(LAPS_CELL) : part.index("<", len(LAPS_CELL))])
-    return out
-
-
-class Client:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []  # seconds, one per passing in ``sent`` order
-        self.ready = asyncio.Event()  # the snapshot arrived
-        self.laps: dict[str, int] = {}
-        self.bytes = 0  # received after the snapshot (updates and heartbeats)
-
-    async def run(self, url: str, sent: list[Sent], gate: asyncio.Semaphore) -> None:
-        async with gate:  # a bounded number of handshakes at once
-            ws = await connect(url, compression=None, ping_interval=None, open_timeout=60)
-        async with ws:
-            async for message in ws:
-                now = time.perf_counter()
-                if not isinstance(message, str):
-                    continue
-                if self.ready.is_set():
-                    self.bytes += len(message.encode())
-                self.laps.update(laps_in(message))
-                if '"snap":1' in message:
-                    self.ready.set()
-                # one update may carry several passings (the server coalesces renders)
-                seen = len(self.latencies)
-                while seen < len(sent) and self.laps.get(sent[seen].row_id, -1) >= sent[seen].laps:
-                    self.latencies.append(now - sent[seen].at)
-                    seen += 1
-
-
-class BareClient:
-    """A client of the bare broadcast: each message starts with its number."""
-
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.ready = asyncio.Event()
-
-    async def run(self, url: str, sent: list[float], gate: asyncio.Semaphore) -> None:
-        async with gate:
-            ws = await connect(url, compression=None, ping_interval=None, open_timeout=60)
-        self.ready.set()
-        async with ws:
-            async for message in ws:
-                now = time.perf_counter()
-                number = int(str(message)[5 : str(message).index(",")])  # {"i":N,...
-                if number == len(self.latencies):
-                    self.latencies.append(now - sent[number])
 
 
 async def ingest(w: World, burst: int, timeout: float) -> float:
@@ -148,73 +88,142 @@ async def ingest(w: World, burst: int, timeout: float) -> float:
     return burst / (time.perf_counter() - started)
 
 
+Pool = LocalPool | ProcessPool
+
+
+async def spectators(args: argparse.Namespace, bare: bool, urls: list[str], n: int) -> Pool:
+    """In this process, or over ``--client-procs`` worker processes."""
+    if args.client_procs:
+        return await ProcessPool.start(bare, urls, n, args.client_procs)
+    return LocalPool(bare, urls, n)
+
+
+def cpu_s(processes: list[psutil.Process]) -> float:
+    return sum(float(t.user + t.system) for t in (p.cpu_times() for p in processes))
+
+
+def redis_servers(args: argparse.Namespace) -> list[psutil.Process]:
+    """The local Redis the edges use (with --edges), for its CPU; none if not visible."""
+    if not args.edges:
+        return []
+    found = []
+    for process in psutil.process_iter(["name"]):
+        if process.info["name"] == "redis-server":
+            found.append(process)
+    return found
+
+
+@dataclass
+class Meter:
+    """CPU of the servers, the spectators and Redis over one phase, % of one core."""
+
+    servers: list[psutil.Process]
+    clients: list[psutil.Process]
+    redis: list[psutil.Process]
+
+    def __post_init__(self) -> None:
+        self.t0 = time.monotonic()
+        self.start = [cpu_s(self.servers), cpu_s(self.clients), cpu_s(self.redis)]
+
+    def percents(self) -> list[float]:
+        took = time.monotonic() - self.t0
+        now = [cpu_s(self.servers), cpu_s(self.clients), cpu_s(self.redis)]
+        return [100 * (b - a) / took for a, b in zip(self.start, now, strict=True)]
+
+
+def figures(
+    arrivals: list[list[int | None]], steady: list[int], bursts: list[tuple[int, int, int]]
+) -> dict[str, float]:
+    """Latencies (ms) from the arrivals: ``steady[j]`` is crossing j's send time; a burst
+    is (first index, end index, the last crossing's send time)."""
+    lat = sorted(
+        (t - steady[j]) / 1e6 for a in arrivals for j, t in enumerate(a[: len(steady)]) if t
+    )
+    if not lat:
+        raise RuntimeError("no client saw any passing")
+    firsts = [
+        min(a[j] for a in arrivals if a[j]) - steady[j]  # type: ignore[type-var, operator]
+        for j in range(len(steady))
+        if any(a[j] for a in arrivals)
+    ]
+    burst_lat = sorted(
+        (max(a[i:end]) - at) / 1e6  # type: ignore[type-var, operator]
+        for i, end, at in bursts
+        for a in arrivals
+        if None not in a[i:end]
+    )
+    return {
+        "first_ms": statistics.median(firsts) / 1e6,
+        "p50_ms": statistics.median(lat),
+        "p99_ms": lat[min(len(lat) - 1, int(len(lat) * 0.99))],
+        "max_ms": lat[-1],
+        "burst_p99_ms": burst_lat[int(len(burst_lat) * 0.99)] if burst_lat else 0.0,
+        "missed": sum(a.count(None) for a in arrivals),
+    }
+
+
+async def crossings(
+    args: argparse.Namespace,
+    send: Callable[[], Awaitable[None]],
+    send_burst: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[list[int], list[tuple[int, int, int]]]:
+    """``--rate`` crossings a second for ``--duration`` s, then ``--bursts`` bursts of
+    ``--burst-cars`` back to back, 2 s apart: the send times and the bursts' spans (in
+    crossings; ``send_burst``, the bare broadcast's, sends a whole burst as one message)."""
+    steady: list[int] = []
+    t0 = time.monotonic()
+    for i in range(round(args.rate * args.duration)):
+        await asyncio.sleep(max(0.0, t0 + i / args.rate - time.monotonic()))
+        await send()
+        steady.append(time.monotonic_ns())
+    bursts: list[tuple[int, int, int]] = []
+    index = len(steady)
+    for _ in range(args.bursts):
+        await asyncio.sleep(2.0)  # the previous burst's updates are out
+        count = 1 if send_burst else args.burst_cars
+        for _ in range(count):
+            await (send_burst or send)()
+        bursts.append((index, index + count, time.monotonic_ns()))
+        index += count
+    return steady, bursts
+
+
 async def fan_out(
     w: World, args: argparse.Namespace, clients: int, edges: list[ServerProcess]
 ) -> RunResult:
     """The spectators on the race service, or spread over ``edges`` (through Redis)."""
     servers = edges or [w.server]
     rss_before = sum(s.rss_mb() for s in servers)
-    sent: list[Sent] = []
-    subscribers = [Client() for _ in range(clients)]
     urls = [f"ws://127.0.0.1:{s.port}/ws/live" for s in servers]
-    gate = asyncio.Semaphore(50)
-    tasks = [
-        asyncio.create_task(c.run(urls[i % len(urls)], sent, gate))
-        for i, c in enumerate(subscribers)
-    ]
+    pool = await spectators(args, False, urls, clients)
+    matched: list[tuple[str, int, int]] = []  # (row id, laps, sent ns) of every crossing
+
+    async def send() -> None:
+        row_id, laps = w.race.push()
+        await asyncio.sleep(0)  # the emulator's writer task (woken first) sends the frame
+        matched.append((row_id, laps, time.monotonic_ns()))
+
     try:
-
-        async def all_ready() -> bool:
-            for task in tasks:
-                if task.done():
-                    task.result()  # a client that failed fails the run
-            return all(c.ready.is_set() for c in subscribers)
-
-        await wait_for(f"{clients} snapshots", all_ready, args.timeout, w.server)
-        cpu0, t0 = sum(s.cpu_s() for s in servers), time.perf_counter()
-        for i in range(round(args.rate * args.duration)):
-            await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
-            row_id, laps = w.race.push()
-            await asyncio.sleep(0)  # the emulator's writer task (woken first) sends the frame
-            sent.append(Sent(row_id, laps, time.perf_counter()))
-
-        async def drained() -> bool:
-            return all(len(c.latencies) == len(sent) for c in subscribers)
-
-        with contextlib.suppress(TimeoutError):
-            await wait_for("fan-out drain", drained, 15, w.server)
-        cpu_pct = 100 * (sum(s.cpu_s() for s in servers) - cpu0) / (time.perf_counter() - t0)
+        await wait_for(f"{clients} snapshots", pool.is_ready, args.timeout, w.server)
+        meter = Meter([s.process for s in servers], pool.processes, redis_servers(args))
+        steady, bursts = await crossings(args, send)
+        await pool.drain(matched, 15)
+        cpu, clients_cpu, redis_cpu = meter.percents()
         rss_after = sum(s.rss_mb() for s in servers)
+        arrivals, received = await pool.collect(matched)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-    latencies = sorted(x * 1000 for c in subscribers for x in c.latencies)
-    if not latencies:
-        raise RuntimeError("no client saw any passing")
-    firsts = [
-        min(c.latencies[j] for c in subscribers if len(c.latencies) > j)
-        for j in range(len(sent))
-        if any(len(c.latencies) > j for c in subscribers)
-    ]
+        await pool.close()
     return RunResult(
         clients=clients,
         ingest_per_s=0.0,  # filled in by one_run
-        first_ms=statistics.median(firsts) * 1000,
-        p50_ms=statistics.median(latencies),
-        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        max_ms=latencies[-1],
-        cpu_pct=cpu_pct,
+        cpu_pct=cpu,
         rss_before_mb=rss_before,
         rss_after_mb=rss_after,
-        missed=clients * len(sent) - len(latencies),
-        bytes_per_pass=sum(c.bytes for c in subscribers) / clients / max(len(sent), 1),
+        bytes_per_pass=received / clients / max(len(matched), 1),
+        clients_cpu_pct=clients_cpu,
+        redis_cpu_pct=redis_cpu,
+        **figures(arrivals, steady, bursts),  # type: ignore[arg-type]
     )
-
-
-async def _drain(ws: ClientConnection) -> None:
-    async for _message in ws:  # the trigger gets the broadcast too
-        pass
 
 
 async def bare_fan_out(args: argparse.Namespace, clients: int, size: int) -> RunResult:
@@ -226,6 +235,11 @@ async def bare_fan_out(args: argparse.Namespace, clients: int, size: int) -> Run
             return await _bare_run(server, args, clients, size)
         finally:
             server.stop()
+
+
+async def _drain(ws: ClientConnection) -> None:
+    async for _message in ws:  # the trigger gets the broadcast too
+        pass
 
 
 async def _bare_run(
@@ -241,57 +255,43 @@ async def _bare_run(
 
         await wait_for("bare server start", up, 30, server)
     rss_before = server.rss_mb()
-    sent: list[float] = []
-    subscribers = [BareClient() for _ in range(clients)]
-    url, gate = f"ws://127.0.0.1:{server.port}/ws", asyncio.Semaphore(50)
-    tasks = [asyncio.create_task(c.run(url, sent, gate)) for c in subscribers]
+    url = f"ws://127.0.0.1:{server.port}/ws"
+    pool = await spectators(args, True, [url], clients)
     trigger = await connect(url, compression=None, ping_interval=None, open_timeout=60)
     draining = asyncio.create_task(_drain(trigger))
+    numbers: list[int] = []
+
+    async def send(length: int = size) -> None:
+        head = f'{{"i":{len(numbers)},"p":"'
+        numbers.append(len(numbers))
+        await trigger.send(head + "x" * max(0, length - len(head) - 2) + '"}')
+
+    async def send_burst() -> None:  # racecontrol coalesces a burst into a few updates
+        await send(size * args.burst_cars)
+
     try:
-
-        async def all_ready() -> bool:
-            return all(c.ready.is_set() for c in subscribers)
-
-        await wait_for(f"{clients} bare clients", all_ready, args.timeout, server)
+        await wait_for(f"{clients} bare clients", pool.is_ready, args.timeout, server)
         await asyncio.sleep(0.5)  # the last handshakes registered on the server
-        cpu0, t0 = server.cpu_s(), time.perf_counter()
-        for i in range(round(args.rate * args.duration)):
-            await asyncio.sleep(max(0.0, t0 + i / args.rate - time.perf_counter()))
-            head = f'{{"i":{i},"p":"'
-            sent.append(time.perf_counter())
-            await trigger.send(head + "x" * max(0, size - len(head) - 2) + '"}')
-
-        async def drained() -> bool:
-            return all(len(c.latencies) == len(sent) for c in subscribers)
-
-        with contextlib.suppress(TimeoutError):
-            await wait_for("bare drain", drained, 15, server)
-        cpu_pct = 100 * (server.cpu_s() - cpu0) / (time.perf_counter() - t0)
+        meter = Meter([server.process], pool.processes, [])
+        steady, bursts = await crossings(args, send, send_burst)
+        await pool.drain(numbers, 15)
+        cpu, clients_cpu, _redis = meter.percents()
         rss_after = server.rss_mb()
+        arrivals, _received = await pool.collect(numbers)
     finally:
-        for task in [*tasks, draining]:
-            task.cancel()
-        await asyncio.gather(*tasks, draining, return_exceptions=True)
+        draining.cancel()
+        await asyncio.gather(draining, return_exceptions=True)
         await trigger.close()
-    latencies = sorted(x * 1000 for c in subscribers for x in c.latencies)
-    if not latencies:
-        raise RuntimeError("no bare client got a message")
+        await pool.close()
     return RunResult(
         clients=clients,
         ingest_per_s=0.0,
-        first_ms=statistics.median(
-            min(c.latencies[j] for c in subscribers if len(c.latencies) > j) * 1000
-            for j in range(len(sent))
-            if any(len(c.latencies) > j for c in subscribers)
-        ),
-        p50_ms=statistics.median(latencies),
-        p99_ms=latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
-        max_ms=latencies[-1],
-        cpu_pct=cpu_pct,
+        cpu_pct=cpu,
         rss_before_mb=rss_before,
         rss_after_mb=rss_after,
-        missed=clients * len(sent) - len(latencies),
         bytes_per_pass=float(size),
+        clients_cpu_pct=clients_cpu,
+        **figures(arrivals, steady, bursts),  # type: ignore[arg-type]
     )
 
 
@@ -301,7 +301,7 @@ async def one_run(args: argparse.Namespace, clients: int) -> tuple[RunResult, Ru
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     if args.edges:
         extra = ["--redis", args.redis, "--redis-prefix", prefix]
-    async with world(extra) as w:
+    async with world(extra, args.cars) as w:
         per_s = await ingest(w, args.burst, args.timeout) if args.burst else 0.0
         edges: list[ServerProcess] = []
         tmp = Path(tempfile.mkdtemp(prefix="racecontrol-bench-edges-"))
@@ -333,7 +333,8 @@ async def one_run(args: argparse.Namespace, clients: int) -> tuple[RunResult, Ru
 
 HEADER = (
     f"{'clients':>7} {'ingest/s':>9} {'first ms':>8} {'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} "
-    f"{'CPU %':>6} {'RSS MB':>11} {'KB/client':>9} {'B/pass':>6} {'missed':>6}"
+    f"{'CPU %':>6} {'RSS MB':>11} {'KB/client':>9} {'B/pass':>6} {'missed':>6} "
+    f"{'cli CPU%':>8} {'Redis %':>7} {'burst p99':>9}"
 )
 
 
@@ -342,7 +343,8 @@ def table_row(r: RunResult, note: str = "") -> str:
     return (
         f"{r.clients:>7} {r.ingest_per_s:>9.0f} {r.first_ms:>8.1f} {r.p50_ms:>7.1f} "
         f"{r.p99_ms:>7.1f} {r.max_ms:>7.1f} {r.cpu_pct:>6.1f} {rss:>11} "
-        f"{r.kb_per_client:>9.1f} {r.bytes_per_pass:>6.0f} {r.missed:>6}{note}"
+        f"{r.kb_per_client:>9.1f} {r.bytes_per_pass:>6.0f} {r.missed:>6} "
+        f"{r.clients_cpu_pct:>8.1f} {r.redis_cpu_pct:>7.1f} {r.burst_p99_ms:>9.1f}{note}"
     )
 
 
@@ -373,7 +375,10 @@ async def main_async(args: argparse.Namespace) -> None:
     print(
         f"\nmedian of {args.runs} run(s); ingest: burst of {args.burst} passings; fan-out: "
         f"{args.rate:g} passings/s for {args.duration:g} s; latency: emulator write -> client "
-        "(bare: its trigger websocket send -> client)"
+        "(bare: its trigger websocket send -> client); "
+        f"bursts: {args.bursts} x {args.burst_cars} crossings back to back, burst p99: the last "
+        f"crossing's send -> the burst's last update; clients in "
+        f"{args.client_procs or 'this'} process(es)"
     )
     print(HEADER)
     for result, baseline in summary:
@@ -407,12 +412,20 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="ingest or connect limit, s")
     parser.add_argument("--edges", type=int, default=0, help="spectators on K edges (Redis)")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="for --edges")
+    parser.add_argument("--client-procs", type=int, default=0, help="clients in K processes")
+    parser.add_argument("--cars", type=int, default=36, help="entries in the race")
+    parser.add_argument("--bursts", type=int, default=3, help="bursts after the fan-out")
+    parser.add_argument("--burst-cars", type=int, default=50, help="crossings per burst")
     args = parser.parse_args()
     args.clients = client_counts(args.clients or ["100"])
     if not (1 <= args.runs <= 20 and 0 <= args.burst <= 100_000 and 0 < args.rate <= 200):
         raise SystemExit("--runs 1..20, --burst 0..100000, --rate up to 200")
     if not 0 <= args.edges <= 8:
         raise SystemExit("--edges: 0 to 8")
+    if not (0 <= args.client_procs <= 32 and 1 <= args.cars <= 120):
+        raise SystemExit("--client-procs: 0 (this process) to 32; --cars: 1 to 120")
+    if not (0 <= args.bursts <= 20 and 1 <= args.burst_cars <= 500):
+        raise SystemExit("--bursts: 0 to 20; --burst-cars: 1 to 500")
     if not 0 < args.duration <= 600 or not 0 < args.timeout <= 600:
         raise SystemExit("--duration and --timeout: up to 600 s")
     raise_open_files_limit(max(args.clients))

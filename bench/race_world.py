@@ -188,14 +188,14 @@ class World:
 
 
 @asynccontextmanager
-async def world(extra: Sequence[str] = ()) -> AsyncIterator[World]:
+async def world(extra: Sequence[str] = (), cars: int = 36) -> AsyncIterator[World]:
     """A fresh database, emulator and server process with a green race; all gone after.
-    ``extra``: more ``racecontrol serve`` options (``--redis URL``)."""
+    ``extra``: more ``racecontrol serve`` options (``--redis URL``); ``cars``: entries."""
     tmp = Path(tempfile.mkdtemp(prefix="racecontrol-bench-"))
     emulator = P3Emulator()
     server: ServerProcess | None = None
     try:
-        db_url, token, cars = await prepare(tmp)
+        db_url, token, entries = await prepare(tmp, cars)
         decoder_url = f"tcp://127.0.0.1:{await emulator.start()}"
         server = ServerProcess(db_url, decoder_url, tmp / "server.log", extra=extra)
         base = f"http://127.0.0.1:{server.port}"
@@ -213,7 +213,7 @@ async def world(extra: Sequence[str] = ()) -> AsyncIterator[World]:
             session = (await http.post("/api/v1/sessions", json=body)).raise_for_status().json()
             path = f"/api/v1/sessions/{session['id']}"
             (await http.post(f"{path}/flag", json={"flag": "green"})).raise_for_status()
-            race = Race(emulator, cars, emulator.clock.now_us() + S)
+            race = Race(emulator, entries, emulator.clock.now_us() + S)
             yield World(server, http, race, f"{path}/standings")
     finally:
         if server is not None:

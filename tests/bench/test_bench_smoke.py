@@ -80,6 +80,7 @@ def test_latency_bench_every_client_sees_every_passing() -> None:
     assert ours[0] == bare[0] == "5", out
     assert ours[10] == bare[10] == "0", out  # missed
     assert float(ours[1]) > 0, out  # the ingest burst was applied
+    assert float(ours[13]) > 0, out  # the 50-crossing burst after the fan-out
 
 
 @pytest.mark.skipif(
@@ -98,3 +99,17 @@ def test_latency_bench_through_edges() -> None:
 def test_fuzz_bench_runs() -> None:
     out = run_bench("fuzz.py", "--codec", "p3", "--frames", "300", "--valid-every", "10")
     assert "P3" in out or "p3" in out, out
+
+
+def test_latency_bench_clients_in_worker_processes() -> None:
+    out = run_bench(
+        "latency.py", "--clients", "4", "--client-procs", "2", "--runs", "1", "--burst", "0",
+        "--rate", "5", "--duration", "1", "--bursts", "1", "--burst-cars", "5", "--cars", "5",
+        "--timeout", "60",
+    )  # fmt: skip
+    ours, bare = _latency_rows(out)
+    assert ours[0] == bare[0] == "4", out
+    # every crossing (5 steady, one burst of 5) reached all 4 clients in both workers
+    assert ours[10] == bare[10] == "0", out
+    assert float(ours[13]) > 0 and float(bare[13]) > 0, out  # the burst was measured
+    assert "clients in 2 process(es)" in out, out
