@@ -52,6 +52,19 @@ async def burst(srv: RunningServer, clock: ManualClock, laps: int) -> None:
             await srv.race.submit(PassingDetected(clock.now_us(), str(1000 + int(number)), "d"))
 
 
+async def green_race(api: httpx.AsyncClient, minutes: int = 120) -> int:
+    """A race of Edge Cup created and started; its session id."""
+    created = await api.post(
+        "/api/v1/sessions",
+        json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": minutes},
+    )
+    assert created.status_code == 201, created.text
+    sid = int(created.json()["id"])
+    green = await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+    assert green.status_code == 200, green.text
+    return sid
+
+
 async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 15.0) -> None:
     """Waits, bounded, for something an HTTP probe sees."""
     async with asyncio.timeout(timeout_s):
@@ -87,12 +100,7 @@ async def test_spectators_on_two_edges_follow_the_race_service(
         srv.client() as api,
         AsyncExitStack() as stack,
     ):
-        created = await api.post(
-            "/api/v1/sessions",
-            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
-        )
-        assert created.status_code == 201, created.text
-        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await green_race(api)
         edge_b = await stack.enter_async_context(running_edge(REDIS_URL, redis_prefix))
         on_b = await stack.enter_async_context(Spectator(edge_b.ws_url))
         port_a = free_port()
@@ -172,12 +180,7 @@ async def test_edges_serve_each_results_version_as_the_race_service_published_it
         running_edge(REDIS_URL, redis_prefix) as edge,
         httpx.AsyncClient(base_url=edge.base_url) as phone,
     ):
-        created = await api.post(
-            "/api/v1/sessions",
-            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 60},
-        )
-        sid = created.json()["id"]
-        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+        sid = await green_race(api, minutes=60)
         missing = await phone.get(f"/results/{sid}")
         assert missing.status_code == 404 and "no results published" in missing.json()["detail"]
         await burst(srv, clock, laps=2)
@@ -239,12 +242,7 @@ async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_p
         running_edge(REDIS_URL, redis_prefix, watch_ttl_s=1.0) as edge,
         httpx.AsyncClient(base_url=edge.base_url) as phone,
     ):
-        created = await api.post(
-            "/api/v1/sessions",
-            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
-        )
-        assert created.status_code == 201, created.text
-        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await green_race(api)
         await burst(srv, clock, laps=3)  # two laps each
 
         async def entered() -> bool:  # the race service writes the entered cars each round
@@ -318,11 +316,7 @@ async def test_spectators_follow_through_a_redis_restart(
         Spectator(edge_a.ws_url) as on_a,
         Spectator(edge_b.ws_url) as on_b,
     ):
-        created = await api.post(
-            "/api/v1/sessions",
-            json={"event": "Edge Cup", "type": "race", "name": "Race", "length_minutes": 120},
-        )
-        await api.post(f"/api/v1/sessions/{created.json()['id']}/flag", json={"flag": "green"})
+        await green_race(api)
 
         def both_follow() -> bool:
             want = expected(srv)
