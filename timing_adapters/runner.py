@@ -200,6 +200,12 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         return self._resend_deadline
 
     async def _connected(self, writer: asyncio.StreamWriter) -> None:
+        # The decoder's clock against ours, measured once per connection (GET_TIME), asked
+        # first: a decoder answers in order, and an answer queued behind thousands of
+        # resent passings would put the midpoint seconds off, and with it every passing
+        # after it (a lap across the reconnection would shrink under the minimum lap).
+        self._time_asked_us = self._clock.now_us()
+        writer.write(encode_get_time())
         last = max(self._seq.pending, default=self._seq.last)
         if last is not None and last < MAX_PASSING_NUMBER:
             # Whatever the decoder numbered while we were away (or down), asked for at
@@ -211,9 +217,6 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
             self._s.resend_requests += 1
         # Passings held back when the last connection dropped: ask for their holes again.
         self._request(writer, self._seq.holes())
-        # The decoder's clock against ours, measured once per connection (GET_TIME).
-        self._time_asked_us = self._clock.now_us()
-        writer.write(encode_get_time())
 
     async def _receive(self, codec: P3Decoder, data: bytes, writer: asyncio.StreamWriter) -> None:
         for record in codec.receive(data):

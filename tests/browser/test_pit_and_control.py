@@ -154,6 +154,9 @@ async def test_a_refused_change_shows_its_reason(db_url: str) -> None:
         await pit.locator(".pit-list .car-pick[data-pick='7']").tap()
         panel = pit.locator(".car-panel[data-car='7']")
         ann = panel.locator(".driver", has_text="Ann Alder")
+        # the panel follows the pit channel: wait (bounded) for the update of the last stop
+        resting = panel.locator(".driver", has_text="resting until")
+        await resting.filter(has_text="Ann Alder").wait_for(timeout=10_000)
         assert "resting until" in (await ann.text_content() or "")
         await ann.tap()
         await pit.wait_for_selector("#pit-result [data-ok='false']")

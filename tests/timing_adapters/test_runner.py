@@ -15,7 +15,7 @@ from tests.fixtures.loopback import until
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
-from timing_adapters.p3 import P3Decoder, Passing, Resend, Status, encode
+from timing_adapters.p3 import GetTime, P3Decoder, Passing, Resend, Status, encode
 from timing_adapters.runner import (
     PROACTIVE_RESEND_WINDOW,
     DecoderRunner,
@@ -254,6 +254,22 @@ async def test_resume_from_a_known_passing_number_asks_for_what_it_missed() -> N
     # at once on connect: everything after the last known number; then the hole 8 revealed
     asked = [(r.from_passing, r.until_passing) for r in requests]
     assert asked == [(6, 5 + PROACTIVE_RESEND_WINDOW), (6, 7)]
+
+
+async def test_the_clock_is_asked_before_the_missed_passings() -> None:
+    """GET_TIME goes first on connect: its answer must not queue behind a RESEND's passings."""
+    asked: list[object] = []
+
+    async def decoder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        codec = P3Decoder()
+        while data := await reader.read(4096):
+            asked.extend(r for r in codec.receive(data) if isinstance(r, GetTime | Resend))
+
+    async with tiny_server(decoder) as port:
+        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", Collector(), last_passing_number=5)
+        async with running(runner):
+            await until(lambda: len(asked) == 2)
+    assert [type(r) for r in asked] == [GetTime, Resend]
 
 
 # -- against the real emulator ----------------------------------------------------------------
