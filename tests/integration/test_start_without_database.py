@@ -88,7 +88,8 @@ async def test_serve_starts_from_the_spool_while_the_database_is_down(
             assert srv.race.decoders[decoders[0]].duplicates == 0
 
             await set_postgres_connections(db_url, allowed=True)
-            await wait_until(lambda: not spool.exists(), timeout=30)
+            # the drain removes the spool, then says the database is back: wait for both
+            await wait_until(lambda: not spool.exists() and srv.race.database_ok, timeout=30)
             assert srv.race.database_ok is True
             lap_of_everyone()
             await wait_until(lambda: laps(srv.race.standings()) == 20)
