@@ -9,10 +9,11 @@ measured with psutil, a race shown green through the API), then two phases:
   car, so none is a double read) is written as fast as the emulator can, and the standings
   are polled until the sum of laps matches: passings journaled and applied per second.
 - fan-out: N clients connect to /ws/live (no compression) and get their snapshot; then
-  passings go out at R a second for D seconds. Each passing is stamped right after the
-  emulator wrote its frame to the socket; each client stamps the first update (heartbeats
-  ignored) whose row for that car shows the new lap count. Latency = arrival - sent, over
-  all clients and passings. The server's CPU time and RSS are read around this phase.
+  passings go out at R a second for D seconds. Each passing is stamped right before it is
+  handed to the emulator (its writer sends it at once); each client stamps the first
+  update (heartbeats ignored) whose row for that car shows the new lap count. Latency =
+  arrival - sent, over all clients and passings. The server's CPU time and RSS are read
+  around this phase.
 Then bursts of crossings back to back (the last car's update, p99). The clients share this
 process unless --client-procs K spreads them over K worker processes (bench/spectators.py;
 their stamps are CLOCK_MONOTONIC, the same clock as this process's); "first" (the earliest
@@ -174,16 +175,20 @@ async def crossings(
     t0 = time.monotonic()
     for i in range(round(args.rate * args.duration)):
         await asyncio.sleep(max(0.0, t0 + i / args.rate - time.monotonic()))
-        await send()
+        # stamped before the send: a client in another process may have the update before
+        # the send returns (a stamp after it made a bare burst -0.1 ms on a busy machine)
         steady.append(time.monotonic_ns())
+        await send()
     bursts: list[tuple[int, int, int]] = []
     index = len(steady)
     for _ in range(args.bursts):
         await asyncio.sleep(2.0)  # the previous burst's updates are out
         count = 1 if send_burst else args.burst_cars
+        last_sent = 0
         for _ in range(count):
+            last_sent = time.monotonic_ns()
             await (send_burst or send)()
-        bursts.append((index, index + count, time.monotonic_ns()))
+        bursts.append((index, index + count, last_sent))
         index += count
     return steady, bursts
 
@@ -199,9 +204,10 @@ async def fan_out(
     matched: list[tuple[str, int, int]] = []  # (row id, laps, sent ns) of every crossing
 
     async def send() -> None:
+        sent = time.monotonic_ns()  # before the push: no update can answer it earlier
         row_id, laps = w.race.push()
+        matched.append((row_id, laps, sent))
         await asyncio.sleep(0)  # the emulator's writer task (woken first) sends the frame
-        matched.append((row_id, laps, time.monotonic_ns()))
 
     try:
         await wait_for(f"{clients} snapshots", pool.is_ready, args.timeout, w.server)
@@ -374,8 +380,8 @@ async def main_async(args: argparse.Namespace) -> None:
         summary.append((median_of(runs), median_of(bare)))
     print(
         f"\nmedian of {args.runs} run(s); ingest: burst of {args.burst} passings; fan-out: "
-        f"{args.rate:g} passings/s for {args.duration:g} s; latency: emulator write -> client "
-        "(bare: its trigger websocket send -> client); "
+        f"{args.rate:g} passings/s for {args.duration:g} s; latency: crossing handed to the "
+        "emulator -> client (bare: before its trigger websocket send -> client); "
         f"bursts: {args.bursts} x {args.burst_cars} crossings back to back, burst p99: the last "
         f"crossing's send -> the burst's last update; clients in "
         f"{args.client_procs or 'this'} process(es)"

@@ -33,7 +33,7 @@ from server.service.race_service import RaceService, RejectedInput, WriteTimedOu
 from server.service.redis_cars import CarRelay
 from server.service.redis_relay import RedisRelay
 from server.service.spool import Spool
-from server.service.supervisor import Supervisor, TaskFactory
+from server.service.supervisor import Supervisor, TaskFactory, cancel_all
 from server.settings import Settings
 from server.web.auth import LoginCookies
 from server.web.car_page import car_numbers, publish_car
@@ -256,8 +256,7 @@ def create_app(
                     if not still_open(alert, race.engine.alerts()):
                         running.append(tasks.create_task(_journal(race, alert)))
                 yield
-                for task in running:
-                    task.cancel()
+                await cancel_all(running)
         finally:
             if relay is not None:
                 await relay.close()

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,3 +115,18 @@ class Supervisor:
             self._on_failure(name, error)
         except Exception:  # a broken alert path must not stop the restarts
             log.exception("could not raise the alert for task %s", name)
+
+
+async def cancel_all(tasks: Iterable[asyncio.Task[Any]], patience_s: float = 1.0) -> None:
+    """Cancel ``tasks`` and wait until every one has ended, cancelling again whichever still
+    runs after ``patience_s``: a library may swallow a cancellation that lands mid-call
+    (redis-py can, redis/redis-py#2028), and the task then runs on, holding the shutdown for
+    ever (a race service with Redis once hung there after a Redis restart)."""
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        _ended, pending = await asyncio.wait(pending, timeout=patience_s)
+        if pending:
+            names = ", ".join(sorted(task.get_name() for task in pending))
+            log.warning("still running after a cancellation, cancelled again: %s", names)

@@ -19,7 +19,6 @@ reconnect (the browser does by itself) and a restart of the race service goes un
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -33,6 +32,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from server.service.hub import Hub
 from server.service.redis_cars import WATCH_TTL_S
 from server.service.redis_relay import RedisMirror
+from server.service.supervisor import cancel_all
 from server.web.contexts import LIVE_BLOCKS
 from server.web.edge_cars import EdgeCars, EdgeCarWatch, edge_car_page
 from server.web.live_render import block_of
@@ -81,10 +81,7 @@ def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_
         try:
             yield
         finally:
-            for task in (following, watches):
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+            await cancel_all((following, watches))
             await mirror.close()
             await edge_cars.close()
             await results_redis.aclose()

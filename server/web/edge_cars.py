@@ -26,6 +26,7 @@ from server.service.fanout import BadUpdate, parse
 from server.service.hub import Channel, Hub, Subscriber
 from server.service.redis_cars import WATCH_TTL_S, cars_key, watch_key, watch_set_key
 from server.service.redis_relay import RETRY_S, RedisMirror, connect
+from server.service.supervisor import cancel_all
 from server.web.car_page import CAR_BLOCKS, CAR_TEMPLATE, channel_name
 from server.web.car_watch import Forward, Watch
 from server.web.live_render import block_of
@@ -115,9 +116,7 @@ class EdgeCars:
     async def _stop(self, number: str) -> None:
         mirror, task = self.mirrors.pop(number)
         self._hold.pop(number, None)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_all((task,))
         await mirror.close()
 
     async def current(self, number: str) -> Channel:

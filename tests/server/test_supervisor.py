@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.service.supervisor import Supervisor
+from server.service.supervisor import Supervisor, cancel_all
 from tests.fixtures.app_server import wait_until
 
 
@@ -78,3 +78,33 @@ async def test_a_task_that_ends_is_a_failure_and_a_broken_alert_path_stops_nothi
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_shutdown_ends_a_task_that_swallowed_its_cancellation(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What redis-py can do when a cancellation lands mid-command (redis/redis-py#2028): the
+    call returns as if nothing happened and the task's loop goes on."""
+    rounds: list[int] = []
+    swallowed = asyncio.Event()
+
+    async def polls_redis() -> None:
+        while True:
+            try:
+                await asyncio.sleep(0.01)  # the command in flight
+            except asyncio.CancelledError:
+                if not swallowed.is_set():
+                    swallowed.set()
+                    asyncio.current_task().uncancel()  # type: ignore[union-attr]
+                    continue
+                raise
+            rounds.append(1)
+
+    stubborn = asyncio.create_task(polls_redis(), name="car watches")
+    quiet = asyncio.create_task(asyncio.sleep(3600), name="ticker")
+    await wait_until(lambda: rounds)
+    async with asyncio.timeout(10):
+        await cancel_all((stubborn, quiet), patience_s=0.05)
+    assert swallowed.is_set()
+    assert stubborn.cancelled() and quiet.cancelled()
+    assert "cancelled again: car watches" in caplog.text
