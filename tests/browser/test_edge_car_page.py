@@ -15,11 +15,10 @@ from tests.browser.test_car_panel_page import (
     lap_all,
     shown_laps,
 )
-from tests.fixtures.app_server import prepare_database, running_server, wait_until
+from tests.fixtures.app_server import wait_until
 from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
-from tests.fixtures.edges import running_edge
+from tests.fixtures.edges import race_service_on_redis, running_edge
 from tests.fixtures.redis_keys import REDIS_URL, needs_redis
-from timing_adapters.clock import ManualClock
 
 pytestmark = pytest.mark.browser
 
@@ -28,12 +27,11 @@ pytestmark = pytest.mark.browser
 @race_databases(SQLITE_DB)
 async def test_the_car_page_on_an_edge_follows_the_car(db_url: str, redis_prefix: str) -> None:
     assert REDIS_URL is not None
-    token = await prepare_database(db_url, ENTRIES, "Car Cup")
-    clock = ManualClock(START_US)
     async with (
-        running_server(
-            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
-        ) as srv,
+        race_service_on_redis(db_url, ENTRIES, "Car Cup", REDIS_URL, redis_prefix, START_US) as (
+            srv,
+            clock,
+        ),
         srv.client() as api,
         running_edge(REDIS_URL, redis_prefix, watch_ttl_s=1.0) as edge,
         chromium() as browser,

@@ -22,12 +22,10 @@ from server.web.views import row_dom_id
 from tests.fixtures.app_server import (
     RunningServer,
     free_port,
-    prepare_database,
-    running_server,
     wait_until,
 )
 from tests.fixtures.browser import SQLITE_DB, race_databases
-from tests.fixtures.edges import CarWatcher, Spectator, running_edge
+from tests.fixtures.edges import CarWatcher, Spectator, race_service_on_redis, running_edge
 from tests.fixtures.redis_keys import REDIS_URL, PrivateRedis, needs_redis
 from timing_adapters.clock import ManualClock
 
@@ -91,12 +89,11 @@ async def test_spectators_on_two_edges_follow_the_race_service(
     db_url: str, redis_prefix: str
 ) -> None:
     assert REDIS_URL is not None
-    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
-    clock = ManualClock(START_US)
     async with (
-        running_server(
-            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
-        ) as srv,
+        race_service_on_redis(db_url, ENTRIES, "Edge Cup", REDIS_URL, redis_prefix, START_US) as (
+            srv,
+            clock,
+        ),
         srv.client() as api,
         AsyncExitStack() as stack,
     ):
@@ -170,12 +167,11 @@ async def test_edges_serve_each_results_version_as_the_race_service_published_it
     db_url: str, redis_prefix: str
 ) -> None:
     assert REDIS_URL is not None
-    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
-    clock = ManualClock(START_US)
     async with (
-        running_server(
-            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
-        ) as srv,
+        race_service_on_redis(db_url, ENTRIES, "Edge Cup", REDIS_URL, redis_prefix, START_US) as (
+            srv,
+            clock,
+        ),
         srv.client() as api,
         running_edge(REDIS_URL, redis_prefix) as edge,
         httpx.AsyncClient(base_url=edge.base_url) as phone,
@@ -232,12 +228,11 @@ async def test_edges_serve_car_pages_and_watches_from_redis(db_url: str, redis_p
     """A car's page and its watch on an edge, as on the race service; the race service
     renders the car only while an edge's watch lives (a 1 s TTL here)."""
     assert REDIS_URL is not None
-    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
-    clock = ManualClock(START_US)
     async with (
-        running_server(
-            db_url, token, clock=clock, redis_url=REDIS_URL, redis_prefix=redis_prefix
-        ) as srv,
+        race_service_on_redis(db_url, ENTRIES, "Edge Cup", REDIS_URL, redis_prefix, START_US) as (
+            srv,
+            clock,
+        ),
         srv.client() as api,
         running_edge(REDIS_URL, redis_prefix, watch_ttl_s=1.0) as edge,
         httpx.AsyncClient(base_url=edge.base_url) as phone,
@@ -305,11 +300,9 @@ async def test_spectators_follow_through_a_redis_restart(
 ) -> None:
     """Redis itself stops (everything it held is gone) and starts again on its port: the
     relay writes the snapshot again, the edges reconnect and resume, nobody reloads."""
-    token = await prepare_database(db_url, ENTRIES, "Edge Cup")
-    clock = ManualClock(START_US)
     url = private_redis.url
     async with (
-        running_server(db_url, token, clock=clock, redis_url=url, redis_prefix="rc") as srv,
+        race_service_on_redis(db_url, ENTRIES, "Edge Cup", url, "rc", START_US) as (srv, clock),
         srv.client() as api,
         running_edge(url, "rc") as edge_a,
         running_edge(url, "rc") as edge_b,
