@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.async_api import Browser, Dialog, Page, ViewportSize
+from playwright.async_api import Dialog, Page, ViewportSize
 
 from server.engine.events import (
     CorrectionReverted,
@@ -26,9 +26,8 @@ from server.engine.events import (
     RaceControlMessagePosted,
     Severity,
 )
-from tests.fixtures.browser import chromium
+from tests.fixtures.browser import PHONE, chromium, control_page, pit_page
 from tests.fixtures.pit_desk import (
-    PASSWORD,
     PIN,
     STEWARD,
     STEWARD_PASSWORD,
@@ -46,7 +45,6 @@ SCREENS: dict[str, ViewportSize] = {
     "1440x900": {"width": 1440, "height": 900},
     "1280x800": {"width": 1280, "height": 800},
 }
-PHONE: ViewportSize = {"width": 375, "height": 812}
 
 # Every visible element no wider than its parent, and no part of the page out to the
 # right: [] when the layout fits, else what does not (tag#id.class: its width, the
@@ -79,28 +77,6 @@ IN_VIEW = """(selector) => {
   const r = document.querySelector(selector).getBoundingClientRect();
   return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0;
 }"""
-
-
-async def login_control(browser: Browser, desk: Desk, viewport: ViewportSize) -> Page:
-    context = await browser.new_context(viewport=viewport)
-    page = await context.new_page()
-    await page.goto(f"{desk.srv.base_url}/login?next=/control")
-    await page.fill("#login-name", USER)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_selector("#standings tr#car-7")
-    await page.wait_for_function("document.querySelector('#live-badge').dataset.state === 'live'")
-    return page
-
-
-async def login_pit(browser: Browser, desk: Desk) -> Page:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = await context.new_page()
-    await page.goto(f"{desk.srv.base_url}/pit")
-    await page.fill("#login-pin", PIN)
-    await page.click("form[action='/login/pin'] button[type=submit]")
-    await page.wait_for_selector("#pit-lane")
-    return page
 
 
 def accept_dialogs(page: Page) -> list[str]:
@@ -145,7 +121,7 @@ async def test_nothing_overflows_and_the_flags_stay_in_view_with_40_alerts(
         await desk.submit(
             RaceControlMessagePosted(desk.now(), "Car 9 to the pit lane", "9", "rc", None)
         )
-        page = await login_control(browser, desk, SCREENS[screen])
+        page = await control_page(browser, desk, SCREENS[screen])
         await page.screenshot(path=str(tmp_path / f"control-{screen}-quiet.png"))
         assert await page.evaluate(OVERFLOWS) == []
 
@@ -202,7 +178,7 @@ async def test_a_flag_takes_a_second_tap_and_an_undo_restores_the_one_before(
 ) -> None:
     async with race_desk(db_url) as desk, chromium() as browser:
         desk.advance(60)  # the green is a minute old
-        page = await login_control(browser, desk, SCREENS["1440x900"])
+        page = await control_page(browser, desk, SCREENS["1440x900"])
         red = page.locator(".flag-button[data-flag='red']")
         await red.click()
         assert await red.text_content() == "Tap again: Red"
@@ -237,7 +213,7 @@ async def test_a_deleted_passing_is_confirmed_undone_and_the_list_follows_the_ca
         before = laps_of(desk, "7")
         standings = table(desk)
         false = before[1]
-        page = await login_control(browser, desk, SCREENS["1280x800"])
+        page = await control_page(browser, desk, SCREENS["1280x800"])
         confirms = accept_dialogs(page)
 
         box = page.locator("details", has_text="Delete a false passing")
@@ -279,7 +255,7 @@ async def test_a_missed_passing_is_placed_between_two_laps(db_url: str) -> None:
             desk.advance(seconds)
             await desk.cross("8")
         before = laps_of(desk, "8")
-        page = await login_control(browser, desk, SCREENS["1440x900"])
+        page = await control_page(browser, desk, SCREENS["1440x900"])
         accept_dialogs(page)
         box = page.locator("details", has_text="Add a missed passing")
         await box.locator("summary").click()
@@ -324,10 +300,10 @@ async def test_axe_finds_no_wcag_aa_violation_on_control_and_pit(
             await desk.cross(("7", "8", "9")[i % 3])
         await desk.submit(ExternalAlertRaised("decoder_silent", "Loop silent", desk.now(), None))
         await desk.submit(RaceControlMessagePosted(desk.now(), "Car 9 stop", "9", "rc", None))
-        control = await login_control(browser, desk, SCREENS["1440x900"])
+        control = await control_page(browser, desk, SCREENS["1440x900"])
         assert await axe_violations(control) == []
 
-        pit = await login_pit(browser, desk)
+        pit = await pit_page(browser, desk)
         assert await axe_violations(pit) == []
         # a failure said on the pit page (no connection) is readable too
         await pit.locator(".car-chip[data-pick='9']").tap()
@@ -366,7 +342,7 @@ async def test_axe_finds_no_wcag_aa_violation_on_stewards(db_url: str) -> None:
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
 async def test_a_marshal_whose_login_is_gone_is_sent_to_the_pin_page(db_url: str) -> None:
     async with race_desk(db_url) as desk, chromium() as browser:
-        pit = await login_pit(browser, desk)
+        pit = await pit_page(browser, desk)
         await pit.wait_for_function(
             "document.querySelector('#live-badge').dataset.state === 'live'"
         )
@@ -386,7 +362,7 @@ async def test_race_control_edits_a_message_and_the_live_page_follows(db_url: st
     async with race_desk(db_url) as desk, chromium() as browser:
         posted = desk.now()
         await desk.submit(RaceControlMessagePosted(posted, "Car 9 stop", "9", "rc", None))
-        control = await login_control(browser, desk, SCREENS["1440x900"])
+        control = await control_page(browser, desk, SCREENS["1440x900"])
         live = await (await browser.new_context(viewport=PHONE)).new_page()
         await live.goto(f"{desk.srv.base_url}/live")
         await live.locator("#ticker .msg-text", has_text="Car 9 stop").wait_for()

@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, Request
+from playwright.async_api import Request, ViewportSize
 
 from server.engine.events import (
     DriverChangeConfirmed,
@@ -19,36 +19,12 @@ from server.engine.events import (
     PitOutMarked,
     Severity,
 )
-from tests.fixtures.browser import chromium
-from tests.fixtures.pit_desk import PASSWORD, PIN, USER, Desk, race_desk
+from tests.fixtures.browser import chromium, control_page, pit_page
+from tests.fixtures.pit_desk import Desk, race_desk
 
 pytestmark = pytest.mark.browser
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-PHONE = {"width": 375, "height": 812}
-WIDE = {"width": 1600, "height": 1000}
-
-
-async def control_page(browser: Browser, desk: Desk) -> Page:
-    context = await browser.new_context(viewport=WIDE)
-    page = await context.new_page()
-    await page.goto(f"{desk.srv.base_url}/login?next=/control")
-    await page.fill("#login-name", USER)
-    await page.fill("#login-password", PASSWORD)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_selector("#standings tr#car-7")
-    await page.wait_for_function("document.querySelector('#live-badge').dataset.state === 'live'")
-    return page
-
-
-async def pit_page(browser: Browser, desk: Desk) -> Page:
-    context = await browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True)
-    page = await context.new_page()
-    await page.goto(f"{desk.srv.base_url}/pit")  # not logged in: the login page, PIN first
-    await page.fill("#login-pin", PIN)
-    await page.click("form[action='/login/pin'] button[type=submit]")
-    await page.wait_for_selector("#pit-lane")
-    await page.wait_for_function("document.querySelector('#live-badge').dataset.state === 'live'")
-    return page
+WIDE: ViewportSize = {"width": 1600, "height": 1000}
 
 
 def cell(number: str, column: str) -> str:
@@ -65,7 +41,7 @@ async def test_a_marshal_confirms_a_driver_change_and_race_control_sees_it(
     db_url: str, tmp_path: Path
 ) -> None:
     async with race_desk(db_url) as desk, chromium() as browser:
-        control = await control_page(browser, desk)
+        control = await control_page(browser, desk, WIDE)
         pit = await pit_page(browser, desk)
         desk.advance(10)  # Ann drives a little
         await desk.submit(PitInMarked("7", desk.now(), "test"))
@@ -169,7 +145,7 @@ async def test_a_refused_change_shows_its_reason(db_url: str) -> None:
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
 async def test_an_alert_is_acknowledged_by_a_click(db_url: str) -> None:
     async with race_desk(db_url) as desk, chromium() as browser:
-        control = await control_page(browser, desk)
+        control = await control_page(browser, desk, WIDE)
         text = "Decoder at the line lost"
         alarm = ExternalAlertRaised("decoder_lost", text, desk.now(), None, Severity.CRITICAL)
         await desk.submit(alarm)
