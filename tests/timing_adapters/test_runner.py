@@ -12,6 +12,7 @@ import pytest
 
 from tests.fixtures.loopback import scripted_server as tiny_server
 from tests.fixtures.loopback import until
+from timing_adapters.amb_legacy import AmbLegacyRunner
 from timing_adapters.clock import ScaledClock
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
@@ -115,13 +116,25 @@ def test_bad_url_fails_at_construction() -> None:
         DecoderRunner("serial:///dev/ttyUSB0", _never)
 
 
-async def test_connect_failures_are_counted_not_raised() -> None:
+async def _nothing_expected(record: object) -> None:
+    raise AssertionError(f"nothing expected from a decoder that is not there: {record!r}")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "runner_type"), [("tcp", DecoderRunner), ("amb+tcp", AmbLegacyRunner)]
+)
+async def test_connect_failures_are_counted_not_raised(
+    scheme: str, runner_type: type[DecoderRunner] | type[AmbLegacyRunner]
+) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     states: list[DecoderState] = []
-    runner = DecoderRunner(
-        f"tcp://127.0.0.1:{port}", _never, on_state=states.append, backoff_initial_s=0.01
+    runner = runner_type(
+        f"{scheme}://127.0.0.1:{port}",
+        _nothing_expected,
+        on_state=states.append,
+        backoff_initial_s=0.01,
     )
     async with running(runner):
         await until(lambda: len(states) >= 3)
