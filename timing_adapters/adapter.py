@@ -65,6 +65,7 @@ class DecoderState:
     junk_bytes: int = 0
     resend_requests: int = 0
     clock_offset_us: int | None = None  # decoder clock -> server clock, when known
+    clock_round_trip_us: int | None = None  # of the GET_TIME that set it: the error bound x2
     last_error: str | None = None
 
 

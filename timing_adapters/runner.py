@@ -52,6 +52,9 @@ _RESEND_ATTEMPTS = 2
 _RESTART_RESEND_MAX = 1000  # a restarted numbering first seen at or below: ask from 1
 PROACTIVE_RESEND_WINDOW = 65_536
 """On (re)connect, the passings after the last one delivered are asked for at once, this many."""
+CLOCK_SAMPLES = 4
+"""GET_TIME asked this many times per connection, one after the other; the quickest answer
+sets the clock offset."""
 RESTART_MARGIN_US = 1_000_000
 """A number already passed, timed this far outside its numbering's times: a restart."""
 
@@ -175,6 +178,8 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         self._resend_tries = 0
         self._passing_decoder_id: int | None = None
         self._time_asked_us = 0
+        self._time_samples = 0  # GET_TIME answers on this connection
+        self._best_round_trip_us: int | None = None
         self._rejections = RejectionLog(logger, f"decoder {url}")
 
     @property
@@ -204,8 +209,8 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         # first: a decoder answers in order, and an answer queued behind thousands of
         # resent passings would put the midpoint seconds off, and with it every passing
         # after it (a lap across the reconnection would shrink under the minimum lap).
-        self._time_asked_us = self._clock.now_us()
-        writer.write(encode_get_time())
+        self._time_samples, self._best_round_trip_us = 0, None
+        self._ask_time(writer)
         last = max(self._seq.pending, default=self._seq.last)
         if last is not None and last < MAX_PASSING_NUMBER:
             # Whatever the decoder numbered while we were away (or down), asked for at
@@ -229,12 +234,30 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
                 if record.decoder_id is not None:
                     self._s.decoder_id = record.decoder_id
             elif isinstance(record, GetTime) and record.rtc_time_us is not None:
-                # the answer was stamped somewhere between our request and now
-                midpoint = (self._time_asked_us + self._clock.now_us()) // 2
-                self._s.clock_offset_us = midpoint - record.rtc_time_us
+                self._time_answered(record.rtc_time_us, writer)
             elif isinstance(record, BadFrame):
                 reason = f"{record.reason}: {record.detail}" if record.detail else record.reason
                 self._s.last_rejection = self._rejections.report(reason, record.data)
+
+    def _ask_time(self, writer: asyncio.StreamWriter) -> None:
+        self._time_asked_us = self._clock.now_us()
+        writer.write(encode_get_time())
+
+    def _time_answered(self, rtc_time_us: int, writer: asyncio.StreamWriter) -> None:
+        """The answer was stamped somewhere between our request and now: its midpoint is
+        off by at most half the round trip. Of the answers on this connection, the one
+        with the shortest round trip sets the offset (an answer that queued behind resent
+        passings or a busy loop is not trusted over a quick one); asked one at a time, so
+        each round trip is that request's own."""
+        now = self._clock.now_us()
+        round_trip = now - self._time_asked_us
+        self._time_samples += 1
+        if self._best_round_trip_us is None or round_trip < self._best_round_trip_us:
+            self._best_round_trip_us = round_trip
+            self._s.clock_offset_us = (self._time_asked_us + now) // 2 - rtc_time_us
+            self._s.clock_round_trip_us = round_trip
+        if self._time_samples < CLOCK_SAMPLES:
+            self._ask_time(writer)
 
     async def _timer_expired(self, writer: asyncio.StreamWriter) -> None:
         await self._resend_expired(writer)

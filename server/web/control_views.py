@@ -321,9 +321,17 @@ def decoder_view(decoder: Mapping[str, object], server_now_us: int) -> dict[str,
         "lost_passings": str(count("lost_passings")),
         "reconnects": str(max(reconnects, 0)),
         "clock_offset": format_clock_offset(decoder.get("clock_offset_us")),
+        "clock_bound": format_clock_bound(decoder.get("clock_round_trip_us")),
         "last_error": text("last_error"),
         "last_rejection": text("last_rejection"),
     }
+
+
+def format_clock_bound(round_trip_us: object) -> str:
+    """How far the offset may be off: half the round trip of the GET_TIME that set it."""
+    if not isinstance(round_trip_us, int):
+        return ""
+    return f" \N{PLUS-MINUS SIGN} {round_trip_us / 2000:.1f} ms"
 
 
 def format_clock_offset(offset_us: object) -> str:

@@ -149,6 +149,8 @@ async def test_multi_loop_track_with_offset_clocks(db_url: str, tmp_path: Path) 
             for state in srv.race.decoders.values():
                 assert state.clock_offset_us is not None
                 assert f"{state.clock_offset_us / S:+.3f} s" in page
+                assert state.clock_round_trip_us is not None  # and how sure it is
+                assert f"\N{PLUS-MINUS SIGN} {state.clock_round_trip_us / 2000:.1f} ms" in page
             assert 'title="sector times of the last lap"' in page
             offsets = {d.decoder_id: d.clock_offset_us for d in srv.race.decoders.values()}
             for decoder, (_r, _s, offset) in LOOPS.items():

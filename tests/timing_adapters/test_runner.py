@@ -13,11 +13,12 @@ import pytest
 from tests.fixtures.loopback import scripted_server as tiny_server
 from tests.fixtures.loopback import until
 from timing_adapters.amb_legacy import AmbLegacyRunner
-from timing_adapters.clock import ScaledClock
+from timing_adapters.clock import ManualClock, ScaledClock
 from timing_adapters.emulator.scenario import generate_race
 from timing_adapters.emulator.server import P3Emulator
 from timing_adapters.p3 import GetTime, P3Decoder, Passing, Resend, Status, encode
 from timing_adapters.runner import (
+    CLOCK_SAMPLES,
     PROACTIVE_RESEND_WINDOW,
     DecoderRunner,
     DecoderState,
@@ -283,6 +284,38 @@ async def test_the_clock_is_asked_before_the_missed_passings() -> None:
         async with running(runner):
             await until(lambda: len(asked) == 2)
     assert [type(r) for r in asked] == [GetTime, Resend]
+
+
+async def test_the_quickest_of_the_clock_answers_sets_the_offset() -> None:
+    """GET_TIME is asked again after each answer, CLOCK_SAMPLES times; the answer with the
+    shortest round trip sets the offset (its midpoint is the surest), whatever its order."""
+    clock = ManualClock(1_781_352_000_000_000)
+    decoder_rtc = 5_000_000_000  # the decoder's own clock, 1 h 23 min after its reset
+    delays_us = [400_000, 30_000, 2_000, 90_000]  # what each answer's round trip will be
+    answered: list[int] = []
+
+    async def decoder(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        codec = P3Decoder()
+        while data := await reader.read(4096):
+            for record in codec.receive(data):
+                if isinstance(record, GetTime) and len(answered) < len(delays_us):
+                    delay = delays_us[len(answered)]
+                    clock.advance(1_000)  # the request's way there; stamped on arrival
+                    answered.append(clock.now_us())
+                    writer.write(encode(GetTime(rtc_time_us=decoder_rtc + clock.now_us())))
+                    clock.advance(delay - 1_000)  # the answer's way back (queued, slow)
+                    await writer.drain()
+
+    async with tiny_server(decoder) as port:
+        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", Collector(), clock=clock)
+        async with running(runner):
+            await until(lambda: runner.state.clock_round_trip_us == min(delays_us))
+            await until(lambda: len(answered) == CLOCK_SAMPLES)
+    assert len(delays_us) == CLOCK_SAMPLES
+    # the decoder's clock runs decoder_rtc ahead of ours: the offset takes it back, exactly
+    # with the 2 ms answer (stamped at its midpoint); the 400 ms one alone put it 199 ms off
+    assert runner.clock_offset_us == -decoder_rtc
+    assert runner.state.clock_round_trip_us == 2_000
 
 
 # -- against the real emulator ----------------------------------------------------------------
