@@ -16,9 +16,8 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from server.engine.events import Flag, FlagChanged, RaceControlMessagePosted
-from tests.browser.test_pit_and_control import control_page
 from tests.fixtures.app_server import free_port, wait_until
-from tests.fixtures.browser import chromium
+from tests.fixtures.browser import WIDE, chromium, control_page
 from tests.fixtures.pit_desk import race_desk
 
 pytestmark = pytest.mark.browser
@@ -69,7 +68,7 @@ async def attacker_site(victim: str) -> AsyncIterator[str]:
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
 async def test_another_origin_can_neither_post_nor_read_race_control(db_url: str) -> None:
     async with race_desk(db_url) as desk, chromium() as browser:
-        control = await control_page(browser, desk)  # the victim, logged in
+        control = await control_page(browser, desk, WIDE)  # the victim, logged in
         async with attacker_site(desk.srv.base_url) as evil_url:
             evil = await control.context.new_page()  # same browser: the cookie goes along
             await evil.goto(evil_url)

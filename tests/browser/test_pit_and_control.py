@@ -10,7 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Request, ViewportSize
+from playwright.async_api import Request
 
 from server.engine.events import (
     DriverChangeConfirmed,
@@ -19,12 +19,11 @@ from server.engine.events import (
     PitOutMarked,
     Severity,
 )
-from tests.fixtures.browser import chromium, control_page, pit_page
+from tests.fixtures.browser import WIDE, chromium, control_page, pit_page
 from tests.fixtures.pit_desk import Desk, race_desk
 
 pytestmark = pytest.mark.browser
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
-WIDE: ViewportSize = {"width": 1600, "height": 1000}
 
 
 def cell(number: str, column: str) -> str:
