@@ -18,9 +18,8 @@ import pytest
 from playwright.async_api import Page
 
 from server.engine.events import LapVoided, PassingDetected
-from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server, wait_until
-from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from tests.fixtures.browser import LIVE_BADGE, SQLITE_DB, axe_violations, chromium, race_databases
 from timing_adapters.clock import ManualClock
 
 pytestmark = pytest.mark.browser
@@ -32,7 +31,6 @@ ENTRIES = "number,class,team,drivers,transponder\n" + "".join(
     f"{n},{'A' if int(n) % 3 else 'B'},Team {n},Driver {n};Relief {n},{3000 + int(n)}\n"
     for n in CARS
 )
-LIVE_JS = "document.querySelector('#live-badge').dataset.state === 'live'"
 SCREENS: dict[str, dict[str, Any]] = {
     "phone": {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True},
     "wide": {"viewport": {"width": 1440, "height": 900}},
@@ -116,7 +114,7 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             # a tap on car 4's row of /live opens its panel and the address follows it
             page = await context.new_page()
             await page.goto(f"{srv.base_url}/live")
-            await page.wait_for_function(LIVE_JS)
+            await page.wait_for_function(LIVE_BADGE)
             await page.evaluate("window.__notReloaded = true")
             await page.click("#car-4 .c-team")
             await page.wait_for_selector("#cp-panel[open] #cp-lap-10")  # laps 1 to 10
@@ -163,7 +161,7 @@ async def test_the_car_page_follows_the_car_live(db_url: str, screen: str, tmp_p
             # the page of its own: /live/cars/7, live too
             own = await context.new_page()
             await own.goto(f"{srv.base_url}/live/cars/7")
-            await own.wait_for_function(LIVE_JS)
+            await own.wait_for_function(LIVE_BADGE)
             await wait_until(lambda: bool(srv.race.hub.channel("car:7").subscribers), 10)
             await cross(srv, clock, "7")
             await own.wait_for_selector("#cp-lap-11", timeout=15_000)

@@ -17,10 +17,15 @@ from playwright.async_api import Browser, Page, ViewportSize
 
 from server.engine.events import DriverChangeConfirmed, LoopRole, PassingDetected
 from server.service.race_service import RaceService
-from tests.browser.test_control_room import OVERFLOWS
-from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import prepare_database, running_server, wait_until
-from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from tests.fixtures.browser import (
+    LIVE_BADGE,
+    OVERFLOWS,
+    SQLITE_DB,
+    axe_violations,
+    chromium,
+    race_databases,
+)
 from timing_adapters.clock import ManualClock
 
 pytestmark = pytest.mark.browser
@@ -36,7 +41,6 @@ SCREENS: dict[str, ViewportSize] = {
     "phone": {"width": 375, "height": 812},
     "wide": {"width": 1440, "height": 900},
 }
-LIVE_JS = "document.querySelector('#live-badge').dataset.state === 'live'"
 
 
 @dataclass
@@ -117,7 +121,7 @@ async def check_charts(browser: Browser, race: Race, screen: str, tmp_path: Path
     try:
         page = await context.new_page()
         await page.goto(f"{race.base_url}/live/charts")
-        await page.wait_for_function(LIVE_JS)
+        await page.wait_for_function(LIVE_BADGE)
         await page.evaluate("window.__notReloaded = true")
 
         await check_grows(page, race, "laps")  # class A first

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Dialog, Page, ViewportSize
@@ -26,7 +25,14 @@ from server.engine.events import (
     RaceControlMessagePosted,
     Severity,
 )
-from tests.fixtures.browser import PHONE, chromium, control_page, pit_page
+from tests.fixtures.browser import (
+    OVERFLOWS,
+    PHONE,
+    axe_violations,
+    chromium,
+    control_page,
+    pit_page,
+)
 from tests.fixtures.pit_desk import (
     PIN,
     STEWARD,
@@ -40,38 +46,11 @@ from tests.fixtures.pit_desk import (
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_IMAGES = ROOT / "docs" / "images"
-AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 SCREENS: dict[str, ViewportSize] = {
     "1440x900": {"width": 1440, "height": 900},
     "1280x800": {"width": 1280, "height": 800},
 }
 
-# Every visible element no wider than its parent, and no part of the page out to the
-# right: [] when the layout fits, else what does not (tag#id.class: its width, the
-# parent's). Closed <details>, hidden elements and the car dialog take no room.
-OVERFLOWS = """() => {
-  const out = [];
-  const name = (el) => el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
-    + (typeof el.className === 'string' && el.className ? '.' + el.className.split(' ')[0] : '');
-  for (const el of document.body.querySelectorAll('*')) {
-    const parent = el.parentElement;
-    const away = 'dialog, [hidden], script, .sr-only, details:not([open]) > :not(summary)';
-    if (!parent || el.closest(away)) continue;
-    const style = getComputedStyle(el);
-    if (style.display === 'none' || style.position === 'fixed') continue;
-    const r = el.getBoundingClientRect();
-    const p = parent.getBoundingClientRect();
-    if (r.width === 0 || r.height === 0) continue;
-    if (r.width > p.width + 0.5 || r.right > window.innerWidth + 0.5) {
-      const width = (box) => ' ' + Math.round(box.width);
-      out.push(name(el) + width(r) + ' in ' + name(parent) + width(p));
-    }
-  }
-  if (document.documentElement.scrollWidth > window.innerWidth) {
-    out.push('page ' + document.documentElement.scrollWidth + ' > ' + window.innerWidth);
-  }
-  return out;
-}"""
 
 IN_VIEW = """(selector) => {
   const r = document.querySelector(selector).getBoundingClientRect();
@@ -275,19 +254,6 @@ async def test_a_missed_passing_is_placed_between_two_laps(db_url: str) -> None:
         assert laps_of(desk, "8") == [before[0], middle, before[1], before[2]]
         journal = await desk.journal()
         assert journal[-1] == PassingAdded("8", middle, "seen on video", USER)
-
-
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    await page.add_script_tag(path=str(AXE))
-    result: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-          const r = await axe.run(document, {runOnly: {type: 'tag',
-            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
-          return r.violations.map(v => ({id: v.id, help: v.help,
-            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}));
-        }"""
-    )
-    return result
 
 
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)

@@ -8,7 +8,6 @@ import pytest
 
 from tests.browser.test_car_panel_page import (
     ENTRIES,
-    LIVE_JS,
     SCREENS,
     START_US,
     cross,
@@ -16,7 +15,7 @@ from tests.browser.test_car_panel_page import (
     shown_laps,
 )
 from tests.fixtures.app_server import wait_until
-from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from tests.fixtures.browser import LIVE_BADGE, SQLITE_DB, chromium, race_databases
 from tests.fixtures.edges import race_service_on_redis, running_edge
 from tests.fixtures.redis_keys import REDIS_URL, needs_redis
 
@@ -46,7 +45,7 @@ async def test_the_car_page_on_an_edge_follows_the_car(db_url: str, redis_prefix
         try:
             page = await context.new_page()
             await page.goto(f"{edge.base_url}/live")
-            await page.wait_for_function(LIVE_JS)
+            await page.wait_for_function(LIVE_BADGE)
             await page.evaluate("window.__notReloaded = true")
             await page.click("#car-4 .c-team")
             await page.wait_for_selector("#cp-panel[open] #cp-lap-3", timeout=15_000)
@@ -61,7 +60,7 @@ async def test_the_car_page_on_an_edge_follows_the_car(db_url: str, redis_prefix
             own = await context.new_page()
             await own.goto(f"{edge.base_url}/live/cars/7")
             assert await shown_laps(own) == ["cp-lap-3", "cp-lap-2", "cp-lap-1"]
-            await own.wait_for_function(LIVE_JS)
+            await own.wait_for_function(LIVE_BADGE)
             await wait_until(lambda: bool(edge.cars.hub.channel("car:7").subscribers), 10)
             await cross(srv, clock, "7")
             await own.wait_for_selector("#cp-lap-4", timeout=15_000)

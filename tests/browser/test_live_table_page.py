@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -35,13 +34,12 @@ from server.engine.events import (
     RaceControlMessagePosted,
 )
 from tests.fixtures.app_server import RunningServer, prepare_database, running_server
-from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from tests.fixtures.browser import LIVE_BADGE, SQLITE_DB, axe_violations, chromium, race_databases
 from timing_adapters.clock import ManualClock
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
 DOCS_IMAGES = ROOT / "docs" / "images"
-AXE = ROOT / "tests" / "vendor" / "axe-core" / "axe.min.js"
 S = 1_000_000
 START_US = 1_781_352_000_000_000
 EVENT = "Sector Cup"
@@ -61,7 +59,6 @@ TRACK = (
 )
 PHONE = {"width": 375, "height": 812}
 WIDE = {"width": 1440, "height": 900}
-LIVE_JS = "document.querySelector('#live-badge').dataset.state === 'live'"
 ORDER_JS = "Array.from(document.querySelectorAll('#standings > tr')).map(r => r.id)"
 # every visible text on the page: the smallest font size it is drawn in
 SMALLEST_TEXT_JS = """() => {
@@ -161,23 +158,6 @@ async def sector_race(db_url: str) -> AsyncIterator[Race]:
         yield race
 
 
-async def axe_violations(page: Page) -> list[dict[str, Any]]:
-    """WCAG 2 A/AA up to 2.2, touch-target size included."""
-    await page.add_script_tag(path=str(AXE))
-    result: list[dict[str, Any]] = await page.evaluate(
-        """async () => {
-          const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a',
-            'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}});
-          const ran = r.passes.concat(r.violations, r.incomplete, r.inapplicable)
-            .some(x => x.id === 'target-size');
-          return r.violations.map(v => ({id: v.id, help: v.help,
-            nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ': ' + n.failureSummary)}))
-            .concat(ran ? [] : [{id: 'target-size', help: 'did not run'}]);
-        }"""
-    )
-    return result
-
-
 async def open_live(browser: Browser, base_url: str, viewport: dict[str, int]) -> Page:
     context = await browser.new_context(
         viewport=viewport,  # type: ignore[arg-type]
@@ -186,7 +166,7 @@ async def open_live(browser: Browser, base_url: str, viewport: dict[str, int]) -
     )
     page = await context.new_page()
     await page.goto(f"{base_url}/live")
-    await page.wait_for_function(LIVE_JS)
+    await page.wait_for_function(LIVE_BADGE)
     await page.wait_for_selector("#standings button.star")
     return page
 
@@ -222,7 +202,7 @@ async def check_gap_switch(page: Page) -> None:
     assert await interval.is_visible() and not await gap.is_visible()
     assert await page.locator("thead .c-int").is_visible()
     await page.reload()
-    await page.wait_for_function(LIVE_JS)
+    await page.wait_for_function(LIVE_BADGE)
     assert await page.locator("#car-3 .c-int").is_visible()
     pressed = page.locator(".gap-switch button[aria-pressed='true']")
     assert await pressed.get_attribute("data-gap-mode") == "int"
@@ -244,7 +224,7 @@ async def test_the_phone_row_favourites_and_the_banner(db_url: str, tmp_path: Pa
         assert await page.locator("#car-7").get_attribute("data-fav") == ""
         assert await page.locator("#car-7 button.star").get_attribute("aria-pressed") == "true"
         await page.reload()
-        await page.wait_for_function(f"{ORDER_JS}[0] === 'car-7' && {LIVE_JS}")
+        await page.wait_for_function(f"{ORDER_JS}[0] === 'car-7' && {LIVE_BADGE}")
 
         # car 7 pits: its row changes (a row-level update), it stays pinned, a banner says so
         await race.play([(220, "7", "PI", None)])

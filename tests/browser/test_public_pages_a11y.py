@@ -15,9 +15,8 @@ import pytest
 from playwright.async_api import Browser
 
 from server.engine.events import PassingDetected
-from tests.browser.test_live_table_page import LIVE_JS, axe_violations
 from tests.fixtures.app_server import prepare_database, running_server
-from tests.fixtures.browser import SQLITE_DB, chromium, race_databases
+from tests.fixtures.browser import LIVE_BADGE, SQLITE_DB, axe_violations, chromium, race_databases
 from tests.integration.test_past_sessions import answers, finished_practice
 from tests.integration.test_race_weekend import START_US, S, weekend
 from timing_adapters.clock import ManualClock
@@ -111,7 +110,7 @@ async def test_live_with_sixty_cars_and_long_names_fits_a_phone(db_url: str) -> 
             try:
                 page = await context.new_page()
                 await page.goto(f"{srv.base_url}/live")
-                await page.wait_for_function(LIVE_JS)
+                await page.wait_for_function(LIVE_BADGE)
                 await page.locator("#session-header[data-flag='yellow']").wait_for()
                 assert await page.locator("#standings > tr").count() == 60
                 assert "Back straight chicane" in await page.inner_text("#session-header")

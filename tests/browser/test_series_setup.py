@@ -17,9 +17,8 @@ import httpx
 import pytest
 from playwright.async_api import Page
 
-from tests.browser.test_live_table_page import axe_violations
 from tests.fixtures.app_server import wait_until
-from tests.fixtures.browser import chromium
+from tests.fixtures.browser import axe_violations, chromium
 from tests.fixtures.pit_desk import PASSWORD, USER, Desk, race_desk
 
 pytestmark = pytest.mark.browser

@@ -18,9 +18,7 @@ from server.engine.events import (
     PitOutMarked,
     RaceControlMessagePosted,
 )
-from tests.browser.test_control_room import OVERFLOWS
-from tests.browser.test_live_table_page import axe_violations
-from tests.fixtures.browser import chromium
+from tests.fixtures.browser import OVERFLOWS, axe_violations, chromium
 from tests.fixtures.pit_desk import Desk, race_desk
 
 pytestmark = pytest.mark.browser
