@@ -40,6 +40,7 @@ from server.web.car_page import car_numbers, publish_car
 from server.web.contexts import render_channels
 from server.web.csrf import CsrfGuard
 from server.web.limits import BodyLimit
+from server.web.live_socket import PublicSocket, race_live
 from server.web.rendering import Renderer
 from server.web.results_publish import ResultsPublisher
 from server.web.routes import (
@@ -299,4 +300,6 @@ def create_app(
     app.add_exception_handler(RejectedInput, _input_rejected)
     app.add_exception_handler(TextRefused, _text_refused)
     app.add_middleware(BodyLimit)
+    # outermost: the spectators' websocket skips the middlewares (server.web.live_socket)
+    app.add_middleware(PublicSocket, handler=race_live)
     return app

@@ -177,12 +177,19 @@ class Channel:
         self.resyncs += 1
         sub.reset(self.view.snapshot())
 
+    @property
+    def maxsize(self) -> int:
+        """The bound of each subscriber's mailbox."""
+        return self._maxsize
+
     @asynccontextmanager
-    async def subscribe(self) -> AsyncIterator[Subscriber]:
-        sub = Subscriber(self._maxsize)
+    async def subscribe(self, subscriber: Subscriber | None = None) -> AsyncIterator[Subscriber]:
+        """A new subscriber (or ``subscriber``, one made with ``maxsize``): the snapshot
+        first, then every update, until the context ends."""
+        sub = Subscriber(self._maxsize) if subscriber is None else subscriber
         snapshot = self.snapshot
         if snapshot:
-            sub.queue.put_nowait(snapshot)
+            sub.offer(snapshot, snapshot)
         self.subscribers.add(sub)
         try:
             yield sub

@@ -99,6 +99,14 @@ def _is_bearer(headers: Headers) -> bool:
     return scheme.lower() == "bearer" and bool(token.strip())
 
 
+def cross_site_websocket(scope: Scope) -> bool:
+    """A websocket handshake from another site's page (a browser always sends Origin)."""
+    headers = Headers(scope=scope)
+    origin = headers.get("origin")
+    scheme = "https" if scope.get("scheme") == "wss" else "http"
+    return origin is not None and not same_origin(origin, headers.get("host", ""), scheme)
+
+
 class CsrfGuard:
     """Refuses cross-site writes and websocket handshakes (see the module's text)."""
 
@@ -108,10 +116,7 @@ class CsrfGuard:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
-            headers = Headers(scope=scope)
-            origin = headers.get("origin")
-            scheme = "https" if scope.get("scheme") == "wss" else "http"
-            if origin is not None and not same_origin(origin, headers.get("host", ""), scheme):
+            if cross_site_websocket(scope):
                 await receive()  # websocket.connect
                 await send({"type": "websocket.close", "code": 1008, "reason": "cross-site"})
                 return

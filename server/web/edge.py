@@ -6,7 +6,8 @@ service's public channel: the same snapshot, the same numbered updates, forwarde
 they are. ``/live`` is the race service's page with the blocks of that snapshot put in
 (the page rendered with no session, each block of it replaced by the snapshot's), so a
 phone sees the standings before its websocket opens; ``/ws/live`` streams the channel
-(``stream_channel``, the race service's own code); ``/static`` the same files;
+(``stream``, the race service's own code, ahead of the middlewares as there:
+``server.web.live_socket``); ``/static`` the same files;
 ``/results/{id}`` and the whole exports of each results version as the race service
 rendered them into Redis (``server.web.results_publish``); ``/live/cars/{number}`` and
 the watch messages on ``/ws/live`` from the car channels the race service writes while
@@ -23,11 +24,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import FastAPI, HTTPException, Query, WebSocket
+from fastapi import FastAPI, HTTPException, Query
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import Receive, Scope, Send
 
 from server.service.hub import Hub
 from server.service.redis_cars import WATCH_TTL_S
@@ -36,9 +38,10 @@ from server.service.supervisor import cancel_all
 from server.web.contexts import LIVE_BLOCKS
 from server.web.edge_cars import EdgeCars, EdgeCarWatch, edge_car_page
 from server.web.live_render import block_of
+from server.web.live_socket import PublicSocket, accepted
 from server.web.rendering import Renderer
 from server.web.results_publish import MEDIA_TYPES, edge_results
-from server.web.routes.websockets import stream_channel
+from server.web.routes.websockets import stream
 from server.web.static_files import VersionedStaticFiles
 from server.web.views import live_context
 
@@ -90,6 +93,14 @@ def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_
     app.state.mirror = mirror
     app.state.edge_cars = edge_cars
     app.add_middleware(GZipMiddleware, minimum_size=500, compresslevel=6)
+
+    async def ws_live(scope: Scope, receive: Receive, send: Send) -> None:
+        if await accepted(receive, send):
+            public = mirror.channel
+            await stream(receive, send, public, lambda sub: EdgeCarWatch(edge_cars, public, sub))
+
+    # outermost: the spectators' websocket skips the middlewares (server.web.live_socket)
+    app.add_middleware(PublicSocket, handler=ws_live)
     static = VersionedStaticFiles(directory=renderer.static_dir, version_of=renderer.static_version)
     app.mount("/static", static, name="static")
 
@@ -155,11 +166,5 @@ def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_
         if class_ is not None:
             raise HTTPException(404, "one class's results are served by the race service")
         return await published(session_id, part, version, format)
-
-    @app.websocket("/ws/live")
-    async def ws_live(websocket: WebSocket) -> None:
-        await websocket.accept()
-        public = mirror.channel
-        await stream_channel(websocket, public, lambda sub: EdgeCarWatch(edge_cars, public, sub))
 
     return app

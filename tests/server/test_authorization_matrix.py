@@ -26,6 +26,7 @@ from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.settings import Settings
 from server.web.csrf import csrf_token
+from server.web.live_socket import PUBLIC_SOCKET_PATH
 from tests.fixtures.app_server import RunningServer
 from tests.fixtures.browser import SQLITE_DB, race_databases
 from tests.fixtures.pit_desk import browser_client, log_in, log_in_pin, race_desk
@@ -169,6 +170,8 @@ def routes_of_the_app(openapi: dict[str, dict[str, object]]) -> set[str]:
             found |= {f"{m} {context.path}" for m in context.methods or () if m != "HEAD"}
         elif isinstance(route, Mount):
             found.add(f"GET {route.path}")
+    # the spectators' websocket is served ahead of the routes (server.web.live_socket)
+    found.add(f"WS {PUBLIC_SOCKET_PATH}")
     return found
 
 

@@ -4,22 +4,24 @@ Strategy: one subscription per socket to the hub channel of its audience. The ra
 service's heartbeat goes to every channel, so a spectator's or a marshal's phone can
 tell a quiet race from a dead connection. The spectators' channel sends row-level
 updates (``server.service.fanout``): a browser that sees a gap in their numbers sends
-``snapshot`` and gets one. On ``/ws/live`` a spectator may watch one car
-(``server.web.car_watch``: ``{"watch": "12"}``). Anything else is ignored (and logged).
+``snapshot`` and gets one. On ``/ws/live`` (served ahead of the middlewares,
+``server.web.live_socket``) a spectator may watch one car (``server.web.car_watch``:
+``{"watch": "12"}``). Anything else is ignored (and logged).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect, status
+from starlette.types import Receive, Send
 
+from server.service.direct_send import DirectSubscriber
 from server.service.hub import Channel, Subscriber
 from server.web.auth import CONTROL_OR_STEWARD_ROLES, WebsocketMayPit, websocket_role
-from server.web.car_watch import CarWatch, Watch  # Watch: EdgeCarWatch on an edge
+from server.web.car_watch import Watch  # CarWatch, or EdgeCarWatch on an edge
 from server.web.deps import StateDep
 from server.web.state import AppState
 
@@ -30,21 +32,57 @@ log = logging.getLogger("racecontrol.ws")
 SNAPSHOT_REQUEST = "snapshot"
 
 
-async def _send_all(websocket: WebSocket, subscriber: Subscriber) -> None:
-    while True:
-        await websocket.send_text(await subscriber.get())
+async def stream(
+    receive: Receive,
+    send: Send,
+    channel: Channel,
+    watcher: Callable[[Subscriber], Watch] | None = None,
+) -> None:
+    """Snapshot, then updates, on an accepted websocket until the client goes; answers its
+    snapshot requests (and with a ``watcher``, its watch messages).
+
+    The updates are sent from the channel's own loop (``DirectSubscriber``: no task per
+    spectator while it keeps up); this coroutine listens."""
+    listener = asyncio.current_task()
+    assert listener is not None
+    gone: list[bool] = []
+
+    def send_failed() -> None:  # the client went: stop listening too
+        gone.append(True)
+        listener.cancel()
+
+    async def send_text(text: str) -> None:
+        await send({"type": "websocket.send", "text": text})
+
+    subscriber = DirectSubscriber(channel.maxsize, send_text, send_failed)
+    try:
+        async with channel.subscribe(subscriber):
+            watch = None if watcher is None else watcher(subscriber)
+            try:
+                await _listen(receive, channel, subscriber, watch)
+            except asyncio.CancelledError:
+                if not gone:
+                    raise  # cancelled from outside (shutdown), not by a failed send
+                listener.uncancel()
+            finally:
+                if watch is not None:
+                    watch.close()  # its car channel stops feeding this socket
+                await subscriber.close()
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the client went away; its subscription is gone with the context
 
 
 async def _listen(
-    websocket: WebSocket, channel: Channel, subscriber: Subscriber, watch: Watch | None
+    receive: Receive, channel: Channel, subscriber: Subscriber, watch: Watch | None
 ) -> None:
     while True:
-        message = await websocket.receive()
+        message = await receive()
         if message["type"] == "websocket.disconnect":
             return
-        if message.get("text") == SNAPSHOT_REQUEST:
+        text = message.get("text")
+        if text == SNAPSHOT_REQUEST:
             channel.resync(subscriber)
-        elif watch is not None and watch.handle(message.get("text")):
+        elif watch is not None and watch.handle(text):
             pass
         else:
             log.debug("ignored a websocket message on %s", channel.name)
@@ -55,62 +93,22 @@ async def stream_channel(
     channel: Channel,
     watcher: Callable[[Subscriber], Watch] | None = None,
 ) -> None:
-    """Snapshot, then updates, until the client goes; answers its snapshot requests (and
-    with a ``watcher``, its watch messages).
-
-    The sender is a task; this coroutine itself listens (one task per spectator, not two:
-    an edge holds thousands of them, bench/README.md "memory per client")."""
-    try:
-        async with channel.subscribe() as subscriber:
-            watch = None if watcher is None else watcher(subscriber)
-            sending = asyncio.create_task(_send_all(websocket, subscriber))
-            listener = asyncio.current_task()
-            assert listener is not None
-            listening = [True]
-
-            def sender_ended(_task: asyncio.Task[None]) -> None:
-                if listening[0]:  # a send failed (the client went): stop listening too
-                    listener.cancel()
-
-            sending.add_done_callback(sender_ended)
-            try:
-                await _listen(websocket, channel, subscriber, watch)
-            except asyncio.CancelledError:
-                if not sending.done():
-                    raise  # cancelled from outside (shutdown), not by the sender
-                listener.uncancel()
-            finally:
-                listening[0] = False
-                if watch is not None:
-                    watch.close()  # its car channel stops feeding this socket's queue
-                sending.cancel()
-                with contextlib.suppress(
-                    asyncio.CancelledError, WebSocketDisconnect, RuntimeError, OSError
-                ):
-                    await sending
-    except (WebSocketDisconnect, RuntimeError, OSError):
-        pass  # the client went away; its subscription is gone with the context
+    """``stream`` on an accepted Starlette websocket (through the app's middlewares: the
+    login's channels, whose sends the login check wraps)."""
+    await stream(websocket.receive, websocket.send, channel, watcher)
 
 
-async def _stream(
-    websocket: WebSocket, state: AppState, channel_name: str, *, may_watch: bool = False
-) -> None:
+async def _stream(websocket: WebSocket, state: AppState, channel_name: str) -> None:
     channel = state.hub.channel(channel_name)
     await websocket.accept()
     state.race.refresh(channel_name)  # nobody watched: its snapshot may be stale
-    watcher = (lambda sub: CarWatch(state, channel, sub)) if may_watch else None
-    await stream_channel(websocket, channel, watcher)
+    await stream_channel(websocket, channel)
 
 
 async def _refuse(websocket: WebSocket) -> None:
     # accept first so the browser sees the policy close code, not a failed handshake
     await websocket.accept()
     await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason="log in first")
-
-
-@router.websocket("/ws/live")
-async def live(websocket: WebSocket, state: StateDep) -> None:
-    await _stream(websocket, state, "public", may_watch=True)
 
 
 @router.websocket("/ws/control")
