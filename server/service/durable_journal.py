@@ -103,18 +103,19 @@ class DurableJournal:
             return True
         return False
 
-    async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> None:
+    async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> int | None:
         """Journal ``events``; while the database is unreachable, spool them instead.
+        The journal seq of the last one, None when spooled (or no events).
         Raises ``RejectedEvents`` when the database refuses the batch itself, and
         ``OSError`` only when the spool cannot be written either."""
         if not self.spool:
             try:
                 # made once, for the journal and its local copy (a burst's largest cost)
                 records = [to_record(event) for event in events]
-                await self.store.append(session_id, events, at_us, records)
+                seqs = await self.store.append(session_id, events, at_us, records)
                 self.database_ok = True
                 await self._copied(session_id, events, records)
-                return
+                return seqs[-1] if seqs else None
             except Exception as exc:
                 if not await self.is_outage(exc):
                     raise RejectedEvents(f"{type(exc).__name__}: {exc}") from exc
@@ -123,6 +124,7 @@ class DurableJournal:
                 self.down_since_us = at_us
         # keeps order while it is not empty
         await asyncio.to_thread(self.spool.append, session_id, events, at_us)
+        return None
 
     async def drain(self) -> None:
         """Move spooled events into the journal, oldest first (raises while the DB is down).
@@ -191,7 +193,8 @@ class DurableJournal:
             with contextlib.suppress(SQLAlchemyError, OSError):  # still down: try again later
                 await self.drain()
 
-    async def read(self, session_id: int) -> list[InputEvent]:
-        """The session's events: the database's journal, then what waits in the spool."""
-        journal = [event for _seq, event in await self.store.read(session_id)]
+    async def read(self, session_id: int, after_seq: int = 0) -> list[InputEvent]:
+        """The session's events (those after ``after_seq``, if given): the database's
+        journal, then what waits in the spool."""
+        journal = [event for _seq, event in await self.store.read(session_id, after_seq)]
         return journal + await asyncio.to_thread(self.spool.pending_for, session_id)
