@@ -261,6 +261,7 @@ def create_app(
             # a clean shutdown (every task stopped): the next start restores this
             # checkpoint and replays nothing
             try:
+                await race.journal.copy_written()
                 await race.checkpoint_now()
             except Exception:  # a shortcut only: the journal has every event
                 log.exception("checkpoint at shutdown failed")

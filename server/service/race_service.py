@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections import Counter
@@ -85,10 +86,11 @@ _BATCH_MAX = 1000
 _Future = asyncio.Future[list[OutEvent]]
 _Pending = tuple[InputEvent, "_Future | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
-# A restart replays at most this many events after the newest checkpoint (~40 us each to
-# read and apply: under a second), while a checkpoint costs the writer the pickling of the
-# whole state (~4 us per passing held, bench/README.md): every 20,000 events that is a
-# pause of about 2 s at 500,000 passings, once every hour or so of a 24-hour race.
+# A restart replays at most this many events after the newest checkpoint (~37 us each to
+# read and apply: 0.75 s at worst), while a checkpoint costs the writer the pickling of the
+# whole state (~4-6 us per passing held: 2-3 s at 500,000 passings, bench/README.md), during
+# which passings queue: at 20,000 that is one pause an hour of a 24-hour race of 500,000
+# passings. Fewer events would lengthen the pauses' share, more the restart.
 CHECKPOINT_EVERY = 20_000
 
 # the pages are the web layer's business: it hands the service how to render each channel's
@@ -382,15 +384,18 @@ class RaceService:
             mapper = rebuilt.mapper.clone()
             mapper.loops = {loop.decoder: loop for loop in loops}
             # the local copy a start without the database rebuilds this session from: the
-            # checkpoint and the events after it, so a restart stays O(tail) here too
-            await asyncio.to_thread(
-                self.journal.copy.write,
-                config,
-                session.rules,
-                event_name,
-                loops,
-                rebuilt.tail,
-                rebuilt.checkpoint,
+            # checkpoint and the events after it, so a restart stays O(tail) here too;
+            # written in the background (the events journaled meanwhile follow it)
+            self.journal.start_copy(
+                functools.partial(
+                    self.journal.copy.write,
+                    config,
+                    session.rules,
+                    event_name,
+                    loops,
+                    rebuilt.tail,
+                    rebuilt.checkpoint,
+                )
             )
             self.engine, self.mapper = engine, mapper
             self._journaled_mapper, self._since_checkpoint = rebuilt.mapper, len(rebuilt.tail)
@@ -831,7 +836,9 @@ class RaceService:
             self.mark_dirty()
 
     async def store_results(self) -> None:
-        """Store the timed session's standings now (a replay's last step)."""
+        """Store the timed session's standings now (a replay's last step; its local copy
+        written too)."""
+        await self.journal.copy_written()
         async with self._lock:
             await self.journal.try_drain()
             await self._store_results()

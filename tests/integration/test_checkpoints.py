@@ -315,6 +315,7 @@ async def test_a_start_without_the_database_restores_the_copied_checkpoint(world
     # a restart with the database: loaded from the checkpoint, copied as it and the tail
     loaded = world.service(spool="timing.spool")
     await loaded.load_session(world.session_id)
+    await loaded.journal.copy_written()
     copy = loaded.journal.copy
     assert copy.checkpoint_path.is_file()
     copied = copy.read()
