@@ -756,9 +756,14 @@ class RaceService:
         if engine is None or (self._checkpoint_saving and not self._checkpoint_saving.done()):
             return
         started = time.perf_counter()
-        blob = checkpoint.dumps(engine, self._journaled_mapper)
+        self._since_checkpoint = 0  # tried: a failure waits for the next interval
+        try:
+            blob = checkpoint.dumps(engine, self._journaled_mapper)
+        except Exception:  # a bug (something in the state pickle refuses): timing goes on
+            self.checkpoint_counts["failed"] += 1
+            log.exception("session %s: checkpoint at seq %d not made", session_id, seq)
+            return
         took = time.perf_counter() - started
-        self._since_checkpoint = 0
         key = checkpoint.config_key(engine.config)
         self._checkpoint_saving = asyncio.create_task(
             self._save_checkpoint(session_id, seq, key, blob, took)

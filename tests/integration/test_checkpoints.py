@@ -325,3 +325,21 @@ async def test_a_start_without_the_database_restores_the_copied_checkpoint(world
     assert await offline.start_offline()
     engine, mapper = await world.full_replay()
     _same(offline, engine, mapper)
+
+
+async def test_a_checkpoint_that_cannot_be_made_never_stops_timing(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refused(engine: RaceEngine, mapper: PassingMapper) -> bytes:
+        raise TypeError("cannot pickle 'generator' object")  # what a bug would raise
+
+    monkeypatch.setattr(checkpoint, "dumps", refused)
+    race = world.service(checkpoint_every=5)
+    await race.load_session(world.session_id)
+    with caplog.at_level(logging.ERROR, "racecontrol.race"):
+        await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(4)])
+    assert race.checkpoint_counts == {"failed": 2}  # at the 5th and the 10th event
+    assert "checkpoint at seq" in caplog.text and "not made" in caplog.text
+    assert race.journaled == 13
+    engine, _mapper = await world.full_replay()
+    assert race.standings() == engine.standings()
