@@ -187,7 +187,7 @@ def main() -> None:
     )
     parser.add_argument("--runs", type=int, default=5, help="loads; medians are shown")
     parser.add_argument("--cars", type=int, default=120, help="cars in the race")
-    parser.add_argument("--profile", help="write a cProfile of the loads to this file")
+    parser.add_argument("--profile", help="write a cProfile of the checkpointed loads to this file")
     args = parser.parse_args()
     if not (1 <= args.runs <= 20 and 1 <= args.passings <= 5_000_000 and 1 <= args.cars <= 120):
         raise SystemExit("--runs 1..20, --passings 1..5000000, --cars 1..120")

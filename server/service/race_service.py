@@ -16,7 +16,7 @@ writer's loop.
 Every ``checkpoint_every`` journaled events (and on a clean shutdown) the writer pickles
 the engine and the journal's passing mapper (``checkpoint``) and stores it in the
 background; a load restores the newest usable checkpoint and replays only the journal
-after it, or the whole journal when none is usable (docs/operations.md).
+after it, or the whole journal when none is usable (docs/design.md, "Engine checkpoints").
 """
 
 from __future__ import annotations
