@@ -28,6 +28,7 @@ import dataclasses
 import gc
 import hashlib
 import io
+import json
 import pickle
 import sys
 from collections.abc import Iterator
@@ -40,6 +41,7 @@ from server.engine import RaceEngine
 from server.engine.event_log import EventLog
 from server.engine.events import InputEvent
 from server.engine.model import SessionConfig
+from server.engine.rule_spec import resolved_spec
 from server.service.ingest import PassingMapper
 
 _SERVER = Path(__file__).resolve().parent.parent
@@ -65,8 +67,15 @@ ENGINE_FINGERPRINT = _fingerprint(_FINGERPRINTED)
 
 def config_key(config: SessionConfig) -> str:
     """The session's configuration (its resolved rule set included) as a hash: a
-    checkpoint made under another one is not this session's state."""
-    return hashlib.sha256(repr(config).encode()).hexdigest()
+    checkpoint made under another one is not this session's state. Canonical JSON, not
+    ``repr``: a set's order in its repr changes from one process to the next."""
+    values = {
+        field.name: getattr(config, field.name)
+        for field in dataclasses.fields(config)
+        if field.name != "rules"
+    }
+    canonical = {**values, "kind": config.kind.value, "rules": resolved_spec(config.rules)}
+    return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
 class CheckpointUnreadable(ValueError):

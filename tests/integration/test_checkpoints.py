@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 import enum
 import logging
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -343,3 +346,27 @@ async def test_a_checkpoint_that_cannot_be_made_never_stops_timing(
     assert race.journaled == 13
     engine, _mapper = await world.full_replay()
     assert race.standings() == engine.standings()
+
+
+def test_the_keys_are_the_same_in_another_process() -> None:
+    """A restart is another process, with other string hashes (a set's order)."""
+    script = (
+        "from server.engine.events import Flag, SessionKind\n"
+        "from server.engine.model import SessionConfig\n"
+        "from server.engine.rules import RuleSet\n"
+        "from server.service import checkpoint\n"
+        "flags = frozenset({Flag.YELLOW, Flag.RED, Flag.GREEN, Flag.CHECKERED})\n"
+        "config = SessionConfig(1, SessionKind.RACE, rules=RuleSet(caution_flags=flags))\n"
+        "print(checkpoint.ENGINE_FINGERPRINT, checkpoint.config_key(config))\n"
+    )
+    answers = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
+    assert len(answers) == 1 and len(answers.pop().split()) == 2
