@@ -88,7 +88,7 @@ _Pending = tuple[InputEvent, "_Future | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
 # A restart replays at most this many events after the newest checkpoint (~37 us each to
 # read and apply: 0.75 s at worst), while a checkpoint costs the writer the pickling of the
-# whole state (~4-6 us per passing held: 2-3 s at 500,000 passings, bench/README.md), during
+# whole state (~4-6 us per passing held: ~2 s at 500,000 passings, bench/README.md), during
 # which passings queue: at 20,000 that is one pause an hour of a 24-hour race of 500,000
 # passings. Fewer events would lengthen the pauses' share, more the restart.
 CHECKPOINT_EVERY = 20_000
