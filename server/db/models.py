@@ -27,6 +27,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -240,6 +241,25 @@ class SessionResultRow(Base):
     seq: Mapped[int] = mapped_column(BigInteger)  # 0: the journal was empty
     standings: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     computed_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
+
+
+class EngineCheckpointRow(Base):
+    """A timed session's engine state at journal ``seq`` (``server.service.checkpoint``),
+    so a restart replays only the journal after it. Derived data: valid only for the
+    engine code and the session configuration it names; deleting the session deletes it."""
+
+    __tablename__ = "engine_checkpoints"
+    __table_args__ = (Index("ix_engine_checkpoints_session_id_seq", "session_id", "seq"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("sessions.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger)  # the last journal event it holds
+    # the session's journal events up to ``seq`` when it was made: fewer now, and the
+    # journal was cut since (the checkpoint holds events it no longer has)
+    events: Mapped[int] = mapped_column(BigInteger)
+    engine_version: Mapped[str] = mapped_column(String(64))  # ENGINE_FINGERPRINT
+    config_key: Mapped[str] = mapped_column(String(64))  # the session's configuration
+    state: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, server_default=func.now())
 
 
 class ResultVersionRow(Base):

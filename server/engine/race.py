@@ -22,6 +22,7 @@ from server.engine.charts import FlagPeriod, LapPoint, flag_periods, lap_points,
 from server.engine.core import SessionCore
 from server.engine.corrections import effective, refusal
 from server.engine.detail import car_detail
+from server.engine.event_log import EventLog
 from server.engine.events import (
     FLAG_UNDO_US,
     Correction,
@@ -77,7 +78,7 @@ class RaceEngine:
         self._config = config
         self._entries = tuple(entries)
         self._core = SessionCore(config, self._entries)
-        self._log: list[InputEvent] = []  # every input event but the corrections
+        self._log = EventLog()  # every input event but the corrections
         self._corrections: list[Correction] = []
         self._book = AlertBook()
         # the endurance (alerts, timed) versions the alert candidates were derived from

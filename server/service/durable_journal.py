@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -90,6 +90,7 @@ class DurableJournal:
         )
         self.database_ok = True
         self.down_since_us: int | None = None  # when the database stopped answering
+        self._copy_started: asyncio.Task[None] | None = None  # a copy being (re)written
 
     async def is_outage(self, exc: BaseException) -> bool:
         """Whether ``exc`` from the journal means the database is unreachable."""
@@ -103,18 +104,19 @@ class DurableJournal:
             return True
         return False
 
-    async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> None:
+    async def append(self, session_id: int, events: Sequence[InputEvent], at_us: int) -> int | None:
         """Journal ``events``; while the database is unreachable, spool them instead.
+        The journal seq of the last one, None when spooled (or no events).
         Raises ``RejectedEvents`` when the database refuses the batch itself, and
         ``OSError`` only when the spool cannot be written either."""
         if not self.spool:
             try:
                 # made once, for the journal and its local copy (a burst's largest cost)
                 records = [to_record(event) for event in events]
-                await self.store.append(session_id, events, at_us, records)
+                seqs = await self.store.append(session_id, events, at_us, records)
                 self.database_ok = True
                 await self._copied(session_id, events, records)
-                return
+                return seqs[-1] if seqs else None
             except Exception as exc:
                 if not await self.is_outage(exc):
                     raise RejectedEvents(f"{type(exc).__name__}: {exc}") from exc
@@ -123,6 +125,7 @@ class DurableJournal:
                 self.down_since_us = at_us
         # keeps order while it is not empty
         await asyncio.to_thread(self.spool.append, session_id, events, at_us)
+        return None
 
     async def drain(self) -> None:
         """Move spooled events into the journal, oldest first (raises while the DB is down).
@@ -172,6 +175,26 @@ class DurableJournal:
         """The database did not answer at start-up: spool from the first event on."""
         self.database_ok, self.down_since_us = False, at_us
 
+    def start_copy(self, write: Callable[[], None]) -> None:
+        """(Re)write the local copy with ``write`` in a worker thread, without waiting: the
+        events journaled meanwhile are appended to it once it is written. A loaded
+        session times on at once (a long session's copy is tens of MB, fsynced)."""
+
+        async def written(before: asyncio.Task[None] | None) -> None:
+            if before is not None:
+                await asyncio.gather(before, return_exceptions=True)
+            try:
+                await asyncio.to_thread(write)
+            except OSError as exc:  # a convenience: a full disk costs it, never timing
+                log.error("local session copy %s not written: %s", self.copy.path, exc)
+
+        self._copy_started = asyncio.create_task(written(self._copy_started))
+
+    async def copy_written(self) -> None:
+        """Wait until the copy started last is written (or failed, logged)."""
+        if self._copy_started is not None:
+            await self._copy_started
+
     async def _copied(
         self,
         session_id: int,
@@ -180,6 +203,7 @@ class DurableJournal:
     ) -> None:
         """Keep the local copy of the timed session's journal (``session_copy``) in step;
         it is a convenience, so a full disk costs it, never the journal."""
+        await self.copy_written()  # its start first: the events go after it
         try:
             await asyncio.to_thread(self.copy.append, session_id, events, records)
         except OSError as exc:
@@ -191,7 +215,8 @@ class DurableJournal:
             with contextlib.suppress(SQLAlchemyError, OSError):  # still down: try again later
                 await self.drain()
 
-    async def read(self, session_id: int) -> list[InputEvent]:
-        """The session's events: the database's journal, then what waits in the spool."""
-        journal = [event for _seq, event in await self.store.read(session_id)]
+    async def read(self, session_id: int, after_seq: int = 0) -> list[InputEvent]:
+        """The session's events (those after ``after_seq``, if given): the database's
+        journal, then what waits in the spool."""
+        journal = [event for _seq, event in await self.store.read(session_id, after_seq)]
         return journal + await asyncio.to_thread(self.spool.pending_for, session_id)

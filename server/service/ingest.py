@@ -21,6 +21,7 @@ and is dropped as ``other_timeline`` otherwise.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from server.db.track import LoopConfig
@@ -80,6 +81,18 @@ class PassingMapper:
             at = event.decoder_time_us
             low, high = self._spans.get(decoder, (at, at))
             self._spans[decoder] = (min(low, at), max(high, at))
+
+    def clone(self) -> PassingMapper:
+        """An independent copy (the race service keeps one that has seen only what is
+        journaled, for its checkpoints, beside the live one that has also seen the queue)."""
+        copy = PassingMapper()
+        copy._seen = set(self._seen)
+        copy.epochs, copy.last_number = dict(self.epochs), dict(self.last_number)
+        copy._spans = dict(self._spans)
+        for decoder, clock in self.clocks.decoders.items():
+            copy.clocks.decoders[decoder] = dataclasses.replace(clock)
+        copy.loops = dict(self.loops)
+        return copy
 
     def map(self, detection: Detection, received_at_us: int) -> PassingDetected | str:
         """The input event for ``detection`` (its time mapped to the session clock), or

@@ -13,20 +13,28 @@ found by journaling the batch event by event, and an event the engine cannot app
 skipped (also on replay); each is logged, counted in ``dropped["rejected"]``, answered
 with ``RejectedInput`` and raised as an alert to race control. No exception leaves the
 writer's loop.
+Every ``checkpoint_every`` journaled events (and on a clean shutdown) the writer pickles
+the engine and the journal's passing mapper (``checkpoint``) and stores it in the
+background; a load restores the newest usable checkpoint and replays only the journal
+after it, or the whole journal when none is usable (docs/design.md, "Engine checkpoints").
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.db import repository
+from server.db.checkpoints import CheckpointStore
 from server.db.models import ResultVersionRow
 from server.db.track import load_track
 from server.engine import RaceEngine
@@ -50,6 +58,7 @@ from server.engine.outbound import (
     SessionFinished,
 )
 from server.engine.stewards import Incident
+from server.service import checkpoint
 from server.service.audit import AuditLog
 from server.service.channel_publisher import ALL_CHANNELS as ALL_CHANNELS
 from server.service.channel_publisher import TEAM_CHANNEL as TEAM_CHANNEL
@@ -77,6 +86,12 @@ _BATCH_MAX = 1000
 _Future = asyncio.Future[list[OutEvent]]
 _Pending = tuple[InputEvent, "_Future | None"]
 _QUEUE_MAX = 10_000  # back-pressure on the adapters when the database is slow
+# A restart replays at most this many events after the newest checkpoint (~37 us each to
+# read and apply: 0.75 s at worst), while a checkpoint costs the writer the pickling of the
+# whole state (~4-6 us per passing held: ~2 s at 500,000 passings, bench/README.md), during
+# which passings queue: at 20,000 that is one pause an hour of a 24-hour race of 500,000
+# passings. Fewer events would lengthen the pauses' share, more the restart.
+CHECKPOINT_EVERY = 20_000
 
 # the pages are the web layer's business: it hands the service how to render each channel's
 # message and the heartbeat, so this package never imports server.web; a channel's message is
@@ -89,7 +104,11 @@ _NO_ENTRIES: list[Entry] = []
 
 def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> RaceEngine:
     """An engine with ``events`` applied (in a thread: pure CPU, nothing shared)."""
-    engine = RaceEngine(config)
+    return continued(RaceEngine(config), events, now_us)
+
+
+def continued(engine: RaceEngine, events: list[InputEvent], now_us: int) -> RaceEngine:
+    """``engine`` (fresh, or restored from a checkpoint) with ``events`` applied."""
     for event_in in events:
         try:
             engine.apply(event_in)
@@ -97,6 +116,26 @@ def replayed(config: SessionConfig, events: list[InputEvent], now_us: int) -> Ra
             log.exception("journaled event skipped on replay: %r", event_in)
     engine.tick(now_us)
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class Rebuilt:
+    """A session rebuilt from its journal: from its newest usable checkpoint on, or all."""
+
+    engine: RaceEngine
+    event_name: str
+    config: SessionConfig
+    mapper: PassingMapper  # as the journal alone makes it (no track loops)
+    tail: list[InputEvent]  # the events replayed: those after the checkpoint, or all
+    checkpoint: bytes | None  # the checkpoint restored, if any
+
+
+def _remembered(mapper: PassingMapper, events: list[InputEvent]) -> PassingMapper:
+    """``mapper`` having noted the journaled passings among ``events``."""
+    for event_in in events:
+        if isinstance(event_in, PassingDetected):
+            mapper.remember(event_in)
+    return mapper
 
 
 CONTROL_ONLY = frozenset({"control"})
@@ -132,6 +171,7 @@ class RaceService:
         spool: Spool,
         publish_interval_s: float = 0.05,
         submit_timeout_s: float = SUBMIT_TIMEOUT_S,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ) -> None:
         self._db = sessionmaker
         self.journal = DurableJournal(
@@ -159,6 +199,16 @@ class RaceService:
         self.mapper = PassingMapper()
         self.dropped: Counter[str] = Counter()  # passings we could not accept, by reason
         self.journaled = 0  # input events committed (and applied) by this process
+        self.checkpoints = CheckpointStore(sessionmaker)
+        self.checkpoint_every = checkpoint_every
+        # written, and ignored on load: "stale" (other engine code or configuration),
+        # "unreadable" (damaged); a failed write is "failed"
+        self.checkpoint_counts: Counter[str] = Counter()
+        # the mapper as the journal alone makes it, which is what a checkpoint holds (the
+        # live one has also seen the passings still queued, which a crash loses)
+        self._journaled_mapper = PassingMapper()
+        self._since_checkpoint = 0  # events journaled since the engine's checkpoint
+        self._checkpoint_saving: asyncio.Task[None] | None = None
         self._rebuilding: dict[int, asyncio.Task[None]] = {}  # past sessions' standings
         self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
@@ -182,33 +232,82 @@ class RaceService:
         if row is not None:
             await self.load_session(row.id)
 
-    async def replay(
-        self, session_id: int, mapper: PassingMapper | None = None
-    ) -> tuple[RaceEngine, str, list[Entry]]:
+    async def replay(self, session_id: int) -> tuple[RaceEngine, str, list[Entry]]:
         """A fresh engine for ``session_id`` built from its journal alone (its entries
-        included), the event name and the entries. The CPU work runs in a thread, so a
-        long journal does not stall the event loop.
+        included; from its newest usable checkpoint on, when it has one), the event name
+        and the entries. The CPU work runs in a thread, so a long journal does not stall
+        the event loop.
 
         Raises ``LookupError`` for an unknown session.
         """
-        engine, event_name, _config, _events = await self._replayed(session_id, mapper)
-        return engine, event_name, engine.entries()
+        rebuilt = await self._from_journal(session_id)
+        return rebuilt.engine, rebuilt.event_name, rebuilt.engine.entries()
 
-    async def _replayed(
-        self, session_id: int, mapper: PassingMapper | None
-    ) -> tuple[RaceEngine, str, SessionConfig, list[InputEvent]]:
-        """``replay``, with the configuration and the journal it was built from."""
+    async def _from_journal(self, session_id: int) -> Rebuilt:
+        """The session rebuilt from its newest usable checkpoint and the journal after
+        it, or from the whole journal when it has none."""
         async with self._db() as db:
             config = await repository.session_config(db, session_id)
             session = await repository.get_session(db, session_id)
             event = await repository.get_event(db, session.event_id)
-        events = await self._journal_events(session_id)
-        if mapper is not None:
-            for event_in in events:
-                if isinstance(event_in, PassingDetected):
-                    mapper.remember(event_in)
-        engine = await asyncio.to_thread(replayed, config, events, self.clock.now_us())
-        return engine, event.name, config, events
+        found = await self._restored(session_id, config)
+        now = self.clock.now_us()
+        if found is None:
+            events = await self._journal_events(session_id)
+            mapper = _remembered(PassingMapper(), events)
+            engine = await asyncio.to_thread(replayed, config, events, now)
+            return Rebuilt(engine, event.name, config, mapper, events, None)
+        seq, blob, restored = found
+        # the checkpoint was made of a loaded session, whose journal holds its entry list
+        # before the checkpoint: the tail is applied in journal order
+        events = await self.journal.read(session_id, seq)
+        mapper = _remembered(restored.mapper, events)
+        engine = await asyncio.to_thread(continued, restored.engine, events, now)
+        return Rebuilt(engine, event.name, config, mapper, events, blob)
+
+    async def _restored(
+        self, session_id: int, config: SessionConfig
+    ) -> tuple[int, bytes, checkpoint.Restored] | None:
+        """The session's newest checkpoint this code can restore, with its seq and blob;
+        a damaged one is logged, counted and passed over."""
+        key = checkpoint.config_key(config)
+        seqs = await self.checkpoints.seqs(session_id, checkpoint.ENGINE_FINGERPRINT, key)
+        if not seqs:
+            stale = await self.checkpoints.count(session_id)
+            if stale:
+                self.checkpoint_counts["stale"] += stale
+                log.warning(
+                    "session %s: %d checkpoint(s) made by other engine code or for another "
+                    "configuration ignored: replaying the whole journal",
+                    session_id,
+                    stale,
+                )
+            return None
+        for seq, counted in seqs:
+            if await self.checkpoints.journal_events(session_id, seq) != counted:
+                self.checkpoint_counts["stale"] += 1
+                log.warning(
+                    "session %s: checkpoint at seq %d ignored: the journal before it changed",
+                    session_id,
+                    seq,
+                )
+                continue
+            blob = await self.checkpoints.state(session_id, seq)
+            if blob is None:  # gone since
+                continue
+            try:
+                restored = await asyncio.to_thread(checkpoint.loads, blob, config)
+            except (checkpoint.CheckpointUnreadable, checkpoint.CheckpointStale) as exc:
+                self.checkpoint_counts["unreadable"] += 1
+                log.error(
+                    "session %s: checkpoint at seq %d ignored (%s): replaying the journal",
+                    session_id,
+                    seq,
+                    exc,
+                )
+                continue
+            return seq, blob, restored
+        return None
 
     async def start_offline(self) -> bool:
         """Time on without the database (it did not answer at start-up): rebuild the
@@ -221,13 +320,24 @@ class RaceService:
         config = copied.config
         session_id = config.session_id
         pending = await asyncio.to_thread(self.journal.spool.pending_for, session_id)
-        events = entry_list_first(copied.events + pending)
-        mapper = PassingMapper()
+        mapper, engine = PassingMapper(), RaceEngine(config)
+        if copied.checkpoint is None:
+            events = entry_list_first(copied.events + pending)
+        else:
+            try:
+                restored = await asyncio.to_thread(checkpoint.loads, copied.checkpoint, config)
+            except (checkpoint.CheckpointUnreadable, checkpoint.CheckpointStale) as exc:
+                self.checkpoint_counts["unreadable"] += 1
+                log.error("the local copy's checkpoint is unusable (%s): no copy", exc)
+                return False
+            mapper, engine = restored.mapper, restored.engine
+            events = copied.events + pending  # after the checkpoint, in journal order
         for event_in in events:
             if isinstance(event_in, PassingDetected):
                 mapper.remember(event_in)
+        self._journaled_mapper, self._since_checkpoint = mapper.clone(), len(events)
         mapper.loops = {loop.decoder: loop for loop in copied.loops}
-        engine = await asyncio.to_thread(replayed, config, events, self.clock.now_us())
+        engine = await asyncio.to_thread(continued, engine, events, self.clock.now_us())
         async with self._lock:
             self.engine, self.mapper = engine, mapper
             self.session_id, self.event_name = session_id, copied.event_name
@@ -266,20 +376,35 @@ class RaceService:
             await self.journal.try_drain()
             if self.session_id is not None and self.session_id != session_id:
                 await self._store_results()
-            mapper = PassingMapper()
-            engine, event_name, config, events = await self._replayed(session_id, mapper)
+            rebuilt = await self._from_journal(session_id)
+            engine, event_name, config = rebuilt.engine, rebuilt.event_name, rebuilt.config
             async with self._db() as db:
                 session = await repository.get_session(db, session_id)
                 loops = await load_track(db, session.event_id)
+            mapper = rebuilt.mapper.clone()
             mapper.loops = {loop.decoder: loop for loop in loops}
-            # the local copy a start without the database rebuilds this session from
-            await asyncio.to_thread(
-                self.journal.copy.write, config, session.rules, event_name, loops, events
+            # the local copy a start without the database rebuilds this session from: the
+            # checkpoint and the events after it, so a restart stays O(tail) here too;
+            # written in the background (the events journaled meanwhile follow it)
+            self.journal.start_copy(
+                functools.partial(
+                    self.journal.copy.write,
+                    config,
+                    session.rules,
+                    event_name,
+                    loops,
+                    rebuilt.tail,
+                    rebuilt.checkpoint,
+                )
             )
             self.engine, self.mapper = engine, mapper
+            self._journaled_mapper, self._since_checkpoint = rebuilt.mapper, len(rebuilt.tail)
             self.session_id, self.event_name = session_id, event_name
             self._laps.clear()
             await self._journal_entry_changes(await self._current_entries(session_id), "entries")
+            if self._since_checkpoint >= self.checkpoint_every and not self.journal.spool:
+                # a long replay (no checkpoint yet, or an upgrade): the next restart's is short
+                self._checkpoint(session_id, await self.journal.store.last_seq(session_id))
             if engine.status().finished:
                 await self._store_results()
                 await self._version_results()
@@ -346,6 +471,7 @@ class RaceService:
         if changes:
             await self.journal.append(session_id, changes, now)
             self.journaled += len(changes)
+            self._since_checkpoint += len(changes)
             for change in changes:
                 engine.apply(change)
             log.info("session %s: %d entry changes journaled", session_id, len(changes))
@@ -578,8 +704,9 @@ class RaceService:
             return
         events = [event for event, _future in batch]
         at_us = self.clock.now_us()
+        seq: int | None = None  # the last one's, when all went to the database at once
         try:
-            await self.journal.append(session_id, events, at_us)
+            seq = await self.journal.append(session_id, events, at_us)
         except RejectedEvents:
             batch = await self._journal_one_by_one(session_id, batch, at_us)
         except OSError as exc:  # neither database nor spool: nothing is applied unjournaled
@@ -589,6 +716,10 @@ class RaceService:
                     future.set_exception(exc)
             return
         self.journaled += len(batch)
+        self._since_checkpoint += len(batch)
+        for event, _future in batch:
+            if isinstance(event, PassingDetected):
+                self._journaled_mapper.remember(event)
         late: list[InputEvent] = []  # applied to the session after it had finished
         finished = engine.status().finished
         # it had finished (a version is stored), even if a correction reopened it
@@ -611,7 +742,62 @@ class RaceService:
             await self._version_results()
         else:
             await self._version_sprint(events)
+        if seq is not None and self._since_checkpoint >= self.checkpoint_every:
+            self._checkpoint(session_id, seq)
         self.mark_dirty()
+
+    # --- checkpoints ---------------------------------------------------------------
+
+    def _checkpoint(self, session_id: int, seq: int) -> None:
+        """Checkpoint the engine as it is at journal ``seq`` (the caller holds the lock, so
+        nothing changes it meanwhile): pickled here, stored by a background task. Skipped
+        while the previous one is still being stored (the next batch tries again)."""
+        engine = self.engine
+        if engine is None or (self._checkpoint_saving and not self._checkpoint_saving.done()):
+            return
+        started = time.perf_counter()
+        self._since_checkpoint = 0  # tried: a failure waits for the next interval
+        try:
+            blob = checkpoint.dumps(engine, self._journaled_mapper)
+        except Exception:  # a bug (something in the state pickle refuses): timing goes on
+            self.checkpoint_counts["failed"] += 1
+            log.exception("session %s: checkpoint at seq %d not made", session_id, seq)
+            return
+        took = time.perf_counter() - started
+        key = checkpoint.config_key(engine.config)
+        self._checkpoint_saving = asyncio.create_task(
+            self._save_checkpoint(session_id, seq, key, blob, took)
+        )
+
+    async def _save_checkpoint(
+        self, session_id: int, seq: int, key: str, blob: bytes, pickled_s: float
+    ) -> None:
+        try:
+            await self.checkpoints.save(session_id, seq, checkpoint.ENGINE_FINGERPRINT, key, blob)
+        except (SQLAlchemyError, OSError) as exc:  # only a shortcut: the journal has it all
+            self.checkpoint_counts["failed"] += 1
+            log.error("session %s: checkpoint at seq %d not stored: %s", session_id, seq, exc)
+            return
+        self.checkpoint_counts["written"] += 1
+        log.info(
+            "session %s: checkpoint at seq %d stored (%.1f MB, pickled in %.2f s)",
+            session_id,
+            seq,
+            len(blob) / 1e6,
+            pickled_s,
+        )
+
+    async def checkpoint_now(self) -> None:
+        """Checkpoint the timed session if events came since its last one, and wait until
+        it is stored (a clean shutdown: the next start replays nothing)."""
+        async with self._lock:
+            session_id = self.session_id
+            if session_id is not None and self._since_checkpoint and not self.journal.spool:
+                if self._checkpoint_saving is not None:
+                    await asyncio.gather(self._checkpoint_saving, return_exceptions=True)
+                self._checkpoint(session_id, await self.journal.store.last_seq(session_id))
+        if self._checkpoint_saving is not None:
+            await asyncio.gather(self._checkpoint_saving, return_exceptions=True)
 
     # --- result versions -----------------------------------------------------------
 
@@ -655,7 +841,9 @@ class RaceService:
             self.mark_dirty()
 
     async def store_results(self) -> None:
-        """Store the timed session's standings now (a replay's last step)."""
+        """Store the timed session's standings now (a replay's last step; its local copy
+        written too)."""
+        await self.journal.copy_written()
         async with self._lock:
             await self.journal.try_drain()
             await self._store_results()

@@ -5,13 +5,16 @@ Strategy: the spool (``spool.py``) only holds what the database did not take; th
 the timed session (its configuration, its resolved rules, the track's loops and every event
 journaled so far) lives in the database. This file beside the spool holds the same: a
 header line written when a session is loaded (temporary file, fsynced, renamed), then one
-line per event the database committed, appended after each commit. The database stays the
-record: the copy is only read when ``serve`` starts and the database does not answer, and
-then only with the spool (the events after the copy's). Its lines are not fsynced, as the
-database holds them: after a power loss its tail may miss events the journal has, and the
-state shown until the database is back is the copy's; a torn or unreadable line ends the
-copy there. When the database answers again, the spool drains into it and the next load
-of a session reads the journal again.
+line per event the database committed, appended after each commit. A session loaded from an
+engine checkpoint (``checkpoint``) is copied as that checkpoint, in a file of its own
+beside this one (written and fsynced before the header that names it), and the events after
+it: writing every event of a long journal again would cost a restart as much as the replay.
+The database stays the record: the copy is only read when ``serve`` starts and the database
+does not answer, and then only with the spool (the events after the copy's). Its lines are
+not fsynced, as the database holds them: after a power loss its tail may miss events the
+journal has, and the state shown until the database is back is the copy's; a torn or
+unreadable line ends the copy there. When the database answers again, the spool drains into
+it and the next load of a session reads the journal again.
 
 The methods do blocking file work: the race service calls them through ``asyncio.to_thread``.
 """
@@ -42,12 +45,14 @@ class CopiedSession:
     config: SessionConfig
     event_name: str
     loops: tuple[LoopConfig, ...]
-    events: list[InputEvent]
+    events: list[InputEvent]  # after the checkpoint, if there is one
+    checkpoint: bytes | None = None  # the engine checkpoint the events continue
 
 
 class SessionCopy:
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.checkpoint_path = path.with_name(path.name + ".checkpoint")
         self.session_id: int | None = None  # the session being copied, once written
 
     def write(
@@ -57,8 +62,10 @@ class SessionCopy:
         event_name: str,
         loops: Sequence[LoopConfig],
         events: Sequence[InputEvent],
+        checkpoint: bytes | None = None,
     ) -> None:
-        """Start the copy of a (newly loaded) session: its header and its journal so far."""
+        """Start the copy of a (newly loaded) session: its header and its journal so far
+        (``events``: those after ``checkpoint``, when it was loaded from one)."""
         values = {
             field.name: getattr(config, field.name)
             for field in dataclasses.fields(config)
@@ -70,7 +77,10 @@ class SessionCopy:
             "config": {**values, "kind": config.kind.value},
             "rules": rules_spec,
             "loops": [{**dataclasses.asdict(loop), "role": loop.role.value} for loop in loops],
+            "checkpoint": checkpoint is not None,
         }
+        if checkpoint is not None:
+            _write_synced(self.checkpoint_path, checkpoint)
         temporary = self.path.with_name(self.path.name + ".tmp")
         with temporary.open("w", encoding="utf-8") as copy:
             copy.write(json.dumps(header) + "\n")
@@ -78,6 +88,8 @@ class SessionCopy:
             copy.flush()
             os.fsync(copy.fileno())
         os.replace(temporary, self.path)
+        if checkpoint is None:
+            self.checkpoint_path.unlink(missing_ok=True)
         self.session_id = config.session_id
 
     def append(
@@ -112,7 +124,8 @@ class SessionCopy:
                 LoopConfig(**{**loop, "role": LoopRole(loop["role"])}) for loop in header["loops"]
             )
             event_name = str(header["event_name"])
-        except (IndexError, KeyError, TypeError, ValueError) as exc:
+            checkpoint = self.checkpoint_path.read_bytes() if header.get("checkpoint") else None
+        except (IndexError, KeyError, TypeError, ValueError, OSError) as exc:
             log.error("session copy %s unreadable: %s", self.path, exc)
             return None
         events: list[InputEvent] = []
@@ -125,4 +138,14 @@ class SessionCopy:
                 )
                 break
         self.session_id = config.session_id
-        return CopiedSession(config, event_name, loops, events)
+        return CopiedSession(config, event_name, loops, events, checkpoint)
+
+
+def _write_synced(path: Path, data: bytes) -> None:
+    """``data`` as ``path``, whole or not at all (temporary file, fsynced, renamed)."""
+    temporary = path.with_name(path.name + ".tmp")
+    with temporary.open("wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, path)
