@@ -359,13 +359,8 @@ class SessionCore:
         if ends_at is not None and now_us >= ends_at and not end.clock_expired_sent:
             end.clock_expired_sent = True
             out.append(ClockExpired(at_us=ends_at))
-        finished_at = now_us
-        if end.checkered_at_us is not None and end.timed_out(config, now_us):
-            finished_at = end.checkered_at_us + config.finish_timeout_us
-            for car in self.order():
-                last = car.last_crossing_us
-                if last is not None and not car.finished:
-                    out += self.classify(car, last, provisional=True)
+        timed_out, finished_at = self.finish_timeout(now_us)
+        out += timed_out
         if self.clock.green_at_us is not None and not end.finished:
             ordered = self.order()
             leader_best = ordered[0].best_lap_us if ordered else None
@@ -374,6 +369,19 @@ class SessionCore:
                 stopped = is_stopped(car, now_us, leader_best, factor)
                 out += self.update(car, now_us, stopped=stopped)
         return out, finished_at
+
+    def finish_timeout(self, now_us: int) -> tuple[list[OutEvent], int]:
+        """Every car silent since the checkered classified at its last crossing once the
+        finish timeout has run out at ``now_us``; the events and when the session finished."""
+        config, end = self.config, self.end
+        out: list[OutEvent] = []
+        if end.checkered_at_us is None or not end.timed_out(config, now_us):
+            return out, now_us
+        for car in self.order():
+            last = car.last_crossing_us
+            if last is not None and not car.finished:
+                out += self.classify(car, last, provisional=True)
+        return out, end.checkered_at_us + config.finish_timeout_us
 
     def update(
         self,

@@ -277,7 +277,11 @@ class RaceEngine:
             out = self._revert_flag(event)
         else:
             self._log.append(event)
-            out = dispatch(self._core, event)
+            # The finish timeout runs out at a moment, not at a tick: an event after it is
+            # judged after it, whether or not a tick came between (a replay has no ticks).
+            out, finished_at = self._core.finish_timeout(event.at_us)
+            out += dispatch(self._core, event)
+            return self._close(out, event.at_us, finished_at)
         return self._close(out, event.at_us, event.at_us)
 
     def tick(self, now_us: int) -> list[OutEvent]:
