@@ -31,6 +31,7 @@ from tests.fixtures.browser import (
     axe_violations,
     chromium,
     control_page,
+    logged_in,
     pit_page,
 )
 from tests.fixtures.pit_desk import (
@@ -292,16 +293,10 @@ async def test_axe_finds_no_wcag_aa_violation_on_stewards(db_url: str) -> None:
                 desk.now(), "00:01:40", "Turn 3", ("7", "8"), "7 pushed 8 wide", True, "rc"
             )
         )
-        context = await browser.new_context(viewport=SCREENS["1440x900"])
-        stewards = await context.new_page()
-        await stewards.goto(f"{desk.srv.base_url}/login?next=/stewards")
-        await stewards.fill("#login-name", STEWARD)
-        await stewards.fill("#login-password", STEWARD_PASSWORD)
-        await stewards.click("form[action='/login'] button[type=submit]")
-        await stewards.wait_for_selector("#incident-queue .incident[data-incident]")
-        await stewards.wait_for_function(
-            "document.querySelector('#live-badge').dataset.state === 'live'"
+        stewards = await logged_in(
+            browser, desk, "/stewards", STEWARD, STEWARD_PASSWORD, SCREENS["1440x900"]
         )
+        await stewards.wait_for_selector("#incident-queue .incident[data-incident]")
         assert await axe_violations(stewards) == []
 
 

@@ -6,13 +6,12 @@ penalties list and the ticker."""
 from __future__ import annotations
 
 import pytest
-from playwright.async_api import Browser, Page
 
 from server.db import repository
 from server.db.connection import create_engine, sessionmaker
 from server.engine.events import IncidentDecided, IncidentReported
-from tests.fixtures.browser import chromium
-from tests.fixtures.pit_desk import PASSWORD, USER, Desk, race_desk
+from tests.fixtures.browser import chromium, logged_in
+from tests.fixtures.pit_desk import PASSWORD, USER, race_desk
 
 pytestmark = pytest.mark.browser
 WIDE = {"width": 1600, "height": 1000}
@@ -26,17 +25,6 @@ async def add_steward(db_url: str) -> None:
             await repository.add_user(db, STEWARD, STEWARD_PASSWORD, "steward")
     finally:
         await engine.dispose()
-
-
-async def logged_in(browser: Browser, desk: Desk, path: str, user: str, password: str) -> Page:
-    context = await browser.new_context(viewport=WIDE)
-    page = await context.new_page()
-    await page.goto(f"{desk.srv.base_url}/login?next={path}")
-    await page.fill("#login-name", user)
-    await page.fill("#login-password", password)
-    await page.click("form[action='/login'] button[type=submit]")
-    await page.wait_for_function("document.querySelector('#live-badge').dataset.state === 'live'")
-    return page
 
 
 @pytest.mark.parametrize("empty_db_url", ["sqlite"], indirect=True)
