@@ -98,3 +98,18 @@ async def test_a_write_that_cannot_be_applied_answers_503(db_url: str) -> None:
         )
         again = await api.post(flag, json={"flag": "yellow"})
         assert again.status_code == 200 and again.json()["flag"] == "yellow"
+
+
+async def test_healthz_counts_the_engine_checkpoints(db_url: str) -> None:
+    token = await prepare_database(db_url, ENTRIES, "Health Cup")
+    async with running_server(db_url, token) as srv, srv.client() as api:
+        before = (await api.get("/healthz")).json()["checkpoints"]
+        created = await api.post(
+            "/api/v1/sessions", json={"event": "Health Cup", "type": "race", "name": "Race"}
+        )
+        sid = created.json()["id"]
+        await api.post(f"/api/v1/sessions/{sid}/flag", json={"flag": "green"})
+        await srv.race.checkpoint_now()  # what a clean shutdown does
+        after = (await api.get("/healthz")).json()["checkpoints"]
+    assert before == {"written": 0, "stale": 0, "unreadable": 0, "failed": 0}
+    assert after == {"written": 1, "stale": 0, "unreadable": 0, "failed": 0}

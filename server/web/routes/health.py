@@ -1,9 +1,10 @@
 """``GET /healthz``: is this server timing? For Docker, load balancers and race control.
 
 200 while every supervised task is healthy, 503 otherwise (or before the tasks started), with
-JSON naming each task, the database and each decoder. A database outage alone is not a 503:
-timing goes on into the spool, and restarting the process would not bring the database back.
-A decoder that is away is not one either, for the same reason; both are in the body.
+JSON naming each task, the database, each decoder and the engine checkpoints' counts. A
+database outage alone is not a 503: timing goes on into the spool, and restarting the process
+would not bring the database back. A decoder that is away is not one either, for the same
+reason; both are in the body.
 """
 
 from __future__ import annotations
@@ -40,6 +41,12 @@ async def healthz(state: StateDep) -> JSONResponse:
             "spooling": bool(race.journal.spool),  # events wait in the local spool
         },
         "session_id": race.session_id,
+        # engine checkpoints (a restart's shortcut): a "failed" or "unreadable" one costs a
+        # full replay at the next start, never timing, so it is said here, not a 503
+        "checkpoints": {
+            kind: race.checkpoint_counts[kind]
+            for kind in ("written", "stale", "unreadable", "failed")
+        },
         "decoders": {
             url: {
                 "connected": decoder.connected,
