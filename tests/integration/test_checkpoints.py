@@ -119,6 +119,14 @@ class World:
             checkpoint_every=checkpoint_every,
         )
 
+    async def checkpointed_race(self) -> RaceService:
+        """A race service timing this session: green, 3 laps of every car, checkpointed."""
+        race = self.service()
+        await race.load_session(self.session_id)
+        await self.feed(race, [FlagChanged(S, Flag.GREEN), *_race(3)])
+        await race.checkpoint_now()
+        return race
+
     async def feed(self, race: RaceService, events: list[InputEvent]) -> None:
         """Through the writer one batch at a time, as the live server journals them."""
         for event in events:
@@ -232,10 +240,7 @@ async def test_random_cut_points_give_the_full_replay(world: World) -> None:
 async def test_a_checkpoint_of_other_engine_code_is_ignored(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    race = world.service()
-    await race.load_session(world.session_id)
-    await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(3)])
-    await race.checkpoint_now()
+    race = await world.checkpointed_race()
     async with world.db() as db, db.begin():
         await db.execute(update(EngineCheckpointRow).values(engine_version="0" * 64))
     await world.feed(race, _race(1, first_number=50, start_s=310))
@@ -252,10 +257,7 @@ async def test_a_checkpoint_of_other_engine_code_is_ignored(
 async def test_a_corrupt_checkpoint_is_logged_counted_and_ignored(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    race = world.service()
-    await race.load_session(world.session_id)
-    await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(3)])
-    await race.checkpoint_now()
+    race = await world.checkpointed_race()
     async with world.db() as db, db.begin():
         state = await db.scalar(
             EngineCheckpointRow.__table__.select().with_only_columns(EngineCheckpointRow.state)
@@ -292,10 +294,7 @@ def test_a_checkpoint_for_another_configuration_is_stale() -> None:
 async def test_a_checkpoint_over_a_changed_journal_is_ignored(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    race = world.service()
-    await race.load_session(world.session_id)
-    await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(3)])
-    await race.checkpoint_now()
+    await world.checkpointed_race()
     async with world.db() as db, db.begin():  # a passing before the checkpoint is gone
         first = select(func.min(JournalRow.seq)).where(JournalRow.type == "PassingDetected")
         await db.execute(delete(JournalRow).where(JournalRow.seq == (await db.scalar(first))))
