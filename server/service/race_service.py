@@ -68,6 +68,7 @@ from server.service.durable_journal import DurableJournal, RejectedEvents
 from server.service.fanout import View
 from server.service.hub import Hub
 from server.service.ingest import PassingMapper
+from server.service.past_results import PastResults
 from server.service.race_grid import GridResult as GridResult
 from server.service.race_grid import GridUnavailable as GridUnavailable
 from server.service.race_grid import journal_contacts, race_grid
@@ -209,7 +210,9 @@ class RaceService:
         self._journaled_mapper = PassingMapper()
         self._since_checkpoint = 0  # events journaled since the engine's checkpoint
         self._checkpoint_saving: asyncio.Task[None] | None = None
-        self._rebuilding: dict[int, asyncio.Task[None]] = {}  # past sessions' standings
+        self.past = PastResults(
+            sessionmaker, lambda session_id: self.journal.store.last_seq(session_id), self.replay
+        )
         self.rmonitor: RMonitorServer | None = None  # our timing as an RMonitor feed
         self._laps: list[LapCompleted] = []  # completed since the last publish, for $J
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
@@ -481,40 +484,13 @@ class RaceService:
 
     async def _store_results(self) -> None:
         """Store the timed session's standings at its last journal seq."""
-        engine, session_id = self.engine, self.session_id
-        if engine is None or session_id is None:
-            return
-        seq = await self.journal.store.last_seq(session_id)
-        async with self._db() as db:
-            await repository.save_results(db, session_id, seq, engine.standings())
+        if self.engine is not None and self.session_id is not None:
+            await self.past.store(self.engine, self.session_id)
 
     async def past_standings(self, session_id: int) -> list[StandingRow] | None:
-        """A session's stored standings, or None while they are being rebuilt (started
-        here if missing or stale: the replay runs in a background task and a thread,
-        never in the caller). Raises ``LookupError`` for an unknown session."""
-        async with self._db() as db:
-            stored = await repository.current_results(db, session_id)
-        if stored is not None:
-            return stored.standings
-        if session_id not in self._rebuilding:
-            task = asyncio.create_task(self._rebuild_results(session_id))
-            self._rebuilding[session_id] = task
-            task.add_done_callback(lambda done: self._rebuilt(session_id, done))
-        return None
-
-    async def _rebuild_results(self, session_id: int) -> None:
-        seq = await self.journal.store.last_seq(session_id)
-        engine, _event_name, _entries = await self.replay(session_id)
-        async with self._db() as db:
-            await repository.save_results(db, session_id, seq, engine.standings())
-        log.info("session %s: standings rebuilt at journal seq %s", session_id, seq)
-
-    def _rebuilt(self, session_id: int, task: asyncio.Task[None]) -> None:
-        self._rebuilding.pop(session_id, None)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "session %s: rebuilding its standings failed", session_id, exc_info=task.exception()
-            )
+        """A session's stored standings, or None while they are being rebuilt
+        (``PastResults.standings``). ``LookupError`` for an unknown session."""
+        return await self.past.standings(session_id)
 
     # --- the stewards ---------------------------------------------------------------
 
