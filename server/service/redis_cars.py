@@ -22,11 +22,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from redis.exceptions import RedisError
-
 from server.service.fanout import BadUpdate, parse
 from server.service.hub import Hub
-from server.service.redis_relay import RETRY_S, RedisRelay, snapshot_key
+from server.service.redis_relay import RedisRelay, keep_trying, snapshot_key
 
 log = logging.getLogger("racecontrol.redis")
 
@@ -78,18 +76,14 @@ class CarRelay:
         self._cars_written: list[str] | None = None
 
     async def run(self) -> None:
-        failures = 0
-        while True:
-            try:
-                await self.round()
-                failures = 0
-                await asyncio.sleep(self.poll_s)
-            except (RedisError, OSError) as exc:
-                if failures == 0:
-                    log.warning("Redis at %s: %s; car watches retried", self.relay.url, exc)
-                self._cars_written = None  # written again once Redis answers
-                await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
-                failures += 1
+        await keep_trying(self._round_then_wait, self.relay.url, "car watches", self._unwritten)
+
+    async def _round_then_wait(self) -> None:
+        await self.round()
+        await asyncio.sleep(self.poll_s)
+
+    def _unwritten(self) -> None:
+        self._cars_written = None  # written again once Redis answers
 
     async def round(self) -> None:
         redis, prefix = self.relay.redis, self.relay.prefix

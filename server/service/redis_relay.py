@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -56,6 +57,28 @@ def connect(url: str, name: str) -> Redis:
         url, client_name=name, socket_connect_timeout=2.0, decode_responses=True
     )
     return client
+
+
+async def keep_trying(
+    step: Callable[[], Awaitable[None]],
+    url: str,
+    what: str,
+    on_failure: Callable[[], None] | None = None,
+) -> None:
+    """Run ``step`` for ever; while Redis is away, again after a growing back-off (said
+    once per outage, as "<what> retried")."""
+    failures = 0
+    while True:
+        try:
+            await step()
+            failures = 0
+        except (RedisError, OSError) as exc:
+            if failures == 0:
+                log.warning("Redis at %s: %s; %s retried", url, exc, what)
+            if on_failure is not None:
+                on_failure()
+            await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
+            failures += 1
 
 
 class RedisRelay:

@@ -20,12 +20,11 @@ import logging
 from typing import Any
 
 from markupsafe import escape
-from redis.exceptions import RedisError
 
 from server.service.fanout import BadUpdate, parse
 from server.service.hub import Channel, Hub, Subscriber
 from server.service.redis_cars import WATCH_TTL_S, cars_key, watch_key, watch_set_key
-from server.service.redis_relay import RETRY_S, RedisMirror, connect
+from server.service.redis_relay import RedisMirror, connect, keep_trying
 from server.service.supervisor import cancel_all
 from server.web.car_page import CAR_BLOCKS, CAR_TEMPLATE, channel_name
 from server.web.car_watch import Forward, Watch
@@ -78,20 +77,13 @@ class EdgeCars:
 
     async def run(self) -> None:
         """Refresh the watches (every third of the TTL, and at once on a new one)."""
-        failures = 0
-        while True:
-            try:
-                await self.round()
-                failures = 0
-            except (RedisError, OSError) as exc:
-                if failures == 0:
-                    log.warning("Redis at %s: %s; car watches retried", self.url, exc)
-                await asyncio.sleep(RETRY_S[min(failures, len(RETRY_S) - 1)])
-                failures += 1
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.ttl_s / 3)
-            self._wake.clear()
+        await keep_trying(self._round_then_wait, self.url, "car watches")
+
+    async def _round_then_wait(self) -> None:
+        await self.round()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.ttl_s / 3)
+        self._wake.clear()
 
     async def round(self) -> None:
         now = asyncio.get_running_loop().time()
