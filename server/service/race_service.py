@@ -335,9 +335,7 @@ class RaceService:
                 return False
             mapper, engine = restored.mapper, restored.engine
             events = copied.events + pending  # after the checkpoint, in journal order
-        for event_in in events:
-            if isinstance(event_in, PassingDetected):
-                mapper.remember(event_in)
+        _remembered(mapper, events)
         self._journaled_mapper, self._since_checkpoint = mapper.clone(), len(events)
         mapper.loops = {loop.decoder: loop for loop in copied.loops}
         engine = await asyncio.to_thread(continued, engine, events, self.clock.now_us())
@@ -693,9 +691,7 @@ class RaceService:
             return
         self.journaled += len(batch)
         self._since_checkpoint += len(batch)
-        for event, _future in batch:
-            if isinstance(event, PassingDetected):
-                self._journaled_mapper.remember(event)
+        _remembered(self._journaled_mapper, [event for event, _future in batch])
         late: list[InputEvent] = []  # applied to the session after it had finished
         finished = engine.status().finished
         # it had finished (a version is stored), even if a correction reopened it
