@@ -75,7 +75,8 @@ async def test_outage_spools_and_drains_in_order(db_url: str, tmp_path: Path) ->
             assert srv.race.audit.holding
 
             await set_postgres_connections(db_url, allowed=True)
-            await wait_until(lambda: not spool.exists(), timeout=30)
+            # the drain removes the spool file, then says the database is back
+            await wait_until(lambda: not spool.exists() and srv.race.database_ok, timeout=30)
             assert srv.race.database_ok is True
             page = srv.state.renderer.page("control.html", contexts.control(srv.race))
             assert "Database unreachable" not in page
