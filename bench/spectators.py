@@ -2,13 +2,16 @@
 
 Strategy: a spectator only stamps arrivals (``time.monotonic_ns()``, CLOCK_MONOTONIC, the
 same clock in every process on Linux, so a worker's stamps compare with the bench's
-crossing stamps); which crossing an arrival answers is matched at the end (``arrivals``),
-so a worker needs nothing while the crossings go out. A live spectator keeps, per row, the
-time its lap count first reached each value; a bare one, the time each numbered message
-came. ``LocalPool`` runs them in this process; ``ProcessPool`` runs K workers
-(``python bench/spectators.py``), each with its share, spoken to in JSON lines over its
-stdin/stdout: the job; ``ready``; the crossings sent, ``drained`` once all arrived (or after
-the drain limit); ``report``, the arrivals.
+crossing stamps) and keeps each message (a bare one, its number); which crossing an
+arrival answers is matched at the end (``arrivals``), so a worker needs nothing while the
+crossings go out. The lap counts are read out of the updates only after the fan-out, each
+distinct update once per worker (``laps_in`` is cached), not once per socket: a real
+audience parses on its own phones, in parallel, while here every socket's parsing shared
+the 2 cores with the server and delayed the next socket's stamp (the live clients took
+twice the bare clients' CPU). ``LocalPool`` runs them in this process; ``ProcessPool``
+runs K workers (``python bench/spectators.py``), each with its share, spoken to in JSON
+lines over its stdin/stdout: the job; ``ready``; the crossings sent, ``drained`` once all
+arrived (or after the drain limit); ``report``, the arrivals.
 """
 
 from __future__ import annotations
@@ -28,9 +31,19 @@ LAPS_CELL = '<td class="c-laps">'
 Arrivals = list[list[int | None]]  # per spectator, per crossing: monotonic ns or None
 
 
+_LAPS_SEEN: dict[str, dict[str, int]] = {}  # every socket of a worker gets the same updates
+
+
 def laps_in(message: str) -> dict[str, int]:
     """The lap counts an update (or a snapshot) carries, by row id: rows sent whole ("r")
-    and changed laps cells ("c"); heartbeats carry none."""
+    and changed laps cells ("c"); heartbeats carry none. Read once per distinct message."""
+    known = _LAPS_SEEN.get(message)
+    if known is None:
+        known = _LAPS_SEEN[message] = _read_laps(message)
+    return known
+
+
+def _read_laps(message: str) -> dict[str, int]:
     if '"hb":1' in message:
         return {}
     parsed = json.loads(message)
@@ -52,9 +65,24 @@ class Spectator:
     def __init__(self, bare: bool) -> None:
         self.bare = bare
         self.ready = asyncio.Event()  # the snapshot arrived (bare: connected)
-        self.seen: dict[str, list[tuple[int, int]]] = {}  # row -> (arrival, lap count)...
+        self.received: list[tuple[int, str]] = []  # (arrival, message) after the snapshot
         self.numbered: dict[int, int] = {}  # bare: message number -> arrival
-        self.bytes = 0  # received after the snapshot (updates and heartbeats)
+        self._seen: dict[str, list[tuple[int, int]]] = {}  # row -> (arrival, lap count)...
+        self._seen_upto = 0  # how many of ``received`` ``_seen`` holds
+
+    @property
+    def bytes(self) -> int:
+        """Received after the snapshot (updates and heartbeats)."""
+        return sum(len(message.encode()) for _at, message in self.received)
+
+    @property
+    def seen(self) -> dict[str, list[tuple[int, int]]]:
+        """Per row, when its lap count showed which value (read from what has come)."""
+        for now, message in self.received[self._seen_upto :]:
+            for row_id, laps in laps_in(message).items():
+                self._seen.setdefault(row_id, []).append((now, laps))
+        self._seen_upto = len(self.received)
+        return self._seen
 
     async def run(self, url: str, gate: asyncio.Semaphore) -> None:
         async with gate:  # a bounded number of handshakes at once
@@ -70,10 +98,8 @@ class Spectator:
                     self.numbered.setdefault(int(message[5 : message.index(",")]), now)
                     continue
                 if self.ready.is_set():
-                    self.bytes += len(message.encode())
-                    for row_id, laps in laps_in(message).items():
-                        self.seen.setdefault(row_id, []).append((now, laps))
-                if '"snap":1' in message:
+                    self.received.append((now, message))
+                elif '"snap":1' in message:
                     self.ready.set()
 
     def arrivals(self, crossings: list[Any]) -> list[int | None]:
@@ -83,8 +109,9 @@ class Spectator:
         if self.bare:
             return [self.numbered.get(int(i)) for i in crossings]
         out: list[int | None] = []
+        seen_by_row = self.seen
         for row, laps, sent in crossings:
-            seen = self.seen.get(row, ())
+            seen = seen_by_row.get(row, ())
             out.append(next((t for t, n in seen if t >= sent and n >= laps), None))
         return out
 
@@ -107,14 +134,22 @@ class LocalPool:
                 task.result()  # a spectator that failed fails the run
         return all(s.ready.is_set() for s in self.spectators)
 
+    def _messages(self) -> int:
+        return sum(len(s.received) + len(s.numbered) for s in self.spectators)
+
     async def drain(self, crossings: list[Any], timeout: float) -> None:
-        """Until every spectator saw every crossing, or ``timeout`` s (some never came)."""
+        """Until every spectator saw every crossing, or ``timeout`` s (some never came).
+        Each look waits for a quiet 0.1 s (no message to any socket), so that reading the
+        updates never delays the stamping of the last ones."""
         deadline = time.monotonic() + timeout
         waiting = self.spectators
         while waiting and time.monotonic() < deadline:
+            before = self._messages()
+            await asyncio.sleep(0.1)
+            if self._messages() != before:
+                continue
             # only the spectators still short of a crossing: the check costs their CPU
             waiting = [s for s in waiting if None in s.arrivals(crossings)]
-            await asyncio.sleep(0.1 if waiting else 0)
 
     async def collect(self, crossings: list[Any]) -> tuple[Arrivals, int]:
         """Arrivals per spectator and crossing, and the bytes all received."""

@@ -11,7 +11,7 @@ each channel and the heartbeat, so this package never imports server.web.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from server.service.fanout import View
 from server.service.hub import Hub
@@ -24,6 +24,8 @@ TEAM_CHANNEL = "team:"
 # a channel's message is a whole render (str) or a View the hub turns into row-level updates
 Renders = Callable[[frozenset[str]], dict[str, str | View]]
 HeartbeatRender = Callable[[int], str]
+# wait, at most that many seconds, until the input queued so far is applied
+Settle = Callable[[float], Awaitable[None]]
 
 
 class ChannelPublisher:
@@ -35,6 +37,7 @@ class ChannelPublisher:
         heartbeat: HeartbeatRender,
         interval_s: float,
         on_public: Callable[[], None],
+        settle: Settle | None = None,
     ) -> None:
         self.hub = hub
         self.interval_s = interval_s
@@ -42,6 +45,7 @@ class ChannelPublisher:
         self._render_channels = render
         self._heartbeat = heartbeat
         self._on_public = on_public  # before "public" is rendered (the RMonitor feed)
+        self._settle = settle
         self._dirty = asyncio.Event()
         self._dirty_channels: set[str] = set()
         self._stale: set[str] = set(ALL_CHANNELS)  # changed since rendered, nobody watching
@@ -71,6 +75,12 @@ class ChannelPublisher:
             now = loop.time()
             interval = self.interval_s
             due = {c for c in self._dirty_channels if now - last.get(c, -interval) >= interval}
+            if due and self._settle is not None:
+                # a burst's passings come in several batches: render once, after the last
+                # (an isolated passing's batch is already applied: no wait)
+                await self._settle(interval)
+                now = loop.time()
+                due = {c for c in self._dirty_channels if now - last.get(c, -interval) >= interval}
             if due:
                 self._dirty_channels -= due
                 self.publish(frozenset(due))

@@ -188,6 +188,7 @@ class RaceService:
             heartbeat,
             publish_interval_s,
             self._feed_rmonitor,
+            self._settled,
         )
         self.submit_timeout_s = submit_timeout_s
         self.engine: RaceEngine | None = None
@@ -218,6 +219,7 @@ class RaceService:
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue(_QUEUE_MAX)
         self._lock = asyncio.Lock()
         self._batch_done = asyncio.Event()  # set by the writer after each batch
+        self._writing = False  # the writer has a batch in hand
         # the result versions of the sessions timed here (and race control's signing)
         self.versions = ResultVersioning(
             sessionmaker, lambda session_id: self.journal.store.last_seq(session_id), clock
@@ -622,14 +624,18 @@ class RaceService:
             batch = [await self._queue.get()]
             while not self._queue.empty() and len(batch) < _BATCH_MAX:
                 batch.append(self._queue.get_nowait())
-            async with self._lock:
-                try:
-                    await self._write_batch(batch)
-                except Exception as exc:  # a bug: fail this batch, keep timing the next
-                    log.exception("writer: batch of %d events failed", len(batch))
-                    for _event, future in batch:
-                        if future is not None and not future.done():
-                            future.set_exception(exc)
+            self._writing = True
+            try:
+                async with self._lock:
+                    try:
+                        await self._write_batch(batch)
+                    except Exception as exc:  # a bug: fail this batch, keep timing the next
+                        log.exception("writer: batch of %d events failed", len(batch))
+                        for _event, future in batch:
+                            if future is not None and not future.done():
+                                future.set_exception(exc)
+            finally:
+                self._writing = False
             self._batch_done.set()
 
     def _alert_rejected(self, what: str, count: int) -> None:
@@ -806,6 +812,17 @@ class RaceService:
             await self._batch_done.wait()
         async with self._lock:
             pass
+
+    async def _settled(self, limit_s: float) -> None:
+        """Until the writer has nothing queued or in hand, for at most ``limit_s``: a
+        burst's passings come in several batches and are rendered once, after the last.
+        Without a backlog it returns at once. (Not ``applied``: taking the lock would let
+        a render in between two batches, ahead of the writer waiting for it.)"""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(limit_s):
+                while self._writing or not self._queue.empty():
+                    self._batch_done.clear()
+                    await self._batch_done.wait()
 
     def tick(self) -> None:
         """The time-driven rules at the clock's now (what ``run_ticker`` does each interval)."""

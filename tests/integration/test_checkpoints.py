@@ -10,16 +10,11 @@ import os
 import random
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db import sessions as repository
-from server.db.connection import create_engine, sessionmaker
-from server.db.journal import JournalStore
 from server.db.models import EngineCheckpointRow, JournalRow
 from server.engine import RaceEngine
 from server.engine.event_log import EventLog
@@ -28,28 +23,18 @@ from server.engine.events import (
     FlagChanged,
     InputEvent,
     PassingDeleted,
-    PassingDetected,
-    entry_list_first,
 )
 from server.service import checkpoint
 from server.service.entries_import import import_entries
-from server.service.hub import Hub
 from server.service.ingest import PassingMapper
-from server.service.race_service import RaceService, replayed
-from server.service.spool import Spool
-from tests.fixtures.app_server import prepare_database
-from timing_adapters.clock import ManualClock
-
-S = 1_000_000
-EVENT = "Checkpoint Cup"
-ENTRIES = (
-    "number,class,team,drivers,transponder\n"
-    "1,A,One Racing,Ann;Bob,T101\n"
-    "2,A,Two Racing,Cy,T102\n"
-    "3,B,Three Racing,Di;Ed,T103\n"
+from server.service.race_service import RaceService
+from tests.fixtures.service_world import (
+    CHANGED,
+    EVENT,
+    S,
+    World,
+    race_of_three,
 )
-CHANGED = ENTRIES.replace("3,B,Three Racing,Di;Ed", "3,A,Three Racing,Di")
-SM = async_sessionmaker[AsyncSession]
 
 
 def state_of(value: Any, _path: tuple[int, ...] = ()) -> Any:
@@ -82,84 +67,6 @@ def state_of(value: Any, _path: tuple[int, ...] = ()) -> Any:
     return (type(value).__name__, [(k, state_of(v, path)) for k, v in sorted(attributes.items())])
 
 
-def _seen(code: str, at_s: float, number: int) -> PassingDetected:
-    return PassingDetected(
-        at_us=round(at_s * S), transponder=code, decoder_id="D1", passing_number=number
-    )
-
-
-def _race(laps: int, first_number: int = 1, start_s: float = 10) -> list[InputEvent]:
-    """The three cars, ``laps`` crossings each, 100 s apart."""
-    events: list[InputEvent] = []
-    number = first_number
-    for lap in range(laps):
-        for i, code in enumerate(("T101", "T102", "T103")):
-            events.append(_seen(code, start_s + lap * 100 + 3 * i, number))
-            number += 1
-    return events
-
-
-class World:
-    def __init__(self, db: SM, session_id: int, spool_dir: Path) -> None:
-        self.db, self.session_id, self.spool_dir = db, session_id, spool_dir
-        self.clock = ManualClock(0)
-        self.started = 0
-
-    def service(self, checkpoint_every: int = 10**9, spool: str | None = None) -> RaceService:
-        """A race service on the database (a fresh process's, after a restart); ``spool``:
-        its spool's name (the session copy is beside it), by default one of its own."""
-        self.started += 1
-        return RaceService(
-            self.db,
-            clock=self.clock,
-            hub=Hub(),
-            render=lambda _race, _channels: {},
-            heartbeat=lambda _now: "",
-            spool=Spool(self.spool_dir / (spool or f"run{self.started}.spool")),
-            checkpoint_every=checkpoint_every,
-        )
-
-    async def checkpointed_race(self) -> RaceService:
-        """A race service timing this session: green, 3 laps of every car, checkpointed."""
-        race = self.service()
-        await race.load_session(self.session_id)
-        await self.feed(race, [FlagChanged(S, Flag.GREEN), *_race(3)])
-        await race.checkpoint_now()
-        return race
-
-    async def feed(self, race: RaceService, events: list[InputEvent]) -> None:
-        """Through the writer one batch at a time, as the live server journals them."""
-        for event in events:
-            self.clock.advance_to(max(self.clock.now_us(), event.at_us))
-            race._queue.put_nowait((event, None))
-            await race._write_batch([race._queue.get_nowait()])
-
-    async def full_replay(self) -> tuple[RaceEngine, PassingMapper]:
-        """The whole journal replayed into a fresh engine (what a load without a
-        checkpoint does), and the mapper it makes."""
-        async with self.db() as db:
-            config = await repository.session_config(db, self.session_id)
-        events = [e for _seq, e in await JournalStore(self.db).read(self.session_id)]
-        mapper = PassingMapper()
-        for event in events:
-            if isinstance(event, PassingDetected):
-                mapper.remember(event)
-        return replayed(config, entry_list_first(events), self.clock.now_us()), mapper
-
-
-@pytest.fixture
-async def world(db_url: str, tmp_path: Path) -> Any:
-    await prepare_database(db_url, ENTRIES, EVENT)
-    engine = create_engine(db_url)
-    db = sessionmaker(engine)
-    async with db() as session:
-        row = await repository.create_session(session, EVENT, "race", "Race", 60, None)
-    try:
-        yield World(db, row.id, tmp_path)
-    finally:
-        await engine.dispose()
-
-
 async def _saved(race: RaceService) -> None:
     """Wait for the checkpoint being stored (a bounded wait: the task ends or fails)."""
     if race._checkpoint_saving is not None:
@@ -187,21 +94,21 @@ def _same(restarted: RaceService, engine: RaceEngine, mapper: PassingMapper) -> 
 async def test_restart_from_a_checkpoint_rebuilds_what_a_full_replay_does(world: World) -> None:
     race = world.service(checkpoint_every=10)
     await race.load_session(world.session_id)
-    await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(5)])
+    await world.feed(race, [FlagChanged(S, Flag.GREEN), *race_of_three(5)])
     await _saved(race)
     assert race.checkpoint_counts["written"] == 1  # 16 events: one at the 10th
     assert await race.checkpoints.count(world.session_id) == 1
     race.checkpoint_every = 10**9
     # after the checkpoint: more laps, a correction and an entry change
     tail: list[InputEvent] = [
-        *_race(3, first_number=100, start_s=510),
+        *race_of_three(3, first_number=100, start_s=510),
         PassingDeleted("2", 513 * S, 800 * S, "double read", "rc"),
     ]
     await world.feed(race, tail)
     world.clock.advance_to(801 * S)
     # the organiser re-imports the list: car 3 loses a driver and changes class
     await import_entries(world.db, CHANGED, EVENT, on_imported=race.entries_changed)
-    await world.feed(race, _race(1, first_number=200, start_s=810))
+    await world.feed(race, race_of_three(1, first_number=200, start_s=810))
 
     restarted = world.service()
     await restarted.load_session(world.session_id)
@@ -217,7 +124,7 @@ async def test_restart_from_a_checkpoint_rebuilds_what_a_full_replay_does(world:
 
 async def test_random_cut_points_give_the_full_replay(world: World) -> None:
     """Checkpoint + tail == full replay, for checkpoints at random points of a race."""
-    events: list[InputEvent] = [FlagChanged(S, Flag.GREEN), *_race(12)]
+    events: list[InputEvent] = [FlagChanged(S, Flag.GREEN), *race_of_three(12)]
     events.insert(20, PassingDeleted("1", 710 * S, 720 * S, "double read", "rc"))
     race = world.service()
     await race.load_session(world.session_id)
@@ -243,7 +150,7 @@ async def test_a_checkpoint_of_other_engine_code_is_ignored(
     race = await world.checkpointed_race()
     async with world.db() as db, db.begin():
         await db.execute(update(EngineCheckpointRow).values(engine_version="0" * 64))
-    await world.feed(race, _race(1, first_number=50, start_s=310))
+    await world.feed(race, race_of_three(1, first_number=50, start_s=310))
 
     restarted = world.service()
     with caplog.at_level(logging.WARNING, "racecontrol.race"):
@@ -265,7 +172,7 @@ async def test_a_corrupt_checkpoint_is_logged_counted_and_ignored(
         assert isinstance(state, bytes)
         damaged = state[: len(state) // 2] + bytes(64) + state[len(state) // 2 + 64 :]
         await db.execute(update(EngineCheckpointRow).values(state=damaged))
-    await world.feed(race, _race(1, first_number=50, start_s=310))
+    await world.feed(race, race_of_three(1, first_number=50, start_s=310))
 
     restarted = world.service()
     with caplog.at_level(logging.ERROR, "racecontrol.race"):
@@ -311,9 +218,9 @@ async def test_a_checkpoint_over_a_changed_journal_is_ignored(
 async def test_a_start_without_the_database_restores_the_copied_checkpoint(world: World) -> None:
     race = world.service(spool="timing.spool")
     await race.load_session(world.session_id)
-    await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(4)])
+    await world.feed(race, [FlagChanged(S, Flag.GREEN), *race_of_three(4)])
     await race.checkpoint_now()
-    await world.feed(race, _race(1, first_number=50, start_s=410))
+    await world.feed(race, race_of_three(1, first_number=50, start_s=410))
     # a restart with the database: loaded from the checkpoint, copied as it and the tail
     loaded = world.service(spool="timing.spool")
     await loaded.load_session(world.session_id)
@@ -339,7 +246,7 @@ async def test_a_checkpoint_that_cannot_be_made_never_stops_timing(
     race = world.service(checkpoint_every=5)
     await race.load_session(world.session_id)
     with caplog.at_level(logging.ERROR, "racecontrol.race"):
-        await world.feed(race, [FlagChanged(S, Flag.GREEN), *_race(4)])
+        await world.feed(race, [FlagChanged(S, Flag.GREEN), *race_of_three(4)])
     assert race.checkpoint_counts == {"failed": 2}  # at the 5th and the 10th event
     assert "checkpoint at seq" in caplog.text and "not made" in caplog.text
     assert race.journaled == 13

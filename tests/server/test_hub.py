@@ -41,3 +41,18 @@ async def test_channels_are_separate() -> None:
     async with hub.channel("control").subscribe() as control:
         hub.channel("public").publish("public only")
         assert control.queue.empty()
+
+
+async def test_a_busy_channel_leaves_out_heartbeats_a_quiet_one_gets_each() -> None:
+    channel = Hub(maxsize=64).channel("public")
+    async with channel.subscribe() as sub:
+        for tick in range(10):  # an update between every two heartbeat ticks
+            channel.publish(f"update {tick}")
+            channel.heartbeat(tick, f"beat {tick}")
+        channel.heartbeat(10, "beat 10")  # quiet since the last tick
+        channel.heartbeat(11, "beat 11")
+        received = [sub.queue.get_nowait() for _ in range(sub.queue.qsize())]
+    beats = [m for m in received if m.startswith("beat")]
+    # every fifth still goes out: it is the browser clock's exact anchor
+    assert beats == ["beat 4", "beat 9", "beat 10", "beat 11"]
+    assert [m for m in received if m.startswith("update")] == [f"update {n}" for n in range(10)]

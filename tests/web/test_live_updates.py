@@ -149,5 +149,7 @@ async def test_a_client_that_saw_a_gap_gets_one_snapshot_per_update() -> None:
         channel.resync(sub)  # asked twice for the same seq: one snapshot
         assert sub.queue.qsize() == 1 and channel.resyncs == 1
         assert sub.queue.get_nowait() == channel.snapshot
+        channel.heartbeat(4, "<span>unused</span>")  # left out: an update went since
+        assert sub.queue.empty()
         channel.heartbeat(5, "<span>unused</span>")  # this channel's heartbeat is its seq
         assert json.loads(sub.queue.get_nowait()) == {"seq": channel.seq, "now": 5, "hb": 1}
