@@ -401,3 +401,17 @@ def test_static_urls_are_versioned(renderer: Renderer) -> None:
     url = renderer.static_url("live.js")
     assert url.startswith("/static/live.js?v=") and len(url) > len("/static/live.js?v=")
     assert renderer.static_url("missing.js") == "/static/missing.js"
+
+
+def test_a_live_row_is_rendered_once_per_content_and_again_when_anything_changes() -> None:
+    renderer = Renderer()
+    rows = make_rows()
+    context = live(rows)
+    table, row = context["table"], context["rows"][0]
+    html = renderer.live_row(table, row)
+    assert renderer.live_row(dict(table), dict(row)) is html  # equal content: not rendered
+    assert html in renderer.fragments("live.html", ["standings"], context)
+    moved = live([replace(rows[0], laps=rows[0].laps + 1), *rows[1:]])
+    assert '<td class="c-laps">21</td>' in renderer.live_row(moved["table"], moved["rows"][0])
+    assert renderer.live_row({**table, "pit_columns": True}, row) != html
+    assert renderer.live_row(table, row) is html
