@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import sys
 import time
@@ -65,7 +66,10 @@ class Spectator:
     def __init__(self, bare: bool) -> None:
         self.bare = bare
         self.ready = asyncio.Event()  # the snapshot arrived (bare: connected)
-        self.received: list[tuple[int, str]] = []  # (arrival, message) after the snapshot
+        # after the snapshot: each message and its arrival (two flat lists: no tuple per
+        # message for the clients' garbage collector to walk)
+        self.received: list[str] = []
+        self.arrived: list[int] = []
         self.numbered: dict[int, int] = {}  # bare: message number -> arrival
         self._seen: dict[str, list[tuple[int, int]]] = {}  # row -> (arrival, lap count)...
         self._seen_upto = 0  # how many of ``received`` ``_seen`` holds
@@ -73,12 +77,13 @@ class Spectator:
     @property
     def bytes(self) -> int:
         """Received after the snapshot (updates and heartbeats)."""
-        return sum(len(message.encode()) for _at, message in self.received)
+        return sum(len(message.encode()) for message in self.received)
 
     @property
     def seen(self) -> dict[str, list[tuple[int, int]]]:
         """Per row, when its lap count showed which value (read from what has come)."""
-        for now, message in self.received[self._seen_upto :]:
+        fresh = zip(self.arrived[self._seen_upto :], self.received[self._seen_upto :], strict=True)
+        for now, message in fresh:
             for row_id, laps in laps_in(message).items():
                 self._seen.setdefault(row_id, []).append((now, laps))
         self._seen_upto = len(self.received)
@@ -98,7 +103,8 @@ class Spectator:
                     self.numbered.setdefault(int(message[5 : message.index(",")]), now)
                     continue
                 if self.ready.is_set():
-                    self.received.append((now, message))
+                    self.received.append(message)
+                    self.arrived.append(now)
                 elif '"snap":1' in message:
                     self.ready.set()
 
@@ -256,9 +262,15 @@ async def worker_main() -> None:
         done, _ = await asyncio.wait([all_ready, *pool.tasks], return_when="FIRST_COMPLETED")
         for task in done - {all_ready}:
             task.result()  # a spectator that failed (a spectator's task never ends otherwise)
+        # no collection pauses the clients while they stamp (the bare ones' as well): what
+        # they hold lives until the report
+        gc.collect()
+        gc.freeze()
+        gc.disable()
         say({"ready": True})
         job = json.loads(await reader.readline())
         await pool.drain(job["crossings"], job["drain_s"])
+        gc.enable()
         say({"drained": True})
         await reader.readline()  # report
         arrivals, received = await pool.collect(job["crossings"])

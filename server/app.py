@@ -28,6 +28,7 @@ from server.db.migrate import DatabaseNotMigrated, check_migrated
 from server.db.text_limits import TextRefused
 from server.engine.events import InputEvent
 from server.service.decoder_alerts import still_open, unreportable_alert
+from server.service.gc_keeper import GcKeeper
 from server.service.hub import Hub
 from server.service.race_service import RaceService, RejectedInput, WriteTimedOut
 from server.service.redis_cars import CarRelay
@@ -225,6 +226,7 @@ def create_app(
                 supervise("heartbeat", lambda: race.run_heartbeat(settings.heartbeat_interval_s))
                 supervise("spool drain", race.run_spool_drain)
                 supervise("entry watch", race.run_entry_watch)
+                supervise("gc keeper", GcKeeper().run)
                 if relay is not None:
                     supervise("redis relay", relay.run)
                 if car_relay is not None:

@@ -20,6 +20,7 @@ reconnect (the browser does by itself) and a restart of the race service goes un
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -31,6 +32,7 @@ from redis.exceptions import RedisError
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import Receive, Scope, Send
 
+from server.service.gc_keeper import GcKeeper
 from server.service.hub import Hub
 from server.service.redis_cars import WATCH_TTL_S
 from server.service.redis_relay import RedisMirror
@@ -81,10 +83,13 @@ def create_edge_app(redis_url: str, prefix: str, watch_ttl_s: float = WATCH_TTL_
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         following = asyncio.create_task(mirror.run(), name="redis mirror")
         watches = asyncio.create_task(edge_cars.run(), name="car watches")
+        gc.collect()  # what the edge starts with lives as long as it: out of every collection
+        gc.freeze()
+        keeper = asyncio.create_task(GcKeeper().run(), name="gc keeper")
         try:
             yield
         finally:
-            await cancel_all((following, watches))
+            await cancel_all((following, watches, keeper))
             await mirror.close()
             await edge_cars.close()
             await results_redis.aclose()

@@ -69,7 +69,7 @@ def row_parts(html: str) -> tuple[str, ...]:
     return (*parts, end)
 
 
-@functools.lru_cache(maxsize=4096)  # a row unchanged since the last render: cut once
+@functools.lru_cache(maxsize=512)  # a row unchanged since the last render: cut once
 def row_of(row_id: str, html: str) -> Row:
     parts = row_parts(html)
     return Row(row_id, parts, tuple(change_key(p) for p in parts))

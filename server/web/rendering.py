@@ -23,7 +23,7 @@ from server.web.page_token import request_csrf_token
 
 # package data: templates and static files travel inside the wheel, next to this module
 _PACKAGE_DIR = Path(str(resources.files("server.web")))
-_ROWS_KEPT = 4096  # rendered table rows remembered (a 60-car race shows 60 at a time)
+_ROWS_KEPT = 1024  # rendered table rows remembered (a 60-car race shows 60 at a time)
 
 
 def _frozen(value: Any) -> Any:

@@ -13,7 +13,7 @@ from server.engine import AlertKind
 from tests.fixtures.app_server import free_port, prepare_database, running_server, wait_until
 
 ENTRIES = "number,class,team,drivers,transponder\n7,A,Seven,Ann,1007\n"
-TASKS = {"writer", "publisher", "ticker", "heartbeat", "spool drain", "entry watch"}
+TASKS = {"writer", "publisher", "ticker", "heartbeat", "spool drain", "entry watch", "gc keeper"}
 
 
 async def test_healthz_names_tasks_database_and_decoders(db_url: str) -> None:
