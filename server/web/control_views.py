@@ -341,4 +341,5 @@ def format_clock_offset(offset_us: object) -> str:
         return "\N{EN DASH}"
     if abs(offset_us) >= 86_400 * US_PER_S:
         return "learned"
-    return f"{offset_us / US_PER_S:+.3f} s"
+    # rounded to whole ms first: -0.4 ms is "+0.000 s", never "-0.000 s"
+    return f"{round(offset_us / 1000) / 1000:+.3f} s"

@@ -31,7 +31,13 @@ from server.engine.model import (
 from server.engine.race import RaceEngine
 from server.engine.rules import IMG
 from server.web.car_views import gaps_view
-from server.web.control_views import alerts_view, decoder_view, messages_view, pit_window_view
+from server.web.control_views import (
+    alerts_view,
+    decoder_view,
+    format_clock_offset,
+    messages_view,
+    pit_window_view,
+)
 from server.web.pit_views import called_in, car_marks
 from server.web.views import corrections_view
 
@@ -193,3 +199,12 @@ def test_the_ticker_leaves_out_expired_and_retracted_messages() -> None:
     assert [m["text"] for m in messages_view(race.messages(T0 + 10 * M), 5, UTC)] == [
         "Car 7 black flag"
     ]
+
+
+def test_a_decoder_clock_offset_reads_in_ms_and_never_as_minus_zero() -> None:
+    assert format_clock_offset(3_512_000) == "+3.512 s"
+    assert format_clock_offset(-1_234_567) == "-1.235 s"
+    assert format_clock_offset(-400) == "+0.000 s"  # under half a ms: no "-0.000 s"
+    assert format_clock_offset(400) == "+0.000 s"
+    assert format_clock_offset(None) == "\N{EN DASH}"
+    assert format_clock_offset(400 * 86_400 * 1_000_000) == "learned"
