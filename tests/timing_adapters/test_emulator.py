@@ -241,7 +241,8 @@ async def test_capture_playback_in_realtime_is_paced() -> None:
 
 
 async def test_a_stuck_client_is_dropped_without_holding_up_the_others() -> None:
-    emu = P3Emulator(clock=ScaledClock(1000.0), status_interval_s=3600, send_timeout_s=0.2)
+    # the stuck client is dropped after 1 s; the good one keeps up even on a loaded machine
+    emu = P3Emulator(clock=ScaledClock(1000.0), status_interval_s=3600, send_timeout_s=1.0)
     port = await emu.start()
     big = encode(UnknownRecord(0x45, (Field(1, b"\x00" * 250),) * 4))  # ~1 KiB on the wire
     count = 8_000  # 8 MB: more than the kernel buffers for a client that never reads
