@@ -301,6 +301,13 @@ class DecoderRunner(ReconnectingRunner[P3Decoder]):
         if not self._seq.pending:
             self._resend_deadline = None
             self._resend_tries = 0
+        elif passings and self._resend_deadline is not None:
+            # the hole is being filled: a long answer (thousands of passings resent after a
+            # restart, a busy server) is not an unanswered request. The timer counts the
+            # decoder's silence on the hole, never the answer's length: given up half way,
+            # the later passings went first and the rest came in out of order (a lap lost)
+            self._resend_deadline = asyncio.get_running_loop().time() + self._resend_timeout_s
+            self._resend_tries = 0
         for passing in passings:
             self._s.last_passing_number = passing.passing_number
             self._s.passings += 1

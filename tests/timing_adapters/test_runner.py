@@ -377,3 +377,29 @@ async def test_reconnects_after_a_decoder_restart_and_resends_what_it_missed() -
     assert state.resend_requests == 1 and state.duplicates == 0
     assert state.connects == 2 and state.disconnects == 1 and state.connected
     assert state.last_error is not None and "connect failed" in state.last_error
+
+
+async def test_a_resend_answered_slowly_is_waited_for_while_it_comes() -> None:
+    """The answer to a RESEND takes 4 timeouts to arrive in full, one passing at a time:
+    as long as it keeps coming the hole is not given up, and everything is in order."""
+    requests: list[Resend] = []
+
+    async def slow(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(encode(passing(1)) + encode(passing(10)))
+        codec = P3Decoder()
+        while data := await reader.read(4096):
+            for r in codec.receive(data):
+                if isinstance(r, Resend) and r.from_passing == 2:
+                    requests.append(r)
+                    for n in range(r.from_passing, r.until_passing + 1):
+                        await asyncio.sleep(0.05)  # 8 passings over 4 x the 0.1 s timeout
+                        writer.write(encode(passing(n)))
+
+    got = Collector()
+    async with tiny_server(slow) as port:
+        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", got, resend_timeout_s=0.1)
+        async with running(runner):
+            await until(lambda: got.numbers[-1:] == [10])
+            state = runner.state
+    assert got.numbers == list(range(1, 11))
+    assert state.lost_passings == 0
