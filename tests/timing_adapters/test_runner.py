@@ -56,6 +56,19 @@ class Collector:
         return [p.passing_number for p in self.passings]
 
 
+async def run_until_passing(
+    handler: Handler, last: int, resend_timeout_s: float
+) -> tuple[list[int], DecoderState]:
+    """A runner on ``handler``'s decoder until passing ``last`` is delivered: the numbers
+    it delivered, in order, and its state then."""
+    got = Collector()
+    async with tiny_server(handler) as port:
+        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", got, resend_timeout_s=resend_timeout_s)
+        async with running(runner):
+            await until(lambda: got.numbers[-1:] == [last])
+            return got.numbers, runner.state
+
+
 async def read_requests(reader: asyncio.StreamReader, into: list[Resend]) -> None:
     codec = P3Decoder()
     while data := await reader.read(4096):
@@ -243,13 +256,8 @@ async def test_unanswered_resend_is_retried_then_given_up() -> None:
         writer.write(b"".join(encode(passing(n)) for n in (7, 8, 10, 11)))
         await read_requests(reader, requests)
 
-    got = Collector()
-    async with tiny_server(deaf) as port:
-        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", got, resend_timeout_s=0.1)
-        async with running(runner):
-            await until(lambda: got.numbers[-1:] == [11])
-            state = runner.state
-    assert got.numbers == [7, 8, 10, 11]
+    numbers, state = await run_until_passing(deaf, 11, resend_timeout_s=0.1)
+    assert numbers == [7, 8, 10, 11]
     assert [(r.from_passing, r.until_passing) for r in requests] == [(9, 9), (9, 9)]
     assert state.lost_passings == 1 and state.resend_requests == 2 and state.connects == 1
 
@@ -395,11 +403,6 @@ async def test_a_resend_answered_slowly_is_waited_for_while_it_comes() -> None:
                         await asyncio.sleep(0.05)  # 8 passings over 4 x the 0.1 s timeout
                         writer.write(encode(passing(n)))
 
-    got = Collector()
-    async with tiny_server(slow) as port:
-        runner = DecoderRunner(f"tcp://127.0.0.1:{port}", got, resend_timeout_s=0.1)
-        async with running(runner):
-            await until(lambda: got.numbers[-1:] == [10])
-            state = runner.state
-    assert got.numbers == list(range(1, 11))
+    numbers, state = await run_until_passing(slow, 10, resend_timeout_s=0.1)
+    assert numbers == list(range(1, 11))
     assert state.lost_passings == 0
