@@ -22,9 +22,12 @@ class Node:
 
 
 @pytest.fixture(autouse=True)
-def unfrozen_after() -> Iterator[None]:
+def frozen_after() -> Iterator[None]:
     yield
-    gc.unfreeze()  # the rest of the test process collects as before
+    # left as the apps of the other tests leave this worker: all frozen. Unfrozen, the next
+    # full collection would walk everything the worker ever made and stall another test's
+    # event loop for seconds (an in-process emulator dropped its client over it)
+    gc.freeze()
 
 
 @contextlib.asynccontextmanager
