@@ -100,6 +100,8 @@ async def test_p3_capture_replayed_at_max_gives_the_live_standings(db_url: str) 
                 return srv.race.mapper.passings == len(passings)
 
             await wait_until(all_in)
+            # mapped is not yet applied: the writer may still hold the last passings
+            await srv.race.applied()
             live = (await api.get(f"/api/v1/sessions/{live_id}/standings")).json()
     finally:
         await emulator.stop()
