@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from tests.fixtures.app_server import wait_until
 from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.clock import ManualClock, ScaledClock
@@ -254,8 +255,9 @@ async def test_a_stuck_client_is_dropped_without_holding_up_the_others() -> None
             received = await good.frames(count, timeout=10.0)
             await replay
             assert received == [big] * count
+            # the stuck client must not read before it is dropped: reading would unstick it
+            await wait_until(lambda: emu.clients == 1, timeout=5)
             assert await stuck.at_eof()
-            assert emu.clients == 1
     finally:
         await emu.stop()
 
