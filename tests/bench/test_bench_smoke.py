@@ -73,14 +73,14 @@ def _latency_rows(out: str) -> list[list[str]]:
 
 def test_latency_bench_every_client_sees_every_passing() -> None:
     out = run_bench(
-        "latency.py", "--clients", "5", "--runs", "1", "--burst", "20",
-        "--rate", "5", "--duration", "1", "--timeout", "60",
+        "latency.py", "--clients", "5", "--runs", "1", "--burst", "20", "--rate", "5",
+        "--duration", "1", "--bursts", "1", "--burst-cars", "10", "--cars", "10", "--timeout", "60",
     )  # fmt: skip
     ours, bare = _latency_rows(out)
     assert ours[0] == bare[0] == "5", out
     assert ours[10] == bare[10] == "0", out  # missed
     assert float(ours[1]) > 0, out  # the ingest burst was applied
-    assert float(ours[13]) > 0, out  # the 50-crossing burst after the fan-out
+    assert float(ours[13]) > 0, out  # the 10-crossing burst after the fan-out
 
 
 @pytest.mark.skipif(
@@ -89,7 +89,8 @@ def test_latency_bench_every_client_sees_every_passing() -> None:
 def test_latency_bench_through_edges() -> None:
     out = run_bench(
         "latency.py", "--clients", "4", "--edges", "2", "--runs", "1", "--burst", "0",
-        "--duration", "1", "--timeout", "60", "--redis", os.environ["RACECONTROL_TEST_REDIS_URL"],
+        "--duration", "1", "--bursts", "1", "--burst-cars", "5", "--cars", "5", "--timeout", "60",
+        "--redis", os.environ["RACECONTROL_TEST_REDIS_URL"],
     )  # fmt: skip
     ours, bare = _latency_rows(out)
     assert ours[0] == bare[0] == "4", out
