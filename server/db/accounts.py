@@ -47,7 +47,11 @@ from server.db.models import (
 from server.db.sessions import NotFound
 
 T = TypeVar("T")
-_hasher = PasswordHasher()
+# argon2-cffi's defaults: RFC 9106's low-memory profile (argon2id, 64 MiB, 3 passes, 4 lanes).
+# Every hash and check goes through ``_hasher``; the test suite swaps a cheap profile in there
+# (tests/fixtures/password_hashes.py), so this constant alone says what a login costs.
+PRODUCTION_HASHER = PasswordHasher()
+_hasher = PRODUCTION_HASHER
 _dummy_hash: str | None = None  # compared against when the user does not exist
 PIN_DIGITS = (4, 12)  # shortest and longest PIN
 
