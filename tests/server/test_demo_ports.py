@@ -113,13 +113,13 @@ def test_a_second_demo_takes_free_ports_and_prints_them(tmp_path: Path) -> None:
             [run.port("live timing"), run.port("RMonitor"), *run.decoder_ports]
             for run in (first, second)
         ]
-        assert len(set(ports[0] + ports[1])) == 10, ports  # nothing shared
+        # nothing shared: the second found the first's ports (the defaults, when they were
+        # free; another test's server may hold one of them meanwhile) taken and chose others
+        assert len(set(ports[0] + ports[1])) == 10, ports
         databases = [
             re.findall(r"^  database\s+(\S+)", run.banner, re.M) for run in (first, second)
         ]
         assert databases[0] != databases[1] and all(Path(*db).is_file() for db in databases)
-        if ports[0][0] == 8000:  # the first took the defaults the second found taken
-            assert ports[0][1] == 50000 and ports[1][0] != 8000 and ports[1][1] != 50000
 
         # asked for explicitly, a taken port is an error that names it
         for option, taken, what in (
