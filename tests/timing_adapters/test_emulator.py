@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.fixtures.app_server import wait_until
+from tests.fixtures.loopback import until
 from tests.fixtures.timing_data import TIMING_DATA
 from timing_adapters.capture import read_hex_capture
 from timing_adapters.clock import ManualClock, ScaledClock
@@ -256,7 +256,7 @@ async def test_a_stuck_client_is_dropped_without_holding_up_the_others() -> None
             await replay
             assert received == [big] * count
             # the stuck client must not read before it is dropped: reading would unstick it
-            await wait_until(lambda: emu.clients == 1, timeout=5)
+            await until(lambda: emu.clients == 1)
             assert await stuck.at_eof()
     finally:
         await emu.stop()

@@ -7,11 +7,12 @@ import asyncio
 import contextlib
 import dataclasses
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from rmonitor_race import CLASSES, replay_race
 
+from tests.fixtures.loopback import until
 from timing_adapters.adapter import Detection
 from timing_adapters.rmonitor import (
     ClassInfo,
@@ -33,12 +34,6 @@ from timing_adapters.rmonitor.snapshot import (
     SnapshotCompetitor,
     SnapshotPosition,
 )
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():  # noqa: ASYNC110 - polls state owned by another task
-            await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
